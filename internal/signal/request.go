@@ -1,0 +1,44 @@
+package signal
+
+// Request is one request read from an access log, normalised.
+//
+// A parser reuses one Request per worker: the byte slices alias the parser's
+// line buffer and are valid only until the next line is parsed. A consumer
+// that keeps a value must copy it (or intern it).
+type Request struct {
+	// Time is the request's time in Unix nanoseconds; 0 when the line has none.
+	Time int64
+	// Status is the HTTP status the client got; 0 when unknown.
+	Status int
+	// Duration is the request time in seconds; negative when unknown.
+	Duration float64
+	// Client is the client address as written in the log (may be empty).
+	Client []byte
+	// Fields holds every dimension of the request — each parsed field and the
+	// derived ones (status_class, path, client_net, ua_family, upstream,
+	// no_upstream, source …) — in an order fixed for a given input, so that
+	// Fields[i].Name is the same for every request of one input.
+	Fields []Field
+}
+
+// Field is one dimension of a request: a name and its value.
+type Field struct {
+	Name  string
+	Value []byte
+}
+
+// Lookup returns the value of the named field and whether it is present.
+func (r *Request) Lookup(name string) ([]byte, bool) {
+	for i := range r.Fields {
+		if r.Fields[i].Name == name {
+			return r.Fields[i].Value, true
+		}
+	}
+	return nil, false
+}
+
+// RequestSink consumes requests. Each parsing worker owns one sink, so a sink
+// is never called from two goroutines at once.
+type RequestSink interface {
+	Add(r *Request)
+}
