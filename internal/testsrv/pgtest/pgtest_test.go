@@ -1,0 +1,72 @@
+package pgtest_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sitrep-dev/sitrep/internal/testsrv/pgtest"
+)
+
+func TestStartCreateDatabaseAndSettings(t *testing.T) {
+	srv := pgtest.Start(t, pgtest.Options{
+		MaxConnections:               12,
+		SuperuserReservedConnections: 2,
+		Settings:                     map[string]string{"application_name": "pgtest-check"},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	dsn := srv.CreateDatabase(t, "store")
+	if again := srv.CreateDatabase(t, "store"); again != dsn {
+		t.Fatalf("CreateDatabase twice: %q then %q", dsn, again)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect to created database: %v", err)
+	}
+	defer conn.Close(ctx)
+
+	var db, maxConns, reserved, app string
+	if err := conn.QueryRow(ctx, `SELECT current_database(), current_setting('max_connections'),
+		current_setting('superuser_reserved_connections'), current_setting('application_name')`).
+		Scan(&db, &maxConns, &reserved, &app); err != nil {
+		t.Fatal(err)
+	}
+	if db != "store" || maxConns != "12" || reserved != "2" {
+		t.Errorf("got db=%s max_connections=%s reserved=%s, want store 12 2", db, maxConns, reserved)
+	}
+	if srv.Version == "" {
+		t.Error("Version is empty")
+	}
+	if _, err := os.Stat(filepath.Join(srv.SocketDir(), ".s.PGSQL."+strconv.Itoa(srv.Port))); err != nil {
+		t.Errorf("unix socket missing: %v", err)
+	}
+
+	// A role created with Exec can log in through UserDSN.
+	srv.Exec(t, "", "CREATE ROLE app LOGIN")
+	c2, err := pgx.Connect(ctx, srv.UserDSN("app", "store"))
+	if err != nil {
+		t.Fatalf("connect as app: %v", err)
+	}
+	var who string
+	if err := c2.QueryRow(ctx, "SELECT current_user").Scan(&who); err != nil || who != "app" {
+		t.Errorf("current_user = %q, %v; want app", who, err)
+	}
+	c2.Close(ctx)
+}
+
+func TestTwoServersSideBySide(t *testing.T) {
+	a := pgtest.Start(t, pgtest.Options{})
+	b := pgtest.Start(t, pgtest.Options{})
+	if a.Port == b.Port || a.Dir == b.Dir {
+		t.Fatalf("servers share port or dir: %d %d %s %s", a.Port, b.Port, a.Dir, b.Dir)
+	}
+	a.Exec(t, "", "CREATE TABLE only_in_a (x int)")
+	b.Exec(t, "", "SELECT 1")
+}
