@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# bench-triage.sh [LINES] — the access-log triage benchmark (issue 3).
+#
+# Generates LINES requests (default 10,000,000: ~2.3 GB extended combined,
+# ~3.8 GB JSON lines) once under $BENCH_DIR, warms the page cache, then runs
+# on the same files, in one run:
+#   wc -l                      the I/O ceiling
+#   refscan                    a minimal two-goroutine Go scanner (one field, counted)
+#   parsescan                  sitrep's access-log reader alone (every field, every dimension)
+#   sitrep triage -o json      the full triage, when the CLI has it
+#   goaccess                   on a GOACCESS_LINES slice of the combined file (it is slow)
+# and prints MB/s, lines/s and peak RSS for each.
+#
+# Environment: BENCH_DIR (default ${TMPDIR:-/tmp}/sitrep-bench), GOACCESS_LINES
+# (default 1000000), SITREP (a sitrep binary to use instead of building one).
+# Needs /usr/bin/time (Debian package "time") for peak RSS; without it RSS
+# is shown as "-".
+set -euo pipefail
+
+LINES=${1:-10000000}
+case $LINES in '' | *[!0-9]*) echo "usage: $0 [LINES]" >&2; exit 2 ;; esac
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/sitrep-bench}
+GOACCESS_LINES=${GOACCESS_LINES:-1000000}
+BIN=$DIR/bin
+mkdir -p "$BIN"
+cd "$ROOT"
+
+note() { echo "bench-triage: $*" >&2; }
+
+note "building gen, refscan, parsescan"
+go build -o "$BIN/gen" ./bench/triage/gen
+go build -o "$BIN/refscan" ./bench/triage/refscan
+HAVE_PARSESCAN=1
+go build -o "$BIN/parsescan" ./bench/triage/parsescan 2>"$DIR/parsescan-build.log" || {
+  HAVE_PARSESCAN=0
+  note "parsescan does not build yet (internal/source/accesslog); skipping it — see $DIR/parsescan-build.log"
+}
+
+SITREP=${SITREP:-}
+if [ -z "$SITREP" ]; then
+  if go build -o "$BIN/sitrep" ./cmd/sitrep 2>"$DIR/sitrep-build.log"; then
+    SITREP=$BIN/sitrep
+  else
+    note "cmd/sitrep does not build; skipping sitrep triage — see $DIR/sitrep-build.log"
+  fi
+fi
+HAVE_TRIAGE=0
+if [ -n "$SITREP" ] && "$SITREP" triage --help 2>/dev/null | grep -q -- '--log'; then
+  HAVE_TRIAGE=1
+else
+  [ -n "$SITREP" ] && note "this sitrep has no 'triage --log' yet; skipping it"
+fi
+
+LOG=$DIR/access.log
+JSONL=$DIR/access.jsonl
+STAMP=$DIR/.lines
+if [ ! -s "$LOG" ] || [ ! -s "$JSONL" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$LINES" ]; then
+  note "generating $LINES lines into $DIR (once)"
+  "$BIN/gen" -n "$LINES" -out "$DIR"
+  echo "$LINES" >"$STAMP"
+  rm -f "$DIR/goaccess-slice.log"
+fi
+SLICE=$DIR/goaccess-slice.log
+SLICE_LINES=$((LINES < GOACCESS_LINES ? LINES : GOACCESS_LINES))
+if [ ! -s "$SLICE" ] || [ "$(wc -l <"$SLICE")" -ne "$SLICE_LINES" ]; then
+  head -n "$SLICE_LINES" "$LOG" >"$SLICE"
+fi
+
+note "warming the page cache"
+cat "$LOG" "$JSONL" "$SLICE" >/dev/null
+
+TIME=/usr/bin/time
+[ -x "$TIME" ] || { TIME=; note "/usr/bin/time missing (apt-get install time): no peak RSS"; }
+
+ROWS=()
+# measure TOOL FILE NLINES CMD... — runs CMD (stdout to a log), records wall
+# time and peak RSS.
+measure() {
+  local tool=$1 file=$2 nlines=$3
+  shift 3
+  local out="$DIR/out-${tool// /_}-$(basename "$file").txt" tv="$DIR/time.txt"
+  local t0 t1 rss="-" status=0
+  t0=$(date +%s.%N)
+  if [ -n "$TIME" ]; then
+    "$TIME" -v -o "$tv" "$@" >"$out" 2>&1 || status=$?
+    rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$tv")
+  else
+    "$@" >"$out" 2>&1 || status=$?
+  fi
+  t1=$(date +%s.%N)
+  if [ "$status" -ne 0 ]; then
+    note "$tool on $(basename "$file") failed (exit $status); see $out"
+    ROWS+=("$tool|$(basename "$file")|failed|-|-|-")
+    return 0
+  fi
+  local bytes
+  bytes=$(stat -c %s "$file")
+  ROWS+=("$(awk -v tool="$tool" -v f="$(basename "$file")" -v b="$bytes" -v n="$nlines" -v t0="$t0" -v t1="$t1" -v rss="$rss" \
+    'BEGIN { s = t1 - t0; printf "%s|%s|%.2f|%.1f|%.0f|%s", tool, f, s, b / s / 1e6, n / s, rss }')")
+  note "$(printf '%s' "${ROWS[-1]}" | tr '|' ' ')"
+}
+
+for f in "$LOG" "$JSONL"; do
+  measure "wc -l" "$f" "$LINES" wc -l "$f"
+done
+measure "refscan" "$LOG" "$LINES" "$BIN/refscan" -field 9 "$LOG"
+measure "refscan" "$JSONL" "$LINES" "$BIN/refscan" -key region "$JSONL"
+if [ "$HAVE_PARSESCAN" = 1 ]; then
+  for f in "$LOG" "$JSONL"; do
+    measure "parsescan" "$f" "$LINES" "$BIN/parsescan" "$f"
+  done
+fi
+if [ "$HAVE_TRIAGE" = 1 ]; then
+  for f in "$LOG" "$JSONL"; do
+    measure "sitrep triage" "$f" "$LINES" "$SITREP" triage --log "$f" -o json
+  done
+fi
+measure "goaccess" "$SLICE" "$SLICE_LINES" goaccess "$SLICE" --no-global-config \
+  --log-format='%h %^[%d:%t %^] "%r" %s %b "%R" "%u" %T %^' \
+  --date-format='%d/%b/%Y' --time-format='%T' -o "$DIR/goaccess.json"
+
+echo
+echo "triage benchmark: $LINES lines, $(nproc) CPUs, $(go env GOVERSION), page cache warm"
+{
+  echo "TOOL|FILE|SECONDS|MB/S|LINES/S|PEAK RSS MiB"
+  printf '%s\n' "${ROWS[@]}"
+} | column -t -s '|'
+echo
+echo "outputs: $DIR/out-*.txt"
