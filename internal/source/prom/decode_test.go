@@ -1,0 +1,153 @@
+package prom
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sitrep-dev/sitrep/internal/signal"
+)
+
+func TestReadFileMatrix(t *testing.T) {
+	s, err := ReadFile("testdata/metrics/matrix.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s) != 3 {
+		t.Fatalf("got %d series, want 3", len(s))
+	}
+	if s[0].Name != "http_requests_total" || s[0].Labels["code"] != "200" || s[0].Labels["__name__"] != "" {
+		t.Errorf("series 0 = %s %v, want http_requests_total without __name__ label", s[0].Name, s[0].Labels)
+	}
+	want := []signal.Point{{T: 1732100000000, V: 100}, {T: 1732100015000, V: 250}, {T: 1732100030000, V: 400}}
+	for i, p := range s[0].Points {
+		if p != want[i] {
+			t.Errorf("point %d = %v, want %v", i, p, want[i])
+		}
+	}
+	load := s[2].Points
+	if !math.IsNaN(load[0].V) || !math.IsInf(load[1].V, 1) || !math.IsInf(load[2].V, -1) || load[3].V != 1.5 {
+		t.Errorf("special values = %v, want NaN +Inf -Inf 1.5", load)
+	}
+}
+
+func TestReadFileArray(t *testing.T) {
+	s, err := ReadFile("testdata/metrics/array.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, x := range s {
+		names = append(names, x.Name)
+	}
+	if got := strings.Join(names, ","); got != "up,probe_success,scalar" {
+		t.Fatalf("names = %s, want up,probe_success,scalar", got)
+	}
+	if s[0].Points[0].T != 1732100000500 {
+		t.Errorf("fractional timestamp = %d, want 1732100000500 ms", s[0].Points[0].T)
+	}
+	if s[2].Points[0].V != 42 {
+		t.Errorf("scalar = %v, want 42", s[2].Points)
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"empty", "  ", "empty input"},
+		{"not json", "hello", `input starts with 'h'`},
+		{"prometheus error", `{"status":"error","errorType":"bad_data","error":"parse error"}`, "prometheus error response (bad_data): parse error"},
+		{"no status", `{"data":{"resultType":"matrix","result":[]}}`, `"status" is missing`},
+		{"no data", `{"status":"success"}`, `"data" is missing`},
+		{"string result", `{"status":"success","data":{"resultType":"string","result":[1,"x"]}}`, `"string" carries no numeric samples`},
+		{"unknown type", `{"status":"success","data":{"resultType":"table","result":[1]}}`, `"table" is unknown`},
+		{"bad value", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"abc"]]}]}}`, `value "abc" is not a number`},
+		{"bad pair", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1]]}]}}`, "got 1 elements"},
+		{"bad ts", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[["x","1"]]}]}}`, "not a number of Unix seconds"},
+		{"ms ts", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1732100000000,"1"]]}]}}`, "out of range"},
+		{"second body", `[{"status":"success","data":{"resultType":"matrix","result":[]}},{"status":"fail"}]`, `body 1: field "status" is "fail"`},
+		{"trailing", `{"status":"success","data":{"resultType":"matrix","result":[]}} {}`, "unexpected data after"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Decode(strings.NewReader(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestReadFileNamesFile(t *testing.T) {
+	_, err := ReadFile("testdata/metrics/error.json")
+	if err == nil || !strings.Contains(err.Error(), "testdata/metrics/error.json") || !strings.Contains(err.Error(), "parse error") {
+		t.Fatalf("err = %v, want the file name and Prometheus' message", err)
+	}
+}
+
+func TestReadFilesMergesAndGlobs(t *testing.T) {
+	dir := t.TempDir()
+	a := `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"x"},"values":[[10,"1"],[20,"1"]]}]}}`
+	b := `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"job":"x","__name__":"up"},"values":[[20,"0"],[30,"0"]]}]}}`
+	for n, body := range map[string]string{"a.json": a, "b.json": b} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, pats := range [][]string{{dir}, {filepath.Join(dir, "*.json")}, {filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")}} {
+		s, err := ReadFiles(pats)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s) != 1 || len(s[0].Points) != 3 || s[0].Points[1].V != 0 {
+			t.Fatalf("ReadFiles(%v) = %+v, want one series of 3 points, later file winning at t=20", pats, s)
+		}
+	}
+	if _, err := ReadFiles([]string{filepath.Join(dir, "*.jsn")}); err == nil || !strings.Contains(err.Error(), "matches no files") {
+		t.Errorf("unmatched glob: err = %v", err)
+	}
+	if _, err := ReadFiles([]string{filepath.Join(dir, "nope.json")}); err == nil || !strings.Contains(err.Error(), "nope.json") {
+		t.Errorf("missing file: err = %v", err)
+	}
+}
+
+func TestDecodeSortsPoints(t *testing.T) {
+	s, err := Decode(strings.NewReader(`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"m"},"values":[[3,"3"],[1,"1"],[2,"2"],[2,"2.5"]]}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s[0].Points; len(got) != 3 || got[0].T != 1000 || got[1].V != 2.5 || got[2].T != 3000 {
+		t.Fatalf("points = %v, want sorted and deduplicated", got)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, p := range []string{"testdata/metrics/matrix.json", "testdata/metrics/array.json", "testdata/metrics/error.json"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		series, err := Decode(strings.NewReader(string(b)))
+		if err != nil {
+			return
+		}
+		for _, s := range series {
+			for i := 1; i < len(s.Points); i++ {
+				if s.Points[i].T <= s.Points[i-1].T {
+					t.Fatalf("points not strictly increasing: %v", s.Points)
+				}
+			}
+			if _, ok := s.Labels["__name__"]; ok {
+				t.Fatal("__name__ kept as a label")
+			}
+		}
+		// Derive must cope with whatever Decode accepts.
+		Derive(series, nil)
+	})
+}
