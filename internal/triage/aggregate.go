@@ -1,0 +1,742 @@
+package triage
+
+import (
+	"math"
+	"strconv"
+	"sync"
+
+	"github.com/DataDog/sketches-go/ddsketch"
+	"github.com/axiomhq/hyperloglog"
+
+	"github.com/sitrep-dev/sitrep/internal/signal"
+)
+
+// Limits of an Aggregator. Memory is bounded by these, never by the number
+// of requests.
+const (
+	DefaultMaxValues  = 5000  // distinct values kept per dimension
+	DefaultMaxBuckets = 2000  // time buckets of the request series
+	DefaultMaxSlots   = 120   // time slots of the per-value counts
+	DefaultSamples    = 16384 // reservoir size, per class (failing, healthy)
+	maxSampledDims    = 64    // dimensions recorded in a sample
+	maxStatusCodes    = 32    // distinct status codes tracked, the rest is "other"
+	otherValue        = "(other)"
+	absentValue       = "(none)"
+)
+
+// skipDims are fields never analysed as dimensions: identifiers, raw
+// timestamps, sizes and durations (near-unique values), and the outcome of
+// the request itself (status), which is what the analysis explains.
+var skipDims = map[string]bool{
+	"req_id": true, "request_id": true, "trace_id": true, "x_amzn_trace_id": true, "span_id": true,
+	"uri": true, "request_uri": true, "request": true, "args": true, "query_string": true,
+	"bytes": true, "body_bytes_sent": true, "bytes_sent": true, "request_length": true,
+	"received_bytes": true, "sent_bytes": true, "upstream_response_length": true,
+	"upstream_bytes_received": true, "upstream_bytes_sent": true,
+	"request_time": true, "upstream_response_time": true, "upstream_connect_time": true,
+	"upstream_header_time": true, "request_processing_time": true,
+	"target_processing_time": true, "response_processing_time": true, "duration": true,
+	"time": true, "time_local": true, "time_iso8601": true, "msec": true, "timestamp": true,
+	"@timestamp": true, "request_creation_time": true, "date": true, "ts": true,
+	"status": true, "status_class": true, "upstream_status": true, "elb_status_code": true,
+	"target_status_code": true, "target_status_code_list": true,
+}
+
+// AggOptions configures an Aggregator.
+type AggOptions struct {
+	// Error decides which requests failed; nil means status >= 500.
+	Error *ErrorPredicate
+	// Since and Until (Unix ns, 0 = open) keep only requests in [Since, Until).
+	Since, Until int64
+	// MaxValues caps the distinct values of one dimension (default 5000);
+	// further values are counted as "(other)". A dimension whose values are
+	// nearly all distinct (ids, timestamps) is dropped.
+	MaxValues int
+	// MaxBuckets caps the request series' buckets (default 2000); the bucket
+	// width grows (1s, 5s, 10s, 30s, 1m, 5m …) to keep within it.
+	MaxBuckets int
+	// MaxSlots caps the time slots of the per-value counts (default 120).
+	MaxSlots int
+	// Samples is the size of each reservoir of sampled requests used for
+	// combinations of dimensions (default 16384).
+	Samples int
+	// Seed seeds the reservoir sampling.
+	Seed uint64
+}
+
+func (o *AggOptions) defaults() {
+	if o.MaxValues <= 0 {
+		o.MaxValues = DefaultMaxValues
+	}
+	if o.MaxBuckets <= 0 {
+		o.MaxBuckets = DefaultMaxBuckets
+	}
+	if o.MaxSlots <= 0 {
+		o.MaxSlots = DefaultMaxSlots
+	}
+	if o.Samples <= 0 {
+		o.Samples = DefaultSamples
+	}
+	if o.Seed == 0 {
+		o.Seed = 0x9e3779b97f4a7c15
+	}
+}
+
+type dimension struct {
+	name     string
+	ids      map[string]uint32
+	vals     []string // by id; vals[0] is the absent value
+	counts   []uint32 // [(id*slots + slot)*2 + failed]
+	seen     uint64
+	dropped  bool
+	overflow uint32
+}
+
+type bucket struct {
+	req, err  uint32
+	durN      uint32
+	durSum    float64
+	sk        *ddsketch.DDSketch
+	errStatus []uint32 // by status index, failing requests only
+}
+
+type reservoir struct {
+	k     int
+	seen  uint64
+	times []int64
+	ids   []uint32 // k * maxSampledDims
+}
+
+// sample is one sampled request after merging: its time, the number of
+// requests it stands for, whether it failed and its value id per dimension.
+type sample struct {
+	t      int64
+	w      float64
+	failed bool
+	ids    []uint32
+}
+
+// Aggregator summarises requests: a time series (requests, failures,
+// latency sketch per bucket), per-dimension value counts per time slot,
+// distinct clients, failing status codes and a reservoir sample of requests
+// for combinations of dimensions. One Aggregator serves one worker
+// (signal.RequestSink); Merge combines workers.
+type Aggregator struct {
+	opt AggOptions
+
+	main    span
+	buckets []bucket
+
+	slots      span
+	slotTotals []uint32 // [slot*2 + failed]
+	clients    []*hyperloglog.Sketch
+	errClients []*hyperloglog.Sketch
+
+	dims      []*dimension
+	dimByName map[string]int
+
+	statusCodes []int
+	statusIdx   map[int]int
+
+	// layout cache for the current input's field order
+	layNames []string
+	layDims  []int
+	layVars  []int
+	vals     []float64
+	known    []bool
+	cur      []uint32
+
+	resFailed, resOK reservoir
+	merged           []sample
+	normalized       bool
+	rng              uint64
+
+	// Requests counts the requests aggregated (after --since/--until).
+	Requests uint64
+	// Failed counts the failing requests.
+	Failed uint64
+	// Untimed counts requests without a timestamp (ignored).
+	Untimed uint64
+	// Filtered counts requests outside --since/--until.
+	Filtered uint64
+}
+
+// NewAggregator returns an empty Aggregator.
+func NewAggregator(opt AggOptions) *Aggregator {
+	opt.defaults()
+	a := &Aggregator{
+		opt:       opt,
+		dimByName: map[string]int{},
+		statusIdx: map[int]int{},
+		rng:       opt.Seed,
+	}
+	a.main.cap = opt.MaxBuckets
+	a.slots.cap = opt.MaxSlots
+	a.resFailed.k, a.resOK.k = opt.Samples, opt.Samples
+	if opt.Error != nil {
+		a.vals = make([]float64, len(opt.Error.Vars))
+		a.known = make([]bool, len(opt.Error.Vars))
+	}
+	return a
+}
+
+// Collector hands one Aggregator to each parsing worker and merges them.
+type Collector struct {
+	mu   sync.Mutex
+	opt  AggOptions
+	aggs []*Aggregator
+}
+
+// NewCollector returns a Collector whose aggregators use opt.
+func NewCollector(opt AggOptions) *Collector { return &Collector{opt: opt} }
+
+// NewSink returns a new worker Aggregator; it is safe to call concurrently.
+func (c *Collector) NewSink() signal.RequestSink {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o := c.opt
+	o.Seed = c.opt.Seed + uint64(len(c.aggs))*0x632be59bd9b4e019 + 1
+	a := NewAggregator(o)
+	c.aggs = append(c.aggs, a)
+	return a
+}
+
+// Merge merges every worker's Aggregator into one. Call it after the scan.
+func (c *Collector) Merge() *Aggregator {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.aggs) == 0 {
+		return NewAggregator(c.opt)
+	}
+	a := c.aggs[0]
+	for _, b := range c.aggs[1:] {
+		a.Merge(b)
+	}
+	a.normalize()
+	return a
+}
+
+func (a *Aggregator) rand() uint64 {
+	// xorshift64*
+	a.rng ^= a.rng >> 12
+	a.rng ^= a.rng << 25
+	a.rng ^= a.rng >> 27
+	return a.rng * 2685821657736338717
+}
+
+// setLayout prepares the field-index maps for a new field order.
+func (a *Aggregator) setLayout(fs []signal.Field) {
+	a.layNames = a.layNames[:0]
+	a.layDims = a.layDims[:0]
+	for _, f := range fs {
+		a.layNames = append(a.layNames, f.Name)
+		a.layDims = append(a.layDims, a.dimIndex(f.Name))
+	}
+	if a.opt.Error != nil {
+		a.layVars = a.layVars[:0]
+		for _, v := range a.opt.Error.Vars {
+			idx := -1
+			for i, f := range fs {
+				if f.Name == v {
+					idx = i
+					break
+				}
+			}
+			a.layVars = append(a.layVars, idx)
+		}
+	}
+}
+
+func (a *Aggregator) dimIndex(name string) int {
+	if skipDims[name] {
+		return -1
+	}
+	if a.opt.Error != nil {
+		for _, v := range a.opt.Error.Vars {
+			if v == name {
+				return -1
+			}
+		}
+	}
+	if i, ok := a.dimByName[name]; ok {
+		return i
+	}
+	d := &dimension{name: name, ids: map[string]uint32{}, vals: []string{absentValue}}
+	d.counts = make([]uint32, a.slots.n*2)
+	a.dims = append(a.dims, d)
+	a.dimByName[name] = len(a.dims) - 1
+	a.cur = append(a.cur, 0)
+	return len(a.dims) - 1
+}
+
+func (a *Aggregator) sameLayout(fs []signal.Field) bool {
+	if len(fs) != len(a.layNames) {
+		return false
+	}
+	for i := range fs {
+		if fs[i].Name != a.layNames[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Add aggregates one request. It implements signal.RequestSink.
+func (a *Aggregator) Add(r *signal.Request) {
+	t := r.Time
+	if t == 0 {
+		a.Untimed++
+		return
+	}
+	if (a.opt.Since != 0 && t < a.opt.Since) || (a.opt.Until != 0 && t >= a.opt.Until) {
+		a.Filtered++
+		return
+	}
+	if !a.sameLayout(r.Fields) {
+		a.setLayout(r.Fields)
+	}
+	failed := a.failed(r)
+	a.Requests++
+	if failed {
+		a.Failed++
+	}
+
+	bp := a.main.pos(t)
+	if bp < 0 {
+		a.relayoutMain(a.main.include(t, t, 0))
+		bp = a.main.pos(t)
+	}
+	b := &a.buckets[bp]
+	b.req++
+	if r.Duration >= 0 && !math.IsInf(r.Duration, 0) && !math.IsNaN(r.Duration) {
+		b.durN++
+		b.durSum += r.Duration
+		if b.sk == nil {
+			b.sk = newSketch()
+		}
+		_ = b.sk.Add(r.Duration)
+	}
+	if failed {
+		b.err++
+		si := a.statusIndex(r.Status)
+		if b.errStatus == nil {
+			b.errStatus = make([]uint32, maxStatusCodes)
+		}
+		b.errStatus[si]++
+	}
+
+	sp := a.slots.pos(t)
+	if sp < 0 {
+		a.relayoutSlots(a.slots.include(t, t, 0))
+		sp = a.slots.pos(t)
+	}
+	if len(r.Client) > 0 {
+		if a.clients[sp] == nil {
+			a.clients[sp] = hyperloglog.New14()
+		}
+		a.clients[sp].Insert(r.Client)
+		if failed {
+			if a.errClients[sp] == nil {
+				a.errClients[sp] = hyperloglog.New14()
+			}
+			a.errClients[sp].Insert(r.Client)
+		}
+	}
+
+	ns := a.slots.n
+	cur := a.cur
+	if failed {
+		a.slotTotals[sp*2+1]++
+	} else {
+		a.slotTotals[sp*2]++
+	}
+	clear(cur)
+	fi := uint32(0)
+	if failed {
+		fi = 1
+	}
+	for i := range r.Fields {
+		di := a.layDims[i]
+		if di < 0 {
+			continue
+		}
+		d := a.dims[di]
+		if d.dropped {
+			continue
+		}
+		id := a.intern(d, r.Fields[i].Value)
+		if d.dropped {
+			continue
+		}
+		cur[di] = id
+		d.counts[(int(id)*ns+sp)*2+int(fi)]++
+	}
+
+	res := &a.resOK
+	if failed {
+		res = &a.resFailed
+	}
+	res.seen++
+	slot := -1
+	if len(res.times) < res.k {
+		slot = len(res.times)
+		res.times = append(res.times, t)
+		res.ids = append(res.ids, make([]uint32, maxSampledDims)...)
+	} else if j := a.rand() % res.seen; j < uint64(res.k) {
+		slot = int(j)
+		res.times[slot] = t
+	}
+	if slot >= 0 {
+		dst := res.ids[slot*maxSampledDims : (slot+1)*maxSampledDims]
+		clear(dst)
+		copy(dst, cur)
+	}
+}
+
+// failed evaluates the error predicate.
+func (a *Aggregator) failed(r *signal.Request) bool {
+	p := a.opt.Error
+	if p == nil {
+		return r.Status >= 500
+	}
+	for i, name := range p.Vars {
+		switch {
+		case a.layVars[i] >= 0:
+			a.vals[i], a.known[i] = parseNumber(r.Fields[a.layVars[i]].Value)
+		case name == "status":
+			a.vals[i], a.known[i] = float64(r.Status), r.Status > 0
+		case name == "request_time":
+			a.vals[i], a.known[i] = r.Duration, r.Duration >= 0
+		default:
+			a.known[i] = false
+		}
+	}
+	return p.Eval(a.vals, a.known)
+}
+
+// parseNumber parses a decimal number without allocating in the common case.
+func parseNumber(b []byte) (float64, bool) {
+	if len(b) == 0 || len(b) > 32 {
+		return 0, false
+	}
+	var ip uint64
+	i := 0
+	neg := false
+	if b[0] == '-' {
+		neg = true
+		i++
+	}
+	start := i
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		ip = ip*10 + uint64(b[i]-'0')
+	}
+	v := float64(ip)
+	if i < len(b) && b[i] == '.' {
+		i++
+		scale := 0.1
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			v += float64(b[i]-'0') * scale
+			scale /= 10
+		}
+	}
+	if i != len(b) || i == start || i-start > 18 {
+		f, err := strconv.ParseFloat(string(b), 64)
+		return f, err == nil && !math.IsNaN(f)
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+func newSketch() *ddsketch.DDSketch {
+	sk, err := ddsketch.LogCollapsingLowestDenseDDSketch(0.01, 1024)
+	if err != nil {
+		panic(err) // constant arguments: cannot fail
+	}
+	return sk
+}
+
+func (a *Aggregator) statusIndex(code int) int {
+	if i, ok := a.statusIdx[code]; ok {
+		return i
+	}
+	if len(a.statusCodes) >= maxStatusCodes-1 {
+		code = 0 // "other"
+		if i, ok := a.statusIdx[0]; ok {
+			return i
+		}
+	}
+	a.statusCodes = append(a.statusCodes, code)
+	a.statusIdx[code] = len(a.statusCodes) - 1
+	return len(a.statusCodes) - 1
+}
+
+// intern returns the id of value v in d, adding it when new. It may drop d.
+func (a *Aggregator) intern(d *dimension, v []byte) uint32 {
+	d.seen++
+	if id, ok := d.ids[string(v)]; ok {
+		return id
+	}
+	if d.overflow != 0 {
+		return d.overflow
+	}
+	n := len(d.vals)
+	if (n == 1000 || n >= a.opt.MaxValues) && float64(n) > 0.5*float64(d.seen) {
+		// Nearly every request brings a new value: an id, a timestamp.
+		d.dropped = true
+		d.ids, d.vals, d.counts = nil, nil, nil
+		return 0
+	}
+	s := string(v)
+	if n >= a.opt.MaxValues {
+		s = otherValue
+	}
+	id := uint32(n)
+	d.ids[s] = id
+	d.vals = append(d.vals, s)
+	d.counts = append(d.counts, make([]uint32, a.slots.n*2)...)
+	if s == otherValue {
+		d.overflow = id
+	}
+	return id
+}
+
+// internString is intern for merging: it does not count a request.
+func (a *Aggregator) internString(d *dimension, v string) uint32 {
+	if id, ok := d.ids[v]; ok {
+		return id
+	}
+	if d.overflow != 0 {
+		return d.overflow
+	}
+	n := len(d.vals)
+	if n >= a.opt.MaxValues {
+		v = otherValue
+	}
+	id := uint32(n)
+	d.ids[v] = id
+	d.vals = append(d.vals, v)
+	d.counts = append(d.counts, make([]uint32, a.slots.n*2)...)
+	if v == otherValue {
+		d.overflow = id
+	}
+	return id
+}
+
+func (a *Aggregator) relayoutMain(mv layout) {
+	nb := make([]bucket, mv.n)
+	for p := range a.buckets {
+		if mv.mapTo[p] < 0 {
+			continue
+		}
+		mergeBucket(&nb[mv.mapTo[p]], &a.buckets[p])
+	}
+	a.buckets = nb
+}
+
+func mergeBucket(dst, src *bucket) {
+	dst.req += src.req
+	dst.err += src.err
+	dst.durN += src.durN
+	dst.durSum += src.durSum
+	if src.sk != nil {
+		if dst.sk == nil {
+			dst.sk = src.sk
+		} else {
+			_ = dst.sk.MergeWith(src.sk)
+		}
+	}
+	if src.errStatus != nil {
+		if dst.errStatus == nil {
+			dst.errStatus = src.errStatus
+		} else {
+			for i, c := range src.errStatus {
+				dst.errStatus[i] += c
+			}
+		}
+	}
+}
+
+func (a *Aggregator) relayoutSlots(mv layout) {
+	oldN := len(mv.mapTo)
+	for _, d := range a.dims {
+		if d.dropped {
+			continue
+		}
+		nc := make([]uint32, len(d.vals)*mv.n*2)
+		for id := range d.vals {
+			for p := 0; p < oldN; p++ {
+				if mv.mapTo[p] < 0 {
+					continue
+				}
+				o := (id*oldN + p) * 2
+				q := (id*mv.n + mv.mapTo[p]) * 2
+				nc[q] += d.counts[o]
+				nc[q+1] += d.counts[o+1]
+			}
+		}
+		d.counts = nc
+	}
+	st := make([]uint32, mv.n*2)
+	for p := 0; p < oldN; p++ {
+		if q := mv.mapTo[p]; q >= 0 {
+			st[q*2] += a.slotTotals[p*2]
+			st[q*2+1] += a.slotTotals[p*2+1]
+		}
+	}
+	a.slotTotals = st
+	a.clients = relayoutHLL(a.clients, mv)
+	a.errClients = relayoutHLL(a.errClients, mv)
+}
+
+func relayoutHLL(old []*hyperloglog.Sketch, mv layout) []*hyperloglog.Sketch {
+	n := make([]*hyperloglog.Sketch, mv.n)
+	for p, s := range old {
+		if s == nil || mv.mapTo[p] < 0 {
+			continue
+		}
+		q := mv.mapTo[p]
+		if n[q] == nil {
+			n[q] = s
+		} else {
+			_ = n[q].Merge(s)
+		}
+	}
+	return n
+}
+
+// normalize turns the reservoirs into weighted samples (once).
+func (a *Aggregator) normalize() {
+	if a.normalized {
+		return
+	}
+	a.normalized = true
+	for _, res := range []*reservoir{&a.resFailed, &a.resOK} {
+		if len(res.times) == 0 {
+			continue
+		}
+		w := float64(res.seen) / float64(len(res.times))
+		for i, t := range res.times {
+			ids := make([]uint32, len(a.dims))
+			copy(ids, res.ids[i*maxSampledDims:(i+1)*maxSampledDims])
+			a.merged = append(a.merged, sample{t: t, w: w, failed: res == &a.resFailed, ids: ids})
+		}
+		res.times, res.ids = nil, nil
+	}
+}
+
+// Merge adds b's data into a. b must not be used afterwards.
+func (a *Aggregator) Merge(b *Aggregator) {
+	a.normalize()
+	b.normalize()
+	a.Requests += b.Requests
+	a.Failed += b.Failed
+	a.Untimed += b.Untimed
+	a.Filtered += b.Filtered
+
+	// Dimensions: map b's dims and value ids onto a's.
+	dimMap := make([]int, len(b.dims))
+	idMap := make([][]uint32, len(b.dims))
+	for i, bd := range b.dims {
+		di := a.dimIndex(bd.name)
+		dimMap[i] = di
+		if di < 0 {
+			continue
+		}
+		ad := a.dims[di]
+		ad.seen += bd.seen
+		if bd.dropped || ad.dropped {
+			ad.dropped = true
+			ad.ids, ad.vals, ad.counts = nil, nil, nil
+			continue
+		}
+		m := make([]uint32, len(bd.vals))
+		for id := 1; id < len(bd.vals); id++ {
+			m[id] = a.internString(ad, bd.vals[id])
+		}
+		idMap[i] = m
+	}
+
+	// Series.
+	if lo, hi := b.main.observed(); hi >= lo {
+		mv := a.main.include(b.main.start(lo), b.main.start(hi), b.main.level)
+		a.relayoutMain(mv)
+		for p := lo; p <= hi; p++ {
+			src := &b.buckets[p]
+			if src.req == 0 {
+				continue
+			}
+			q := a.main.pos(b.main.start(p))
+			a.remapStatus(b, src)
+			mergeBucket(&a.buckets[q], src)
+		}
+	}
+
+	// Per-value counts and clients.
+	if lo, hi := b.slots.observed(); hi >= lo {
+		a.relayoutSlots(a.slots.include(b.slots.start(lo), b.slots.start(hi), b.slots.level))
+		an := a.slots.n
+		for p := lo; p <= hi; p++ {
+			q := a.slots.pos(b.slots.start(p))
+			a.slotTotals[q*2] += b.slotTotals[p*2]
+			a.slotTotals[q*2+1] += b.slotTotals[p*2+1]
+			for i, bd := range b.dims {
+				if idMap[i] == nil || bd.dropped {
+					continue
+				}
+				ad := a.dims[dimMap[i]]
+				if ad.dropped {
+					continue
+				}
+				for id := range bd.vals {
+					o := (id*b.slots.n + p) * 2
+					if bd.counts[o] == 0 && bd.counts[o+1] == 0 {
+						continue
+					}
+					nid := int(idMap[i][id])
+					ad.counts[(nid*an+q)*2] += bd.counts[o]
+					ad.counts[(nid*an+q)*2+1] += bd.counts[o+1]
+				}
+			}
+			for _, pair := range [][2][]*hyperloglog.Sketch{{a.clients, b.clients}, {a.errClients, b.errClients}} {
+				if s := pair[1][p]; s != nil {
+					if pair[0][q] == nil {
+						pair[0][q] = s
+					} else {
+						_ = pair[0][q].Merge(s)
+					}
+				}
+			}
+		}
+	}
+
+	// Samples.
+	for _, s := range b.merged {
+		ids := make([]uint32, len(a.dims))
+		for i, id := range s.ids {
+			if i >= len(dimMap) || dimMap[i] < 0 || idMap[i] == nil || int(id) >= len(idMap[i]) {
+				continue
+			}
+			ids[dimMap[i]] = idMap[i][id]
+		}
+		s.ids = ids
+		a.merged = append(a.merged, s)
+	}
+}
+
+// remapStatus rewrites src's failing status counts from b's status indexes
+// to a's.
+func (a *Aggregator) remapStatus(b *Aggregator, src *bucket) {
+	if src.errStatus == nil {
+		return
+	}
+	n := make([]uint32, maxStatusCodes)
+	for i, c := range src.errStatus {
+		if c == 0 || i >= len(b.statusCodes) {
+			continue
+		}
+		n[a.statusIndex(b.statusCodes[i])] += c
+	}
+	src.errStatus = n
+}

@@ -1,0 +1,426 @@
+package triage
+
+import (
+	"math"
+	"sort"
+	"strings"
+)
+
+// Correlation thresholds.
+const (
+	minFindingZ      = 4.0  // significance a finding needs
+	minFindingErrors = 5.0  // failing requests a finding needs
+	minPairShare     = 0.05 // error share a combination needs to be examined
+	minPairSamples   = 10   // failing samples a combination needs
+	maxPairSeeds     = 24   // single values combined into pairs
+	foldOverlap      = 0.8  // share of a finding's errors another holds to fold it
+	minResidual      = 0.02 // error share a further finding must add
+	pairPenalty      = 0.98 // a combination must beat a single value clearly
+	maxRelated       = 8    // related findings listed under one
+)
+
+// dimPriority orders dimensions that hold the same failing requests: the
+// one a responder acts on first wins (region over the log file it came
+// from). Lower is preferred; unlisted dimensions get 50.
+var dimPriority = map[string]int{
+	"region": 10, "zone": 11, "availability_zone": 11, "az": 11, "datacenter": 12, "dc": 12,
+	"node": 13, "cluster": 14, "no_upstream": 15, "upstream": 20, "upstream_name": 21, "pod": 19,
+	"upstream_addr": 25, "target": 26, "path": 30, "version": 31, "host": 32, "method": 40,
+	"ua_family": 60, "client_net16": 70, "client_net": 71, "client": 72, "user_agent": 73,
+	"source": 90, "elb": 85,
+}
+
+func priority(dim string) int {
+	if p, ok := dimPriority[dim]; ok {
+		return p
+	}
+	return 50
+}
+
+// cand is a finding under consideration.
+type cand struct {
+	f        Finding
+	prec     float64 // excess precision: how much of the scope fails beyond the reference rate
+	rec      float64 // recall: share of the incident's errors in the scope, beyond the reference
+	prio     int
+	pair     bool
+	keys     []dimVal
+	maskW    float64
+	residual float64
+	score    float64
+	done     bool
+}
+
+type dimVal struct {
+	d  int
+	id uint32
+}
+
+func fscore(p, r float64) float64 {
+	if p+r <= 0 {
+		return 0
+	}
+	return 2 * p * r / (p + r)
+}
+
+// correlate compares the incident's failing requests with the healthy ones
+// and with the baseline, per dimension value and for pairs of values, and
+// reduces the candidates to the smallest set that explains the errors.
+func (a *Aggregator) correlate(w windows, top int) []Finding {
+	win := a.slotWindows(w)
+	ns := a.slots.n
+	var N, E, Nb, Eb float64
+	for p, k := range win {
+		switch k {
+		case 1:
+			N += float64(a.slotTotals[p*2] + a.slotTotals[p*2+1])
+			E += float64(a.slotTotals[p*2+1])
+		case 2:
+			Nb += float64(a.slotTotals[p*2] + a.slotTotals[p*2+1])
+			Eb += float64(a.slotTotals[p*2+1])
+		}
+	}
+	if E < minFindingErrors || N == 0 {
+		return nil
+	}
+
+	// Samples in the incident (failing and healthy) and the baseline.
+	sw := a.slots.width()
+	slotOf := func(t int64) int {
+		p := floorDiv(t, sw) - a.slots.lo
+		if p < 0 || p >= int64(ns) {
+			return -1
+		}
+		return int(p)
+	}
+	var failS, okS, failB, okB []int
+	var WE, WH, WEb, WHb float64
+	for i, s := range a.merged {
+		p := slotOf(s.t)
+		if p < 0 {
+			continue
+		}
+		switch {
+		case win[p] == 1 && s.failed:
+			failS = append(failS, i)
+			WE += s.w
+		case win[p] == 1:
+			okS = append(okS, i)
+			WH += s.w
+		case win[p] == 2 && s.failed:
+			failB = append(failB, i)
+			WEb += s.w
+		case win[p] == 2:
+			okB = append(okB, i)
+			WHb += s.w
+		}
+	}
+	maskOf := func(keys []dimVal) (bitset, float64) {
+		m := newBitset(len(failS))
+		var wsum float64
+		for j, i := range failS {
+			s := &a.merged[i]
+			if matches(s, keys) {
+				m.set(j)
+				wsum += s.w
+			}
+		}
+		return m, wsum
+	}
+	weightOf := func(idx []int, keys []dimVal) (float64, int) {
+		var wsum float64
+		var k int
+		for _, i := range idx {
+			s := &a.merged[i]
+			if matches(s, keys) {
+				wsum += s.w
+				k++
+			}
+		}
+		return wsum, k
+	}
+
+	var cands []*cand
+	type seed struct {
+		dv    dimVal
+		share float64
+	}
+	var seeds []seed
+	for di, d := range a.dims {
+		if d.dropped || len(d.vals) <= 2 {
+			continue
+		}
+		if d.seen > 50 && float64(len(d.vals)) > 0.5*float64(d.seen) {
+			continue // nearly unique values: nothing to concentrate
+		}
+		for id := 1; id < len(d.vals); id++ {
+			if uint32(id) == d.overflow {
+				continue
+			}
+			var e, n, eb, nb float64
+			for p, k := range win {
+				if k == 0 {
+					continue
+				}
+				o := (id*ns + p) * 2
+				c0, c1 := float64(d.counts[o]), float64(d.counts[o+1])
+				if k == 1 {
+					n += c0 + c1
+					e += c1
+				} else {
+					nb += c0 + c1
+					eb += c1
+				}
+			}
+			if e < minFindingErrors {
+				continue
+			}
+			restRate := ratio(E-e, N-n)
+			if e/E >= minPairShare && e/n > restRate {
+				seeds = append(seeds, seed{dimVal{di, uint32(id)}, e / E})
+			}
+			c := newCand([]string{d.name}, []string{d.vals[id]}, e, n, eb, nb, E, N, Eb, Nb)
+			if c == nil {
+				continue
+			}
+			c.keys = []dimVal{{di, uint32(id)}}
+			c.prio = priority(d.name)
+			cands = append(cands, c)
+		}
+	}
+
+	// Pairs of over-represented values, counted on the sample.
+	sort.Slice(seeds, func(i, j int) bool { return seeds[i].share > seeds[j].share })
+	if len(seeds) > maxPairSeeds {
+		seeds = seeds[:maxPairSeeds]
+	}
+	if len(seeds) > 1 && WE > 0 && WH > 0 {
+		type pk struct{ x, y int }
+		pw := map[pk]float64{}
+		pc := map[pk]int{}
+		present := make([]int, 0, len(seeds))
+		for _, i := range failS {
+			s := &a.merged[i]
+			present = present[:0]
+			for j, sd := range seeds {
+				if int(sd.dv.d) < len(s.ids) && s.ids[sd.dv.d] == sd.dv.id {
+					present = append(present, j)
+				}
+			}
+			for x := 0; x < len(present); x++ {
+				for y := x + 1; y < len(present); y++ {
+					if seeds[present[x]].dv.d == seeds[present[y]].dv.d {
+						continue
+					}
+					k := pk{present[x], present[y]}
+					pw[k] += s.w
+					pc[k]++
+				}
+			}
+		}
+		for k, wsum := range pw {
+			if wsum/WE < minPairShare || pc[k] < minPairSamples {
+				continue
+			}
+			keys := []dimVal{seeds[k.x].dv, seeds[k.y].dv}
+			sort.Slice(keys, func(i, j int) bool {
+				pi, pj := priority(a.dims[keys[i].d].name), priority(a.dims[keys[j].d].name)
+				if pi != pj {
+					return pi < pj
+				}
+				return a.dims[keys[i].d].name < a.dims[keys[j].d].name
+			})
+			hw, hk := weightOf(okS, keys)
+			e := E * wsum / WE
+			n := e + (N-E)*hw/WH
+			var eb, nb float64
+			if WEb+WHb > 0 {
+				ebw, _ := weightOf(failB, keys)
+				hbw, _ := weightOf(okB, keys)
+				if WEb > 0 {
+					eb = Eb * ebw / WEb
+				}
+				if WHb > 0 {
+					nb = eb + (Nb-Eb)*hbw/WHb
+				}
+			}
+			names := []string{a.dims[keys[0].d].name, a.dims[keys[1].d].name}
+			vals := []string{a.dims[keys[0].d].vals[keys[0].id], a.dims[keys[1].d].vals[keys[1].id]}
+			c := newCand(names, vals, e, n, eb, nb, E, N, Eb, Nb)
+			if c == nil {
+				continue
+			}
+			// Significance on the sample itself: is the pair more common
+			// among failing than among healthy sampled requests?
+			z := twoPropZ(float64(pc[k]), float64(len(failS)), float64(hk), float64(len(okS)))
+			c.f.Significance = math.Min(c.f.Significance, z)
+			if c.f.Significance < minFindingZ {
+				continue
+			}
+			c.keys = keys
+			c.pair = true
+			c.prio = priority(names[0]) + priority(names[1])
+			c.f.Estimated = true
+			cands = append(cands, c)
+		}
+	}
+	for _, c := range cands {
+		c.f.mask, c.maskW = maskOf(c.keys)
+	}
+
+	// Greedy reduction: pick the candidate that best explains the errors not
+	// yet explained; fold the candidates whose errors it holds.
+	explained := newBitset(len(failS))
+	var out []Finding
+	for len(out) < top {
+		var best *cand
+		for _, c := range cands {
+			if c.done {
+				continue
+			}
+			var resid float64
+			for j, i := range failS {
+				if c.f.mask.has(j) && !explained.has(j) {
+					resid += a.merged[i].w
+				}
+			}
+			c.residual = c.rec
+			if c.maskW > 0 {
+				c.residual = c.rec * resid / c.maskW
+			}
+			c.score = fscore(c.prec, c.residual)
+			if c.pair {
+				c.score *= pairPenalty
+			}
+			if best == nil || better(c, best) {
+				best = c
+			}
+		}
+		if best == nil || best.residual < minResidual || best.score <= 0.01 {
+			break
+		}
+		best.done = true
+		for j := range failS {
+			if best.f.mask.has(j) {
+				explained.set(j)
+			}
+		}
+		f := best.f
+		f.Score = round(best.score, 4)
+		for _, c := range cands {
+			if c.done || c.maskW == 0 {
+				continue
+			}
+			var both float64
+			for j, i := range failS {
+				if c.f.mask.has(j) && best.f.mask.has(j) {
+					both += a.merged[i].w
+				}
+			}
+			if ov := both / c.maskW; ov >= foldOverlap {
+				c.done = true
+				f.Related = append(f.Related, Related{
+					Dimension: c.f.Dimension, Value: c.f.Value, Scope: c.f.Scope,
+					Overlap: round(ov, 4), ErrorRate: c.f.ErrorRate,
+				})
+			}
+		}
+		if f.Related == nil {
+			f.Related = []Related{}
+		}
+		sort.SliceStable(f.Related, func(i, j int) bool { return f.Related[i].Overlap*f.Related[i].ErrorRate > f.Related[j].Overlap*f.Related[j].ErrorRate })
+		if len(f.Related) > maxRelated {
+			f.Related = f.Related[:maxRelated]
+		}
+		f.Summary = summarize(&f)
+		out = append(out, f)
+	}
+	return out
+}
+
+func better(c, b *cand) bool {
+	if math.Abs(c.score-b.score) > 0.01*math.Max(c.score, b.score) {
+		return c.score > b.score
+	}
+	if c.pair != b.pair {
+		return !c.pair
+	}
+	if c.prio != b.prio {
+		return c.prio < b.prio
+	}
+	if c.f.Dimension != b.f.Dimension {
+		return c.f.Dimension < b.f.Dimension
+	}
+	return c.f.Value < b.f.Value
+}
+
+func matches(s *sample, keys []dimVal) bool {
+	for _, k := range keys {
+		if k.d >= len(s.ids) || s.ids[k.d] != k.id {
+			return false
+		}
+	}
+	return true
+}
+
+func round(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}
+
+// newCand builds a candidate from its counts in the incident (e of n) and
+// the baseline (eb of nb) against the totals; nil when it is not
+// significant.
+func newCand(dims, vals []string, e, n, eb, nb, E, N, Eb, Nb float64) *cand {
+	if n <= 0 || e < minFindingErrors {
+		return nil
+	}
+	if e > n {
+		n = e
+	}
+	rate := e / n
+	restRate := ratio(E-e, N-n)
+	if N-n <= 0 {
+		restRate = 0
+	}
+	ref := restRate
+	sig := twoPropZ(e, n, E-e, N-n)
+	if N-n <= 0 {
+		sig = 0
+	}
+	var brate *float64
+	if nb >= 20 {
+		br := eb / nb
+		brate = &br
+		ref = math.Max(ref, br)
+		sig = math.Min(sig, rateZ(e, n, br))
+	} else if Nb > 0 {
+		// Too few baseline requests in the scope: compare with the whole
+		// baseline instead.
+		sig = math.Min(sig, rateZ(e, n, Eb/Nb))
+	}
+	if sig < minFindingZ || rate < minRateRatio*ref || rate-ref < minRateDiff {
+		return nil
+	}
+	prec := math.Max(0, (wilsonLower(e, n, 1.96)-ref)/(1-math.Min(ref, 0.999)))
+	rec := math.Max(0, e-n*ref) / E
+	share, traffic := e/E, n/N
+	f := Finding{
+		Dimension: strings.Join(dims, ","), Value: strings.Join(vals, ","),
+		ErrorShare: round(math.Min(share, 1), 4), TrafficShare: round(math.Min(traffic, 1), 4),
+		ErrorRate: round(rate, 4), Requests: int64(math.Round(n)), Errors: int64(math.Round(e)),
+		Significance: round(sig, 2),
+	}
+	if brate != nil {
+		f.BaselineErrorRate = ptr(round(*brate, 4))
+	}
+	if traffic > 0 {
+		f.Lift = ptr(round(share/traffic, 2))
+	}
+	f.Scope = map[string]string{}
+	for i := range dims {
+		f.Scope[dims[i]] = vals[i]
+	}
+	f.dims, f.vals = dims, vals
+	return &cand{f: f, prec: prec, rec: rec}
+}

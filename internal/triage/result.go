@@ -1,0 +1,223 @@
+package triage
+
+import "time"
+
+// Result is the outcome of a triage run. Its JSON form is the stable
+// contract of design.md §4.4 (window, impact, findings, changes,
+// hypotheses, inputs); the other fields are additions.
+type Result struct {
+	Window     Window       `json:"window"`
+	Impact     Impact       `json:"impact"`
+	Findings   []Finding    `json:"findings"`
+	Changes    []Change     `json:"changes"`
+	Hypotheses []Hypothesis `json:"hypotheses"`
+	Inputs     Inputs       `json:"inputs"`
+
+	// Onset explains how the onset was found (nil when there is none).
+	Onset *OnsetEvidence `json:"onset_evidence"`
+	// Series is the request series per time bucket.
+	Series Series `json:"series"`
+	// Notes are caveats a reader should know (no timestamps, few requests …).
+	Notes []string `json:"notes"`
+	// Stages reports the time each engine stage took.
+	Stages []StageTiming `json:"stages,omitempty"`
+}
+
+// Span is a time range; nil ends are unknown (JSON null).
+type Span struct {
+	Start *time.Time `json:"start"`
+	End   *time.Time `json:"end"`
+}
+
+// Window holds the baseline and incident windows the comparison used.
+type Window struct {
+	Baseline Span `json:"baseline"`
+	Incident Span `json:"incident"`
+}
+
+// Impact scopes the incident window against the baseline.
+type Impact struct {
+	Requests          int64            `json:"requests"`
+	Errors            int64            `json:"errors"`
+	ErrorRate         float64          `json:"error_rate"`
+	BaselineErrorRate float64          `json:"baseline_error_rate"`
+	Onset             *time.Time       `json:"onset"`
+	StatusCodes       map[string]int64 `json:"status_codes"`
+	ClientsAffected   int64            `json:"clients_affected"`
+
+	// Clients is the number of distinct clients in the incident window.
+	Clients int64 `json:"clients"`
+	// BaselineRequests and BaselineErrors count the baseline window.
+	BaselineRequests int64 `json:"baseline_requests"`
+	BaselineErrors   int64 `json:"baseline_errors"`
+	// Latency holds request-time quantiles in seconds (nil without durations).
+	Latency *Latency `json:"latency"`
+	// TopPaths are the paths with the most failing requests in the incident.
+	TopPaths []PathImpact `json:"top_paths"`
+	// Significant is true when the incident window differs from the
+	// baseline beyond noise.
+	Significant bool `json:"significant"`
+}
+
+// Latency compares request-time quantiles (seconds).
+type Latency struct {
+	P50         float64  `json:"p50"`
+	P95         float64  `json:"p95"`
+	P99         float64  `json:"p99"`
+	BaselineP50 *float64 `json:"baseline_p50"`
+	BaselineP95 *float64 `json:"baseline_p95"`
+	BaselineP99 *float64 `json:"baseline_p99"`
+}
+
+// PathImpact is one path's share of the incident's failures.
+type PathImpact struct {
+	Path      string  `json:"path"`
+	Requests  int64   `json:"requests"`
+	Errors    int64   `json:"errors"`
+	ErrorRate float64 `json:"error_rate"`
+}
+
+// Finding is one fact the correlation established: a dimension value (or a
+// combination) that concentrates the failing requests.
+type Finding struct {
+	Dimension         string            `json:"dimension"`
+	Value             string            `json:"value"`
+	Scope             map[string]string `json:"scope"`
+	ErrorShare        float64           `json:"error_share"`
+	TrafficShare      float64           `json:"traffic_share"`
+	ErrorRate         float64           `json:"error_rate"`
+	BaselineErrorRate *float64          `json:"baseline_error_rate"`
+	// Lift is error_share / traffic_share: how much more of the errors than
+	// of the traffic the scope holds.
+	Lift    *float64 `json:"lift"`
+	Summary string   `json:"summary"`
+
+	// Requests and Errors count the scope in the incident window
+	// (estimated from the sample when Estimated).
+	Requests int64 `json:"requests"`
+	Errors   int64 `json:"errors"`
+	// Significance is a z-score of the scope's error rate against the rest
+	// of the traffic (and the baseline); findings need at least 4.
+	Significance float64 `json:"significance"`
+	// Score ranks findings: how well the scope alone explains the errors.
+	Score float64 `json:"score"`
+	// Estimated is true for combinations, counted on the request sample.
+	Estimated bool `json:"estimated"`
+	// Related lists findings folded under this one: they hold the same
+	// failing requests and are consequences of it.
+	Related []Related `json:"related"`
+
+	dims []string
+	vals []string
+	mask bitset
+}
+
+// Related is a finding folded under a better one.
+type Related struct {
+	Dimension string            `json:"dimension"`
+	Value     string            `json:"value"`
+	Scope     map[string]string `json:"scope"`
+	// Overlap is the share of this finding's failing requests that the
+	// parent finding also holds.
+	Overlap   float64 `json:"overlap"`
+	ErrorRate float64 `json:"error_rate"`
+}
+
+// Change is a change event ranked by how well it lines up with the
+// incident (filled by the hypotheses stage).
+type Change struct {
+	ID      string   `json:"id"`
+	Score   float64  `json:"score"`
+	Reasons []string `json:"reasons"`
+}
+
+// Hypothesis is a candidate cause with its evidence (filled by the
+// hypotheses stage). Cause is one of the causes of design.md §4.4.
+type Hypothesis struct {
+	Cause       string        `json:"cause"`
+	Confidence  float64       `json:"confidence"`
+	Summary     string        `json:"summary"`
+	ChangeID    *string       `json:"change_id"`
+	Evidence    []string      `json:"evidence"`
+	Against     []string      `json:"against"`
+	Checks      []string      `json:"checks"`
+	Containment []Containment `json:"containment"`
+}
+
+// Containment is one way to contain the incident and its risk.
+type Containment struct {
+	Action string `json:"action"`
+	Risk   string `json:"risk"`
+}
+
+// Inputs describes what was read.
+type Inputs struct {
+	Lines     int64    `json:"lines"`
+	Malformed int64    `json:"malformed"`
+	Sources   []string `json:"sources"`
+
+	// Requests is the number of requests analysed (after --since/--until).
+	Requests int64 `json:"requests"`
+	// Untimed counts requests without a timestamp (not analysed).
+	Untimed int64 `json:"untimed"`
+	// Filtered counts requests outside --since/--until.
+	Filtered int64 `json:"filtered"`
+	// Formats maps each source to the log format used.
+	Formats map[string]string `json:"formats,omitempty"`
+	// MalformedSamples are the first malformed lines.
+	MalformedSamples []MalformedLine `json:"malformed_samples,omitempty"`
+	// FormatWarning says the format is probably wrong and what to try.
+	FormatWarning string `json:"format_warning,omitempty"`
+	// Error is the error predicate used.
+	Error string `json:"error"`
+	// Bytes is the number of bytes read.
+	Bytes int64 `json:"bytes,omitempty"`
+}
+
+// MalformedLine is a line that did not parse.
+type MalformedLine struct {
+	File   string `json:"file"`
+	Line   int64  `json:"line"`
+	Text   string `json:"text"`
+	Reason string `json:"reason"`
+}
+
+// OnsetEvidence is how the onset was found.
+type OnsetEvidence struct {
+	// Method is "error-rate" or "latency".
+	Method string `json:"method"`
+	// Time is the onset (the start of the first bucket of the incident).
+	Time time.Time `json:"time"`
+	// End is the start of the recovery, when the incident ended in the data.
+	End *time.Time `json:"end"`
+	// Before and After are the error rates (or p90 latency in seconds) of
+	// the segments either side of the change.
+	Before float64 `json:"before"`
+	After  float64 `json:"after"`
+	// LogLikelihoodRatio measures the change against no change.
+	LogLikelihoodRatio float64 `json:"log_likelihood_ratio"`
+	// BucketSeconds is the bucket width the detection ran on.
+	BucketSeconds float64 `json:"bucket_seconds"`
+}
+
+// Series is the request series: one entry per time bucket.
+type Series struct {
+	BucketSeconds float64  `json:"bucket_seconds"`
+	Points        []Bucket `json:"points"`
+}
+
+// Bucket is one time bucket of the series.
+type Bucket struct {
+	Time     time.Time `json:"time"`
+	Requests int64     `json:"requests"`
+	Errors   int64     `json:"errors"`
+	// P50 and P99 are request-time quantiles in seconds (nil without durations).
+	P50 *float64 `json:"p50"`
+	P99 *float64 `json:"p99"`
+}
+
+// StageTiming is how long one engine stage took.
+type StageTiming struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
+}

@@ -1,0 +1,212 @@
+// Package triage is sitrep's analysis engine for access logs: it aggregates
+// request events (signal.Request) into bounded summaries, scopes the impact
+// (onset, baseline, error rate, latency, clients, paths) and correlates the
+// failing requests with dimension values and pairs of values, reduced to the
+// smallest set of findings that explains the errors.
+//
+// Run is the entry point; the CLI, the lab and the demo share it. Further
+// stages (change ranking, hypotheses) plug in through Options.Stages.
+package triage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/signal"
+)
+
+// ScanFunc reads requests into the sinks newSink returns (one per worker)
+// and describes what it read.
+type ScanFunc func(ctx context.Context, newSink func() signal.RequestSink) (Inputs, error)
+
+// Stage is an analysis stage run after correlation, such as change ranking
+// or hypotheses. It may add to the result (Changes, Hypotheses, Notes).
+type Stage struct {
+	Name string
+	Run  func(ctx context.Context, an *Analysis) error
+}
+
+// Analysis is what a Stage sees: the options, the merged aggregate and the
+// result so far.
+type Analysis struct {
+	Options   *Options
+	Aggregate *Aggregator
+	Result    *Result
+}
+
+// Options configures Run.
+type Options struct {
+	// Scan reads the requests. Either Scan or Aggregate is required.
+	Scan ScanFunc
+	// Aggregate is an already-built aggregate (Scan is then not called) and
+	// Inputs describes it.
+	Aggregate *Aggregator
+	Inputs    Inputs
+
+	// Error is the error expression (default "status>=500").
+	Error string
+	// Since and Until restrict the requests analysed (zero = open).
+	Since, Until time.Time
+	// Baseline overrides the automatic baseline window [start, end).
+	Baseline *[2]time.Time
+	// Top is the maximum number of findings (default 5).
+	Top int
+	// Agg tunes the aggregation limits (zero values are defaults).
+	Agg AggOptions
+
+	// Changes and Metrics are evidence for later stages (hypotheses).
+	Changes []signal.Change
+	Metrics []signal.Series
+	// Stages run after correlation, in order.
+	Stages []Stage
+
+	Logger *slog.Logger
+	// Now is the clock (for stage timings); default time.Now.
+	Now func() time.Time
+}
+
+// ErrNoRequests is returned when the input held no request with a timestamp.
+var ErrNoRequests = errors.New("no requests with a timestamp to analyse")
+
+// Run aggregates the requests (or takes Options.Aggregate), scopes the
+// impact, correlates the failures and runs the extra stages.
+func Run(ctx context.Context, opt Options) (*Result, error) {
+	if opt.Top <= 0 {
+		opt.Top = 5
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Error == "" {
+		opt.Error = DefaultErrorExpr
+	}
+	if opt.Baseline != nil && !opt.Baseline[0].Before(opt.Baseline[1]) {
+		return nil, fmt.Errorf("baseline %s/%s: the start must be before the end", opt.Baseline[0].Format(time.RFC3339), opt.Baseline[1].Format(time.RFC3339))
+	}
+	res := &Result{Findings: []Finding{}, Changes: []Change{}, Hypotheses: []Hypothesis{}, Notes: []string{}}
+	stage := func(name string, f func() error) error {
+		t0 := opt.Now()
+		err := f()
+		res.Stages = append(res.Stages, StageTiming{Name: name, Seconds: opt.Now().Sub(t0).Seconds()})
+		return err
+	}
+
+	agg := opt.Aggregate
+	inputs := opt.Inputs
+	if agg == nil {
+		if opt.Scan == nil {
+			return nil, errors.New("triage: neither a scan function nor an aggregate was given")
+		}
+		ao := opt.Agg
+		if opt.Error != DefaultErrorExpr {
+			p, err := ParseErrorExpr(opt.Error)
+			if err != nil {
+				return nil, err
+			}
+			ao.Error = p
+		}
+		if !opt.Since.IsZero() {
+			ao.Since = opt.Since.UnixNano()
+		}
+		if !opt.Until.IsZero() {
+			ao.Until = opt.Until.UnixNano()
+		}
+		c := NewCollector(ao)
+		err := stage("aggregate", func() error {
+			var err error
+			inputs, err = opt.Scan(ctx, c.NewSink)
+			if err != nil {
+				return err
+			}
+			agg = c.Merge()
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	agg.normalize()
+	inputs.Requests = int64(agg.Requests)
+	inputs.Untimed = int64(agg.Untimed)
+	inputs.Filtered = int64(agg.Filtered)
+	inputs.Error = opt.Error
+	if inputs.Sources == nil {
+		inputs.Sources = []string{}
+	}
+	res.Inputs = inputs
+	if agg.Untimed > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d requests had no timestamp and were not analysed", agg.Untimed))
+	}
+	if agg.Requests == 0 {
+		if agg.Filtered > 0 {
+			return res, fmt.Errorf("all %d requests fall outside --since/--until: %w", agg.Filtered, ErrNoRequests)
+		}
+		return res, ErrNoRequests
+	}
+
+	var w windows
+	_ = stage("scope", func() error {
+		w, _ = agg.scope(&opt, res)
+		return nil
+	})
+	if res.Impact.Onset == nil && opt.Baseline == nil {
+		res.Notes = append(res.Notes, "no onset found: neither the error rate nor latency changed significantly; findings compare the failing requests with the healthy ones over the whole window")
+	}
+	_ = stage("correlate", func() error {
+		res.Findings = agg.correlate(w, opt.Top)
+		if res.Findings == nil {
+			res.Findings = []Finding{}
+		}
+		return nil
+	})
+	res.Impact.TopPaths = agg.topPaths(w, 5)
+	for _, st := range opt.Stages {
+		an := &Analysis{Options: &opt, Aggregate: agg, Result: res}
+		if err := stage(st.Name, func() error { return st.Run(ctx, an) }); err != nil {
+			return res, fmt.Errorf("stage %s: %w", st.Name, err)
+		}
+	}
+	return res, nil
+}
+
+// topPaths returns the paths with the most failing requests in the incident.
+func (a *Aggregator) topPaths(w windows, n int) []PathImpact {
+	out := []PathImpact{}
+	di, ok := a.dimByName["path"]
+	if !ok || a.dims[di].dropped {
+		return out
+	}
+	d := a.dims[di]
+	win := a.slotWindows(w)
+	ns := a.slots.n
+	for id := 1; id < len(d.vals); id++ {
+		var e, r int64
+		for p, k := range win {
+			if k == 1 {
+				o := (id*ns + p) * 2
+				r += int64(d.counts[o] + d.counts[o+1])
+				e += int64(d.counts[o+1])
+			}
+		}
+		if e > 0 {
+			out = append(out, PathImpact{Path: d.vals[id], Requests: r, Errors: e, ErrorRate: round(float64(e)/float64(r), 4)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Errors != out[j].Errors {
+			return out[i].Errors > out[j].Errors
+		}
+		return out[i].Path < out[j].Path
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}

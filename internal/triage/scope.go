@@ -1,0 +1,384 @@
+package triage
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/DataDog/sketches-go/ddsketch"
+	"github.com/axiomhq/hyperloglog"
+)
+
+// Onset detection thresholds. A change must be both likely (log-likelihood
+// ratio against "no change") and large enough to matter.
+const (
+	minLLR        = 20.0 // binomial log-likelihood ratio of the best split
+	minRateRatio  = 1.5  // the higher rate is at least this times the lower
+	minRateDiff   = 0.002
+	minLatencyT   = 8.0 // t statistic of a latency shift between segments
+	minLatencyFac = 1.5 // latency ratio between segments
+)
+
+// series is the request series over the observed buckets.
+type series struct {
+	start []int64 // bucket start, ns
+	width int64
+	n, e  []float64
+	b     []*bucket
+}
+
+func (a *Aggregator) series() series {
+	lo, hi := a.main.observed()
+	s := series{width: a.main.width()}
+	for p := lo; p <= hi; p++ {
+		b := &a.buckets[p]
+		s.start = append(s.start, a.main.start(p))
+		s.n = append(s.n, float64(b.req))
+		s.e = append(s.e, float64(b.err))
+		s.b = append(s.b, b)
+	}
+	return s
+}
+
+type split struct {
+	k          int
+	llr        float64
+	pLo, pHi   float64 // rate before and after k
+	nLo, nHi   float64
+	ok         bool
+	increasing bool
+}
+
+// bestSplit finds the split of [a,b) that best separates two binomial
+// rates (binary segmentation's step).
+func bestSplit(n, e []float64, a, b int) split {
+	var N, E float64
+	for i := a; i < b; i++ {
+		N += n[i]
+		E += e[i]
+	}
+	base := binLL(E, N)
+	best := split{k: -1}
+	var ln, le float64
+	for k := a + 1; k < b; k++ {
+		ln += n[k-1]
+		le += e[k-1]
+		if ln == 0 || ln == N {
+			continue
+		}
+		g := binLL(le, ln) + binLL(E-le, N-ln) - base
+		if best.k < 0 || g > best.llr {
+			best = split{k: k, llr: g, pLo: le / ln, pHi: (E - le) / (N - ln), nLo: ln, nHi: N - ln}
+		}
+	}
+	if best.k < 0 {
+		return best
+	}
+	lo, hi := math.Min(best.pLo, best.pHi), math.Max(best.pLo, best.pHi)
+	best.increasing = best.pHi > best.pLo
+	best.ok = best.llr >= minLLR && hi >= minRateRatio*lo && hi-lo >= minRateDiff
+	return best
+}
+
+// detected is the outcome of onset detection, in bucket indexes of a series.
+type detected struct {
+	onset    int // -1: none (the incident started before the data, or no change)
+	end      int // exclusive; len when the incident lasts to the end of the data
+	incStart int // first bucket of the incident window
+	baseLo   int // baseline buckets [baseLo, baseHi)
+	baseHi   int
+	ev       *OnsetEvidence
+}
+
+// detectOnset finds the incident in the series: a step up of the error rate
+// (binary segmentation with a binomial likelihood), its recovery if any, and
+// falls back to a shift of latency when the error rate does not move.
+func detectOnset(s series) detected {
+	L := len(s.n)
+	d := detected{onset: -1, end: L, incStart: 0, baseLo: 0, baseHi: 0}
+	if L < 2 {
+		return d
+	}
+	sp := bestSplit(s.n, s.e, 0, L)
+	if sp.ok && sp.increasing {
+		d.onset = refineOnset(s, sp.k, sp.pLo)
+		d.incStart = d.onset
+		d.baseHi = d.onset
+		// Recovery: a significant step back down after the onset.
+		if r := bestSplit(s.n, s.e, sp.k, L); r.ok && !r.increasing && r.pHi < (r.pLo+sp.pLo)/2 {
+			d.end = r.k
+		}
+		d.ev = &OnsetEvidence{Method: "error-rate", Before: sp.pLo, After: sp.pHi, LogLikelihoodRatio: sp.llr}
+	} else if sp.ok {
+		// The rate fell: the data starts inside an incident, or one ended.
+		if r := bestSplit(s.n, s.e, 0, sp.k); r.ok && r.increasing {
+			d.onset = refineOnset(s, r.k, r.pLo)
+			d.incStart, d.baseHi, d.end = d.onset, d.onset, sp.k
+			d.ev = &OnsetEvidence{Method: "error-rate", Before: r.pLo, After: r.pHi, LogLikelihoodRatio: r.llr}
+		} else {
+			// Started before the data: compare with the recovered period.
+			d.incStart, d.end = 0, sp.k
+			d.baseLo, d.baseHi = sp.k, L
+			d.ev = &OnsetEvidence{Method: "error-rate", Before: sp.pHi, After: sp.pLo, LogLikelihoodRatio: sp.llr}
+			d.ev.Time = time.Unix(0, s.start[0]).UTC()
+			return d
+		}
+	} else if k, before, after, t := latencySplit(s); k > 0 {
+		d.onset, d.incStart, d.baseHi = k, k, k
+		d.ev = &OnsetEvidence{Method: "latency", Before: before, After: after, LogLikelihoodRatio: t}
+	}
+	if d.ev != nil && d.onset >= 0 {
+		d.ev.Time = time.Unix(0, s.start[d.onset]).UTC()
+		if d.end < L {
+			d.ev.End = ptr(time.Unix(0, s.start[d.end]).UTC())
+		}
+	}
+	return d
+}
+
+// refineOnset moves the onset earlier over buckets already failing well
+// above the baseline rate: binary segmentation places the split of a ramp
+// (a leak, a rollout, DNS caches expiring) in its middle, but the incident
+// began where the rate first left the baseline.
+func refineOnset(s series, k int, p0 float64) int {
+	for k > 1 {
+		i := k - 1
+		if s.n[i] == 0 || rateZ(s.e[i], s.n[i], p0) < 3 || s.e[i]/s.n[i] < minRateRatio*p0 {
+			break
+		}
+		k = i
+	}
+	return k
+}
+
+// latencySplit finds a step up of per-bucket p90 latency; k is 0 when none.
+func latencySplit(s series) (k int, before, after, t float64) {
+	var idx []int
+	var x []float64
+	for i, b := range s.b {
+		if b.sk == nil || b.durN < 5 {
+			continue
+		}
+		q, err := b.sk.GetValueAtQuantile(0.9)
+		if err != nil {
+			continue
+		}
+		idx = append(idx, i)
+		x = append(x, math.Log(math.Max(q, 1e-4)))
+	}
+	m := len(x)
+	if m < 6 {
+		return 0, 0, 0, 0
+	}
+	var tot, tot2 float64
+	for _, v := range x {
+		tot += v
+		tot2 += v * v
+	}
+	bestJ, bestT := -1, 0.0
+	var l, l2 float64
+	for j := 1; j < m; j++ {
+		l += x[j-1]
+		l2 += x[j-1] * x[j-1]
+		n1, n2 := float64(j), float64(m-j)
+		if n1 < 3 || n2 < 2 {
+			continue
+		}
+		m1, m2 := l/n1, (tot-l)/n2
+		ss := (l2 - n1*m1*m1) + ((tot2 - l2) - n2*m2*m2)
+		v := ss / (n1 + n2 - 2)
+		if v < 1e-12 {
+			v = 1e-12
+		}
+		tt := (m2 - m1) / math.Sqrt(v*(1/n1+1/n2))
+		if tt > bestT {
+			bestJ, bestT = j, tt
+			before, after = math.Exp(m1), math.Exp(m2)
+		}
+	}
+	if bestJ < 0 || bestT < minLatencyT || after < minLatencyFac*before {
+		return 0, 0, 0, 0
+	}
+	return idx[bestJ], before, after, bestT
+}
+
+// windows are the analysis windows in Unix ns, [start, end).
+type windows struct {
+	incStart, incEnd   int64
+	baseStart, baseEnd int64
+	hasBase            bool
+	onset              *time.Time
+}
+
+// scope computes the windows and the impact.
+func (a *Aggregator) scope(opt *Options, res *Result) (windows, series) {
+	s := a.series()
+	var w windows
+	L := len(s.n)
+	if L == 0 {
+		return w, s
+	}
+	dataStart, dataEnd := s.start[0], s.start[L-1]+s.width
+	d := detectOnset(s)
+	at := func(i int) int64 {
+		if i >= L {
+			return dataEnd
+		}
+		return s.start[i]
+	}
+	w.incStart, w.incEnd = at(d.incStart), at(d.end)
+	if d.baseHi > d.baseLo {
+		w.baseStart, w.baseEnd, w.hasBase = at(d.baseLo), at(d.baseHi), true
+	}
+	if d.onset >= 0 {
+		w.onset = ptr(time.Unix(0, s.start[d.onset]).UTC())
+	}
+	if opt.Baseline != nil {
+		w.baseStart, w.baseEnd, w.hasBase = opt.Baseline[0].UnixNano(), opt.Baseline[1].UnixNano(), true
+		if w.onset == nil || w.onset.UnixNano() < w.baseEnd {
+			w.incStart, w.incEnd = w.baseEnd, dataEnd
+			if w.baseStart >= dataEnd || w.baseEnd <= dataStart {
+				// Baseline outside the data: incident is everything.
+				w.incStart = dataStart
+			}
+		}
+	}
+	res.Onset = d.ev
+	res.Window.Incident = Span{Start: ptr(time.Unix(0, w.incStart).UTC()), End: ptr(time.Unix(0, w.incEnd).UTC())}
+	if w.hasBase {
+		res.Window.Baseline = Span{Start: ptr(time.Unix(0, w.baseStart).UTC()), End: ptr(time.Unix(0, w.baseEnd).UTC())}
+	}
+
+	// Impact over the series buckets.
+	im := &res.Impact
+	im.Onset = w.onset
+	im.StatusCodes = map[string]int64{}
+	var incSk, baseSk *ddsketch.DDSketch
+	status := make([]int64, maxStatusCodes)
+	for i := 0; i < L; i++ {
+		t, b := s.start[i], s.b[i]
+		switch {
+		case t >= w.incStart && t < w.incEnd:
+			im.Requests += int64(b.req)
+			im.Errors += int64(b.err)
+			incSk = mergeSketch(incSk, b.sk)
+			for j, c := range b.errStatus {
+				status[j] += int64(c)
+			}
+		case w.hasBase && t >= w.baseStart && t < w.baseEnd:
+			im.BaselineRequests += int64(b.req)
+			im.BaselineErrors += int64(b.err)
+			baseSk = mergeSketch(baseSk, b.sk)
+		}
+	}
+	for j, c := range status {
+		if c > 0 && j < len(a.statusCodes) {
+			k := strconv.Itoa(a.statusCodes[j])
+			if a.statusCodes[j] == 0 {
+				k = "other"
+			}
+			im.StatusCodes[k] += c
+		}
+	}
+	im.ErrorRate = ratio(float64(im.Errors), float64(im.Requests))
+	im.BaselineErrorRate = ratio(float64(im.BaselineErrors), float64(im.BaselineRequests))
+	if incSk != nil && !incSk.IsEmpty() {
+		q, _ := incSk.GetValuesAtQuantiles([]float64{0.5, 0.95, 0.99})
+		im.Latency = &Latency{P50: q[0], P95: q[1], P99: q[2]}
+		if baseSk != nil && !baseSk.IsEmpty() {
+			bq, _ := baseSk.GetValuesAtQuantiles([]float64{0.5, 0.95, 0.99})
+			im.Latency.BaselineP50, im.Latency.BaselineP95, im.Latency.BaselineP99 = &bq[0], &bq[1], &bq[2]
+		}
+	}
+	if w.hasBase {
+		z := twoPropZ(float64(im.Errors), float64(im.Requests), float64(im.BaselineErrors), float64(im.BaselineRequests))
+		hi, lo := im.ErrorRate, im.BaselineErrorRate
+		im.Significant = z >= 4 && hi >= minRateRatio*lo && hi-lo >= minRateDiff
+		if d.ev != nil && d.ev.Method == "latency" {
+			im.Significant = true
+		}
+	}
+
+	// Clients over the value slots that overlap the incident.
+	var all, failing *hyperloglog.Sketch
+	sw := a.slots.width()
+	lo, hi := a.slots.observed()
+	for p := lo; p <= hi; p++ {
+		t := a.slots.start(p)
+		if t+sw <= w.incStart || t >= w.incEnd {
+			continue
+		}
+		all = mergeHLL(all, a.clients[p])
+		failing = mergeHLL(failing, a.errClients[p])
+	}
+	if all != nil {
+		im.Clients = int64(all.Estimate())
+	}
+	if failing != nil {
+		im.ClientsAffected = int64(failing.Estimate())
+	}
+	if im.ClientsAffected > im.Clients {
+		im.Clients = im.ClientsAffected
+	}
+
+	// Series for the report.
+	res.Series.BucketSeconds = float64(s.width) / 1e9
+	for i := 0; i < L; i++ {
+		b := s.b[i]
+		pt := Bucket{Time: time.Unix(0, s.start[i]).UTC(), Requests: int64(b.req), Errors: int64(b.err)}
+		if b.sk != nil && !b.sk.IsEmpty() {
+			q, _ := b.sk.GetValuesAtQuantiles([]float64{0.5, 0.99})
+			pt.P50, pt.P99 = &q[0], &q[1]
+		}
+		res.Series.Points = append(res.Series.Points, pt)
+	}
+	if res.Onset != nil {
+		res.Onset.BucketSeconds = res.Series.BucketSeconds
+	}
+	return w, s
+}
+
+func mergeSketch(dst, src *ddsketch.DDSketch) *ddsketch.DDSketch {
+	if src == nil {
+		return dst
+	}
+	if dst == nil {
+		return src.Copy()
+	}
+	_ = dst.MergeWith(src)
+	return dst
+}
+
+func mergeHLL(dst, src *hyperloglog.Sketch) *hyperloglog.Sketch {
+	if src == nil {
+		return dst
+	}
+	if dst == nil {
+		return src.Clone()
+	}
+	_ = dst.Merge(src)
+	return dst
+}
+
+// slotWindows returns, per value slot, whether it belongs to the incident
+// (1), the baseline (2) or neither (0). A slot overlapping the incident
+// window belongs to the incident.
+func (a *Aggregator) slotWindows(w windows) []uint8 {
+	out := make([]uint8, a.slots.n)
+	sw := a.slots.width()
+	lo, hi := a.slots.observed()
+	for p := lo; p <= hi; p++ {
+		t := a.slots.start(p)
+		switch {
+		case t+sw > w.incStart && t < w.incEnd:
+			out[p] = 1
+		case w.hasBase && t+sw > w.baseStart && t < w.baseEnd:
+			out[p] = 2
+		}
+	}
+	return out
+}
+
+// sortStrings is sort.Strings, kept for readability at call sites.
+func sortStrings(s []string) { sort.Strings(s) }

@@ -1,0 +1,185 @@
+package triage
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/signal"
+)
+
+// scenario generates synthetic requests whose truth is known.
+type scenario struct {
+	name     string
+	start    time.Time
+	duration time.Duration
+	requests int
+	onset    time.Duration // from start; 0 = no incident
+	baseErr  float64
+	// fail returns the failure probability of a request during the incident
+	// and may rewrite its fields (e.g. no upstream).
+	fail func(r *genReq) float64
+	// extra adds scenario-specific fields.
+	extra []string
+}
+
+type genReq struct {
+	vals map[string]string
+}
+
+var (
+	regions   = []string{"us", "us", "us", "us", "ap", "ap", "ap", "us", "us", "ap", "us", "us", "ap", "us", "us", "ap", "us", "ap", "us", "eu"} // eu 5%
+	paths     = []string{"/api/users/:id", "/api/orders", "/api/checkout", "/api/search", "/", "/static/app.js", "/api/cart", "/api/login"}
+	methods   = []string{"GET", "GET", "GET", "POST"}
+	uaFamily  = []string{"chrome", "firefox", "safari", "mobile-app", "curl", "bot"}
+	bitrates  = []string{"500", "1000", "2000"}
+	podsNodes = func() [][2]string {
+		var out [][2]string
+		for n := 1; n <= 4; n++ {
+			for p := 1; p <= 3; p++ {
+				out = append(out, [2]string{fmt.Sprintf("10.0.%d.%d:8080", n, p), fmt.Sprintf("node-%d", n)})
+			}
+		}
+		return out
+	}()
+)
+
+var fieldNames = []string{"client", "method", "uri", "status", "request_time", "upstream_addr", "req_id",
+	"region", "source", "upstream", "node", "path", "ua_family", "no_upstream", "client_net", "p2p", "bitrate", "status_class"}
+
+// generate feeds the scenario's requests to newSink's sinks, alternating
+// between two workers, reusing one buffer per worker like a parser does.
+func (sc scenario) generate(newSink func() signal.RequestSink) {
+	rng := rand.New(rand.NewPCG(42, uint64(len(sc.name))))
+	sinks := []signal.RequestSink{newSink(), newSink()}
+	reqs := []*signal.Request{{}, {}}
+	bufs := make([][]byte, 2)
+	step := sc.duration / time.Duration(sc.requests)
+	for i := 0; i < sc.requests; i++ {
+		t := sc.start.Add(time.Duration(i) * step)
+		g := genReq{vals: map[string]string{}}
+		region := regions[rng.IntN(len(regions))]
+		pn := podsNodes[rng.IntN(len(podsNodes))]
+		client := fmt.Sprintf("198.51.%d.%d", rng.IntN(50), rng.IntN(200))
+		g.vals["client"] = client
+		g.vals["method"] = methods[rng.IntN(len(methods))]
+		g.vals["path"] = paths[rng.IntN(len(paths))]
+		g.vals["uri"] = g.vals["path"] + fmt.Sprintf("?q=%d", rng.IntN(1e6))
+		g.vals["region"] = region
+		g.vals["source"] = "lb-" + region
+		g.vals["upstream"] = pn[0]
+		g.vals["upstream_addr"] = pn[0]
+		g.vals["node"] = pn[1]
+		g.vals["ua_family"] = uaFamily[rng.IntN(len(uaFamily))]
+		g.vals["no_upstream"] = "false"
+		g.vals["client_net"] = client[:len("198.51.")+2]
+		g.vals["req_id"] = fmt.Sprintf("%016x", rng.Uint64())
+		g.vals["p2p"] = fmt.Sprint(rng.IntN(2))
+		g.vals["bitrate"] = bitrates[rng.IntN(len(bitrates))]
+		// A little edge traffic never reaches a backend and succeeds
+		// (redirects served by the load balancer).
+		if region != "eu" && rng.Float64() < 0.02 {
+			g.vals["upstream"], g.vals["upstream_addr"], g.vals["no_upstream"] = "-", "-", "true"
+		}
+		p := sc.baseErr
+		if sc.onset > 0 && t.Sub(sc.start) >= sc.onset && sc.fail != nil {
+			if q := sc.fail(&g); q > p {
+				p = q
+			}
+		}
+		status := 200
+		if rng.Float64() < p {
+			status = 503
+		} else if g.vals["no_upstream"] == "true" {
+			status = 301
+		}
+		dur := 0.02 + rng.ExpFloat64()*0.05
+		g.vals["status"] = fmt.Sprint(status)
+		g.vals["status_class"] = fmt.Sprintf("%dxx", status/100)
+		g.vals["request_time"] = fmt.Sprintf("%.3f", dur)
+
+		w := i % 2
+		r := reqs[w]
+		buf := bufs[w][:0]
+		r.Fields = r.Fields[:0]
+		offs := make([]int, 0, len(fieldNames)+1)
+		for _, name := range fieldNames {
+			offs = append(offs, len(buf))
+			buf = append(buf, g.vals[name]...)
+		}
+		offs = append(offs, len(buf))
+		for j, name := range fieldNames {
+			r.Fields = append(r.Fields, signal.Field{Name: name, Value: buf[offs[j]:offs[j+1]]})
+		}
+		bufs[w] = buf
+		r.Time = t.UnixNano()
+		r.Status = status
+		r.Duration = dur
+		r.Client = r.Fields[0].Value
+		sinks[w].Add(r)
+		// Scribble over the buffer: the sink must have copied what it keeps.
+		for k := range buf {
+			buf[k] = 'x'
+		}
+	}
+}
+
+func (sc scenario) scan() ScanFunc {
+	return func(ctx context.Context, newSink func() signal.RequestSink) (Inputs, error) {
+		sc.generate(newSink)
+		return Inputs{Lines: int64(sc.requests), Sources: []string{sc.name + ".log"}}, nil
+	}
+}
+
+var t0 = time.Date(2026, 11, 20, 11, 0, 0, 0, time.UTC)
+
+func scenarios() []scenario {
+	base := scenario{start: t0, duration: time.Hour, requests: 120000, onset: 40 * time.Minute, baseErr: 0.003}
+	with := func(name string, f func(*genReq) float64) scenario {
+		s := base
+		s.name, s.fail = name, f
+		return s
+	}
+	return []scenario{
+		with("stale-endpoint", func(g *genReq) float64 {
+			// Clients still holding the old DNS answer reach the stale
+			// endpoint and never reach a backend; the others are fine.
+			if g.vals["region"] == "eu" && g.vals["ua_family"] != "curl" && g.vals["ua_family"] != "bot" && g.vals["method"] == "GET" {
+				g.vals["upstream"], g.vals["upstream_addr"], g.vals["no_upstream"] = "-", "-", "true"
+				return 1
+			}
+			return 0
+		}),
+		with("bad-pod", func(g *genReq) float64 {
+			if g.vals["upstream"] == "10.0.2.2:8080" {
+				return 0.8
+			}
+			return 0
+		}),
+		with("bad-node", func(g *genReq) float64 {
+			if g.vals["node"] == "node-3" {
+				return 0.6
+			}
+			return 0
+		}),
+		with("bad-path", func(g *genReq) float64 {
+			if g.vals["path"] == "/api/checkout" {
+				return 0.9
+			}
+			return 0
+		}),
+		with("p2p-bitrate", func(g *genReq) float64 {
+			if g.vals["p2p"] == "1" && g.vals["bitrate"] == "2000" {
+				return 0.95
+			}
+			return 0
+		}),
+		with("region-everywhere", func(g *genReq) float64 {
+			if g.vals["region"] == "eu" {
+				return 0.9
+			}
+			return 0
+		}),
+	}
+}
