@@ -125,6 +125,7 @@ func (s *Snapshot) finish(opts Options) {
 	if len(s.Clients) > opts.TopClients {
 		s.Clients = s.Clients[:opts.TopClients]
 	}
+	s.Slow = s.countSlow()
 	sort.SliceStable(s.LongestQueries, func(i, j int) bool {
 		return s.LongestQueries[i].DurationSeconds > s.LongestQueries[j].DurationSeconds
 	})

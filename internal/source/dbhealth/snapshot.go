@@ -34,6 +34,9 @@ type Snapshot struct {
 	// LongestQueries are the longest-running statements and the longest
 	// idle open transactions, longest first.
 	LongestQueries []Query `json:"longest_queries"`
+	// Slow counts the sessions past the findings' thresholds among all
+	// sessions (LongestQueries keeps only the longest few).
+	Slow SlowCounts `json:"slow"`
 	// LockWaits are the sessions waiting for a lock, longest wait first.
 	LockWaits []LockWait `json:"lock_waits"`
 	// MySQL holds the MySQL/MariaDB status counters (nil on PostgreSQL).
@@ -72,6 +75,27 @@ type ClientGroup struct {
 	ClientAddr      string         `json:"client_addr"`
 	Total           int            `json:"total"`
 	ByState         map[string]int `json:"by_state"`
+}
+
+// SlowCounts count sessions past the findings' thresholds.
+type SlowCounts struct {
+	// IdleInTransaction counts sessions idle in a transaction for 30s or more.
+	IdleInTransaction int `json:"idle_in_transaction_over_30s"`
+	// Active counts statements running for 30s or more.
+	Active int `json:"active_over_30s"`
+}
+
+func (s *Snapshot) countSlow() SlowCounts {
+	var c SlowCounts
+	for _, q := range s.LongestQueries {
+		switch {
+		case strings.HasPrefix(q.State, "idle_in_transaction") && q.DurationSeconds >= idleTxMin.Seconds():
+			c.IdleInTransaction++
+		case q.State == "active" && q.DurationSeconds >= longQuery.Seconds():
+			c.Active++
+		}
+	}
+	return c
 }
 
 // Query is one session's current statement or open transaction.
@@ -227,13 +251,19 @@ func (s *Snapshot) Findings() []Finding {
 	}
 
 	// Sessions idling inside a transaction hold connections and locks.
-	var idleTx []Query
+	slow := s.countSlow()
+	slow.IdleInTransaction = max(slow.IdleInTransaction, s.Slow.IdleInTransaction)
+	slow.Active = max(slow.Active, s.Slow.Active)
+	var idleTx, long []Query
 	for _, q := range s.LongestQueries {
-		if strings.HasPrefix(q.State, "idle_in_transaction") && q.DurationSeconds >= idleTxMin.Seconds() {
+		switch {
+		case strings.HasPrefix(q.State, "idle_in_transaction") && q.DurationSeconds >= idleTxMin.Seconds():
 			idleTx = append(idleTx, q)
+		case q.State == "active" && q.DurationSeconds >= longQuery.Seconds():
+			long = append(long, q)
 		}
 	}
-	if n := len(idleTx); n > 0 {
+	if n := slow.IdleInTransaction; n > 0 && len(idleTx) > 0 {
 		o := idleTx[0]
 		sev := SeverityWarning
 		if c.Max > 0 && float64(n) >= 0.5*float64(c.Max) {
@@ -263,13 +293,7 @@ func (s *Snapshot) Findings() []Finding {
 	}
 
 	// Long-running statements.
-	var long []Query
-	for _, q := range s.LongestQueries {
-		if q.State == "active" && q.DurationSeconds >= longQuery.Seconds() {
-			long = append(long, q)
-		}
-	}
-	if n := len(long); n > 0 {
+	if n := slow.Active; n > 0 && len(long) > 0 {
 		sev := SeverityWarning
 		if long[0].DurationSeconds >= veryLongQuery.Seconds() {
 			sev = SeverityCritical
