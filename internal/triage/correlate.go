@@ -409,7 +409,7 @@ func newCand(dims, vals []string, e, n, eb, nb, E, N, Eb, Nb float64) *cand {
 		Dimension: strings.Join(dims, ","), Value: strings.Join(vals, ","),
 		ErrorShare: round(math.Min(share, 1), 4), TrafficShare: round(math.Min(traffic, 1), 4),
 		ErrorRate: round(rate, 4), Requests: int64(math.Round(n)), Errors: int64(math.Round(e)),
-		Significance: round(sig, 2),
+		Significance: round(sig, 2), BaselineRequests: int64(math.Round(nb)), hasBase: Nb > 0,
 	}
 	if brate != nil {
 		f.BaselineErrorRate = ptr(round(*brate, 4))

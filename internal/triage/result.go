@@ -96,6 +96,9 @@ type Finding struct {
 	// (estimated from the sample when Estimated).
 	Requests int64 `json:"requests"`
 	Errors   int64 `json:"errors"`
+	// BaselineRequests counts the scope in the baseline window (a scope
+	// that appears only after the onset is itself evidence).
+	BaselineRequests int64 `json:"baseline_requests"`
 	// Significance is a z-score of the scope's error rate against the rest
 	// of the traffic (and the baseline); findings need at least 4.
 	Significance float64 `json:"significance"`
@@ -107,9 +110,10 @@ type Finding struct {
 	// failing requests and are consequences of it.
 	Related []Related `json:"related"`
 
-	dims []string
-	vals []string
-	mask bitset
+	dims    []string
+	vals    []string
+	mask    bitset
+	hasBase bool
 }
 
 // Related is a finding folded under a better one.

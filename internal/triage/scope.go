@@ -281,13 +281,13 @@ func (a *Aggregator) scope(opt *Options, res *Result) (windows, series) {
 			im.StatusCodes[k] += c
 		}
 	}
-	im.ErrorRate = ratio(float64(im.Errors), float64(im.Requests))
-	im.BaselineErrorRate = ratio(float64(im.BaselineErrors), float64(im.BaselineRequests))
+	im.ErrorRate = round(ratio(float64(im.Errors), float64(im.Requests)), 6)
+	im.BaselineErrorRate = round(ratio(float64(im.BaselineErrors), float64(im.BaselineRequests)), 6)
 	if incSk != nil && !incSk.IsEmpty() {
-		q, _ := incSk.GetValuesAtQuantiles([]float64{0.5, 0.95, 0.99})
+		q := quantiles(incSk, 0.5, 0.95, 0.99)
 		im.Latency = &Latency{P50: q[0], P95: q[1], P99: q[2]}
 		if baseSk != nil && !baseSk.IsEmpty() {
-			bq, _ := baseSk.GetValuesAtQuantiles([]float64{0.5, 0.95, 0.99})
+			bq := quantiles(baseSk, 0.5, 0.95, 0.99)
 			im.Latency.BaselineP50, im.Latency.BaselineP95, im.Latency.BaselineP99 = &bq[0], &bq[1], &bq[2]
 		}
 	}
@@ -328,7 +328,7 @@ func (a *Aggregator) scope(opt *Options, res *Result) (windows, series) {
 		b := s.b[i]
 		pt := Bucket{Time: time.Unix(0, s.start[i]).UTC(), Requests: int64(b.req), Errors: int64(b.err)}
 		if b.sk != nil && !b.sk.IsEmpty() {
-			q, _ := b.sk.GetValuesAtQuantiles([]float64{0.5, 0.99})
+			q := quantiles(b.sk, 0.5, 0.99)
 			pt.P50, pt.P99 = &q[0], &q[1]
 		}
 		res.Series.Points = append(res.Series.Points, pt)
@@ -337,6 +337,18 @@ func (a *Aggregator) scope(opt *Options, res *Result) (windows, series) {
 		res.Onset.BucketSeconds = res.Series.BucketSeconds
 	}
 	return w, s
+}
+
+// quantiles returns the sketch's quantiles in seconds, rounded to 0.1 ms.
+func quantiles(sk *ddsketch.DDSketch, qs ...float64) []float64 {
+	v, err := sk.GetValuesAtQuantiles(qs)
+	if err != nil {
+		return make([]float64, len(qs))
+	}
+	for i := range v {
+		v[i] = round(v[i], 4)
+	}
+	return v
 }
 
 func mergeSketch(dst, src *ddsketch.DDSketch) *ddsketch.DDSketch {

@@ -16,8 +16,11 @@ func summarize(f *Finding) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s holds %s of the failing requests but %s of the traffic; %s of its requests fail",
 		what, pct(f.ErrorShare), pct(f.TrafficShare), pct(f.ErrorRate))
-	if f.BaselineErrorRate != nil {
+	switch {
+	case f.BaselineErrorRate != nil:
 		fmt.Fprintf(&b, " (%s before the onset)", pct(*f.BaselineErrorRate))
+	case f.hasBase && f.BaselineRequests < 20:
+		b.WriteString(" and it had almost no traffic before the onset")
 	}
 	b.WriteString(": ")
 	b.WriteString(action(f.dims, f.vals))
