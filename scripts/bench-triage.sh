@@ -9,10 +9,12 @@
 #   parsescan                  sitrep's access-log reader alone (every field, every dimension)
 #   sitrep triage -o json      the full triage, when the CLI has it
 #   goaccess                   on a GOACCESS_LINES slice of the combined file (it is slow)
-# and prints MB/s, lines/s and peak RSS for each.
+# and prints wall and CPU (user+sys) seconds, MB/s and lines/s (by wall
+# time) and peak RSS for each. On a shared machine compare CPU seconds too.
 #
 # Environment: BENCH_DIR (default ${TMPDIR:-/tmp}/sitrep-bench), GOACCESS_LINES
-# (default 1000000), SITREP (a sitrep binary to use instead of building one).
+# (default 1000000), REPEAT (runs per measurement, best wall time kept;
+# default 3), SITREP (a sitrep binary to use instead of building one).
 # Needs /usr/bin/time (Debian package "time") for peak RSS; without it RSS
 # is shown as "-".
 set -euo pipefail
@@ -22,6 +24,7 @@ case $LINES in '' | *[!0-9]*) echo "usage: $0 [LINES]" >&2; exit 2 ;; esac
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/sitrep-bench}
 GOACCESS_LINES=${GOACCESS_LINES:-1000000}
+REPEAT=${REPEAT:-3}
 BIN=$DIR/bin
 mkdir -p "$BIN"
 cd "$ROOT"
@@ -74,30 +77,43 @@ TIME=/usr/bin/time
 [ -x "$TIME" ] || { TIME=; note "/usr/bin/time missing (apt-get install time): no peak RSS"; }
 
 ROWS=()
-# measure TOOL FILE NLINES CMD... — runs CMD (stdout to a log), records wall
-# time and peak RSS.
+# measure TOOL FILE NLINES CMD... — runs CMD REPEAT times (stdout to a log)
+# and records the best wall time, the CPU time of that run and the largest
+# peak RSS.
 measure() {
   local tool=$1 file=$2 nlines=$3
   shift 3
   local out="$DIR/out-${tool// /_}-$(basename "$file").txt" tv="$DIR/time.txt"
-  local t0 t1 rss="-" status=0
-  t0=$(date +%s.%N)
-  if [ -n "$TIME" ]; then
-    "$TIME" -v -o "$tv" "$@" >"$out" 2>&1 || status=$?
-    rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$tv")
-  else
-    "$@" >"$out" 2>&1 || status=$?
-  fi
-  t1=$(date +%s.%N)
-  if [ "$status" -ne 0 ]; then
-    note "$tool on $(basename "$file") failed (exit $status); see $out"
-    ROWS+=("$tool|$(basename "$file")|failed|-|-|-")
-    return 0
-  fi
+  local best="" bestcpu="-" rss="-" i t0 t1 s cpu r status
+  for ((i = 0; i < REPEAT; i++)); do
+    status=0
+    t0=$(date +%s.%N)
+    if [ -n "$TIME" ]; then
+      "$TIME" -v -o "$tv" "$@" >"$out" 2>&1 || status=$?
+    else
+      "$@" >"$out" 2>&1 || status=$?
+    fi
+    t1=$(date +%s.%N)
+    if [ "$status" -ne 0 ]; then
+      note "$tool on $(basename "$file") failed (exit $status); see $out"
+      ROWS+=("$tool|$(basename "$file")|failed|-|-|-|-")
+      return 0
+    fi
+    s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+    cpu="-" r="-"
+    if [ -n "$TIME" ]; then
+      r=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$tv")
+      cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$tv")
+      if [ "$rss" = "-" ] || [ "$r" -gt "$rss" ]; then rss=$r; fi
+    fi
+    if [ -z "$best" ] || awk -v a="$s" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+      best=$s bestcpu=$cpu
+    fi
+  done
   local bytes
   bytes=$(stat -c %s "$file")
-  ROWS+=("$(awk -v tool="$tool" -v f="$(basename "$file")" -v b="$bytes" -v n="$nlines" -v t0="$t0" -v t1="$t1" -v rss="$rss" \
-    'BEGIN { s = t1 - t0; printf "%s|%s|%.2f|%.1f|%.0f|%s", tool, f, s, b / s / 1e6, n / s, rss }')")
+  ROWS+=("$(awk -v tool="$tool" -v f="$(basename "$file")" -v b="$bytes" -v n="$nlines" -v s="$best" -v rss="$rss" -v cpu="$bestcpu" \
+    'BEGIN { printf "%s|%s|%.2f|%s|%.1f|%.0f|%s", tool, f, s, cpu, b / s / 1e6, n / s, rss }')")
   note "$(printf '%s' "${ROWS[-1]}" | tr '|' ' ')"
 }
 
@@ -116,14 +132,17 @@ if [ "$HAVE_TRIAGE" = 1 ]; then
     measure "sitrep triage" "$f" "$LINES" "$SITREP" triage --log "$f" -o json
   done
 fi
+SAVED_REPEAT=$REPEAT
+REPEAT=1 # GoAccess is slow and steady
 measure "goaccess" "$SLICE" "$SLICE_LINES" goaccess "$SLICE" --no-global-config \
   --log-format='%h %^[%d:%t %^] "%r" %s %b "%R" "%u" %T %^' \
   --date-format='%d/%b/%Y' --time-format='%T' -o "$DIR/goaccess.json"
+REPEAT=$SAVED_REPEAT
 
 echo
-echo "triage benchmark: $LINES lines, $(nproc) CPUs, $(go env GOVERSION), page cache warm"
+echo "triage benchmark: $LINES lines, $(nproc) CPUs, $(go env GOVERSION), page cache warm, best of $REPEAT, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 {
-  echo "TOOL|FILE|SECONDS|MB/S|LINES/S|PEAK RSS MiB"
+  echo "TOOL|FILE|WALL S|CPU S|MB/S|LINES/S|PEAK RSS MiB"
   printf '%s\n' "${ROWS[@]}"
 } | column -t -s '|'
 echo
