@@ -1,0 +1,403 @@
+package accesslog
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/signal"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// record is a copy of a parsed request, for golden files.
+type record struct {
+	Time     string            `json:"time"`
+	Status   int               `json:"status"`
+	Duration float64           `json:"duration"`
+	Client   string            `json:"client,omitempty"`
+	Fields   map[string]string `json:"fields"`
+}
+
+type collect struct {
+	mu   *sync.Mutex
+	recs *[]record
+}
+
+func (c collect) Add(r *signal.Request) {
+	rec := record{Status: r.Status, Duration: r.Duration, Client: string(r.Client), Fields: map[string]string{}}
+	if r.Time != 0 {
+		rec.Time = time.Unix(0, r.Time).UTC().Format(time.RFC3339Nano)
+	}
+	for _, f := range r.Fields {
+		if f.Value != nil {
+			rec.Fields[f.Name] = string(f.Value)
+		}
+	}
+	c.mu.Lock()
+	*c.recs = append(*c.recs, rec)
+	c.mu.Unlock()
+}
+
+func scanAll(t *testing.T, opts Options) ([]record, Stats, error) {
+	t.Helper()
+	var mu sync.Mutex
+	var recs []record
+	st, err := Scan(context.Background(), opts, func() signal.RequestSink { return collect{&mu, &recs} })
+	sort.SliceStable(recs, func(i, j int) bool {
+		if recs[i].Time != recs[j].Time {
+			return recs[i].Time < recs[j].Time
+		}
+		return recs[i].Fields["uri"] < recs[j].Fields["uri"]
+	})
+	return recs, st, err
+}
+
+// TestGolden parses each preset and real-world log_format sample and
+// compares every field of every request with testdata/golden/*.golden.
+func TestGolden(t *testing.T) {
+	cases := []struct{ name, format string }{
+		{"combined", "combined"},
+		{"common", "common"},
+		{"ingress-nginx", "ingress-nginx"},
+		{"alb", "alb"},
+		{"json", "json"},
+		{"haproxy", "haproxy"},
+		{"custom-ltsv", "@custom-ltsv.format"},
+		{"custom-upstreamlog", "@custom-upstreamlog.format"},
+		{"custom-json", "@custom-json.format"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			format := tc.format
+			if strings.HasPrefix(format, "@") {
+				b, err := os.ReadFile(filepath.Join("testdata/golden", format[1:]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				format = string(b)
+			}
+			recs, st, err := scanAll(t, Options{Paths: []string{filepath.Join("testdata/golden", tc.name+".log")}, Format: format})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Malformed != 0 {
+				t.Errorf("%d malformed lines: %+v", st.Malformed, st.Samples)
+			}
+			if len(recs) == 0 || int64(len(recs)) != st.Lines {
+				t.Fatalf("%d requests for %d lines", len(recs), st.Lines)
+			}
+			got, _ := json.MarshalIndent(recs, "", "  ")
+			got = append(got, '\n')
+			path := filepath.Join("testdata/golden", tc.name+".golden")
+			if *update {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s differs; run go test -update and review the diff", path)
+			}
+		})
+	}
+}
+
+// TestKeyFields checks the values that matter most for triage on each
+// format, independently of the golden files.
+func TestKeyFields(t *testing.T) {
+	recs, _, err := scanAll(t, Options{Paths: []string{"testdata/golden/alb.log"}, Format: "alb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := recs[1] // the decommissioned load balancer answering 503
+	if old.Status != 503 || old.Fields["no_upstream"] != "true" || old.Fields["elb"] != "app/api-eu-old/8d7c6b5a4f3e2d1c" || old.Duration != -1 {
+		t.Errorf("ALB 503 without target parsed as %+v", old)
+	}
+	if got := recs[0].Fields["upstream"]; got != "10.20.1.15:8080 (api-eu)" {
+		t.Errorf("ALB upstream = %q, want the target with its target group name", got)
+	}
+	if got := recs[0].Fields["path"]; got != "/api/v1/users/:id/orders" {
+		t.Errorf("ALB path = %q", got)
+	}
+	if recs[2].Client != "2001:db8:85a3::8a2e:370:7334" || recs[2].Fields["client_net"] != "2001:db8:85a3::/48" {
+		t.Errorf("IPv6 client = %q net %q", recs[2].Client, recs[2].Fields["client_net"])
+	}
+	if d := recs[0].Duration; d < 0.0489 || d > 0.0491 {
+		t.Errorf("ALB duration = %v, want the sum of the three processing times (0.049)", d)
+	}
+
+	recs, _, err = scanAll(t, Options{Paths: []string{"testdata/golden/ingress-nginx.log"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var retried, v6 *record
+	for i := range recs {
+		if strings.Contains(recs[i].Fields["upstream_addr"], ", ") && retried == nil {
+			retried = &recs[i]
+		}
+		if strings.Contains(recs[i].Fields["upstream_addr"], "[2a02:cf40::7]") && v6 == nil {
+			v6 = &recs[i]
+		}
+	}
+	if retried == nil || retried.Fields["upstream"] != "172.17.0.7:8080 (default-web2-8080)" || retried.Fields["upstream_status"] != "200, 203" {
+		t.Errorf("retry across upstreams parsed as %+v", retried)
+	}
+	if v6 == nil || v6.Fields["client_net"] != "2a02:cf40::/48" || v6.Fields["upstream"] != "[2a02:cf40::4e36]:5000 (localhost-8080)" {
+		t.Errorf("IPv6 client with IPv6 upstreams parsed as %+v", v6)
+	}
+
+	recs, _, err = scanAll(t, Options{Paths: []string{"testdata/golden/json.log"}, Format: "json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byStatus := map[int]record{}
+	for _, r := range recs {
+		byStatus[r.Status] = r
+	}
+	if r := byStatus[503]; r.Fields["region"] != "eu" || r.Fields["kubernetes.pod"] != "api-7d9f-x2x" || r.Fields["no_upstream"] != "true" || r.Fields["method"] != "GET" {
+		t.Errorf("JSON 503 = %+v", r)
+	}
+	if r := byStatus[200]; r.Duration != 0.037 || r.Fields["ua_family"] != "mobile-app" || r.Fields["note"] != "tab\there \"quoted\" é" || r.Fields["path"] != "/checkout" {
+		t.Errorf("JSON 200 = %+v", r)
+	}
+	if r := byStatus[404]; r.Fields["path"] != "/missing/:uuid" || r.Time != "2026-11-20T12:03:02Z" {
+		t.Errorf("JSON 404 = %+v", r)
+	}
+}
+
+// TestRealLogs: the real public logs in shared/data parse with fewer than
+// 0.1% malformed lines.
+func TestRealLogs(t *testing.T) {
+	files := map[string]string{
+		"../../../../shared/data/apache-combined-2015/apache_logs":      "combined",
+		"../../../../shared/data/proxy-fixtures/ingress-nginx_test.log": "ingress-nginx",
+		"../../../../shared/data/proxy-fixtures/haproxy_httplog.log":    "haproxy",
+	}
+	for path, want := range files {
+		if _, err := os.Stat(path); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s missing: CI runs beside shared/", path)
+			}
+			t.Skipf("%s not present", path)
+		}
+		_, st, err := scanAll(t, Options{Paths: []string{path}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := st.Sources[0]
+		if st.Formats[src] != want {
+			t.Errorf("%s detected as %s, want %s", path, st.Formats[src], want)
+		}
+		if st.Lines < 10 || float64(st.Malformed) > 0.001*float64(st.Lines) {
+			t.Errorf("%s: %d of %d lines malformed (samples %+v)", path, st.Malformed, st.Lines, st.Samples)
+		}
+	}
+}
+
+func TestDetect(t *testing.T) {
+	read := func(name string) [][]byte {
+		b, err := os.ReadFile(filepath.Join("testdata/golden", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bytes.Split(bytes.TrimSpace(b), []byte("\n"))
+	}
+	for file, want := range map[string]string{
+		"combined.log": "combined", "common.log": "common", "ingress-nginx.log": "ingress-nginx",
+		"alb.log": "alb", "json.log": "json", "haproxy.log": "haproxy", "custom-json.log": "json",
+	} {
+		d, err := Detect(read(file))
+		if err != nil {
+			t.Errorf("%s: %v", file, err)
+			continue
+		}
+		if d.Name != want || d.ParsedShare != 1 {
+			t.Errorf("%s detected as %s (%.2f), want %s", file, d.Name, d.ParsedShare, want)
+		}
+	}
+	// A combined line with extra fields appended is combined, flagged.
+	ext := []byte(`1.2.3.4 - - [20/Nov/2026:12:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8" 0.004 10.0.0.1:80 200 "eu"`)
+	d, err := Detect([][]byte{ext})
+	if err != nil || d.Name != "combined" || !d.Extra {
+		t.Errorf("extended combined detected as %+v, %v", d, err)
+	}
+	// Lines of a custom format that no preset knows are an error that says what to do.
+	if _, err := Detect(read("custom-ltsv.log")); err == nil || !strings.Contains(err.Error(), "--log-format") {
+		t.Errorf("LTSV detection error = %v", err)
+	}
+	// A status-only line parses as both combined and common equally: ambiguous.
+	amb := [][]byte{[]byte(`1.2.3.4 - - [20/Nov/2026:12:00:00 +0000] "GET / HTTP/1.1" 200 5`)}
+	if d, _ := Detect(amb); d.Name != "common" || len(d.Candidates) < 1 {
+		t.Errorf("common line detected as %+v", d)
+	}
+}
+
+// TestMalformedLineNumbers: malformed lines are counted and reported with
+// the right file and line even when the file is cut into many chunks
+// parsed by several workers.
+func TestMalformedLineNumbers(t *testing.T) {
+	old := chunkSize
+	chunkSize = 4096
+	defer func() { chunkSize = old }()
+	dir := t.TempDir()
+	var b bytes.Buffer
+	bad := map[int64]bool{}
+	for i := 1; i <= 5000; i++ {
+		if i%997 == 0 {
+			fmt.Fprintf(&b, "garbage line %d\n", i)
+			bad[int64(i)] = true
+			continue
+		}
+		fmt.Fprintf(&b, "10.0.%d.%d - - [20/Nov/2026:12:%02d:00 +0000] \"GET /x/%d HTTP/1.1\" %d 12 \"-\" \"curl/8\"\n", i%250, i%200, i%60, i, 200+(i%2)*300)
+	}
+	path := filepath.Join(dir, "access.log")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	recs, st, err := scanAll(t, Options{Paths: []string{path}, Format: "combined", Workers: 3, MaxSamples: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Lines != 5000 || st.Malformed != int64(len(bad)) || len(recs) != 5000-len(bad) {
+		t.Fatalf("lines %d malformed %d requests %d", st.Lines, st.Malformed, len(recs))
+	}
+	if len(st.Samples) != len(bad) {
+		t.Fatalf("%d samples, want %d", len(st.Samples), len(bad))
+	}
+	prev := int64(0)
+	for _, s := range st.Samples {
+		if !bad[s.Line] || s.File != path || !strings.HasPrefix(s.Text, "garbage line ") || s.Text != fmt.Sprintf("garbage line %d", s.Line) {
+			t.Errorf("sample %+v does not point at a garbage line", s)
+		}
+		if s.Line <= prev {
+			t.Errorf("samples out of order: %d after %d", s.Line, prev)
+		}
+		prev = s.Line
+	}
+	if st.FormatSuspect {
+		t.Error("0.1% malformed flagged as a wrong format")
+	}
+}
+
+func TestWrongFormatIsSuspected(t *testing.T) {
+	_, st, err := scanAll(t, Options{Paths: []string{"testdata/golden/alb.log"}, Format: "combined"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.FormatSuspect || st.Suggestion != "alb" || st.Malformed != st.Lines {
+		t.Errorf("ALB read as combined: suspect=%v suggestion=%q malformed %d/%d", st.FormatSuspect, st.Suggestion, st.Malformed, st.Lines)
+	}
+}
+
+func TestInputs(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile("testdata/golden/combined.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(src)
+	zw.Close()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("a.log", src)
+	write("b.log.gz", gz.Bytes())
+
+	// globs and .gz, with the base name as source
+	recs, st, err := scanAll(t, Options{Paths: []string{filepath.Join(dir, "*.log*")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 60 || strings.Join(st.Sources, ",") != "a.log,b.log" {
+		t.Errorf("glob+gz: %d requests from %v", len(recs), st.Sources)
+	}
+	// stdin
+	recs, st, err = scanAll(t, Options{Paths: []string{"-"}, Stdin: bytes.NewReader(src)})
+	if err != nil || len(recs) != 30 || st.Sources[0] != "stdin" {
+		t.Errorf("stdin: %d requests, %v, %v", len(recs), st.Sources, err)
+	}
+
+	errCases := map[string]struct {
+		paths []string
+		want  string
+	}{
+		"missing":   {[]string{filepath.Join(dir, "nope.log")}, "nope.log"},
+		"no match":  {[]string{filepath.Join(dir, "*.txt")}, "matches no file"},
+		"truncated": {[]string{write("t.log.gz", gz.Bytes()[:gz.Len()/2])}, "t.log.gz: truncated or corrupt gzip"},
+		"binary":    {[]string{write("bin.log", bytes.Repeat([]byte{0, 1, 2, 3}, 4096))}, "bin.log looks binary"},
+		"directory": {[]string{dir}, "is a directory"},
+	}
+	for name, tc := range errCases {
+		_, _, err := scanAll(t, Options{Paths: tc.paths, Format: "combined"})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one mentioning %q", name, err, tc.want)
+		}
+	}
+}
+
+func TestNormalizePath(t *testing.T) {
+	for in, want := range map[string]string{
+		"/users/123/orders/9f8e7d6c5b4a39281706f5e4d3c2b1a0": "/users/:id/orders/:hash",
+		"/a/9f8e7d6c-5b4a-3928-1706-f5e4d3c2b1a0?x=1":        "/a/:uuid",
+		"/static/app.9f8e7d6c5b4a3928.js":                    "/static/app.9f8e7d6c5b4a3928.js",
+		"/items/42.json":                                     "/items/:id.json",
+		"/presentations/logstash-monitorama-2013/":           "/presentations/logstash-monitorama-2013/",
+		"https://api.example.com:443/v1/x/77":                "/v1/x/:id",
+		"/session/aB3dE5fG7hJ9kL1mN3pQ":                      "/session/:hash",
+		"":                                                   "/",
+	} {
+		if got := NormalizePath(in); got != want {
+			t.Errorf("NormalizePath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestUAFamily(t *testing.T) {
+	for ua, want := range map[string]string{
+		"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)": "bot",
+		"curl/8.4.0":                    "curl",
+		"okhttp/4.12.0":                 "library",
+		"MyShop/5.2 (iPhone; iOS 17.1)": "mobile-app",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148": "mobile-browser",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0":                                    "browser",
+		"kube-probe/1.29": "monitoring",
+		"-":               "none",
+	} {
+		if got := string(UAFamily(ua)); got != want {
+			t.Errorf("UAFamily(%q) = %s, want %s", ua, got, want)
+		}
+	}
+}
+
+func TestParseFormatErrors(t *testing.T) {
+	for spec, want := range map[string]string{
+		"":                    "empty log format",
+		"apache":              "neither a preset",
+		"$remote_addr$status": "nothing between them",
+		"${remote_addr":       "unclosed",
+	} {
+		if _, err := ParseFormat(spec); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseFormat(%q) = %v, want %q", spec, err, want)
+		}
+	}
+}

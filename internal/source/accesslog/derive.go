@@ -1,0 +1,328 @@
+package accesslog
+
+import (
+	"bytes"
+	"net/netip"
+	"strings"
+)
+
+// cacheMax bounds each derived-value cache; a full cache is cleared, which
+// keeps memory bounded on high-cardinality inputs.
+const cacheMax = 1 << 15
+
+// deriver computes derived dimensions, caching them per distinct raw value
+// so that the work is done once per value rather than once per line.
+type deriver struct {
+	pathBuf []byte
+	uas     map[string][]byte
+	nets6   map[string][2][]byte
+	ups     map[string][]byte
+	net24   []byte // scratch for IPv4 networks (valid until the next line)
+	net16   []byte
+	lastTL  []byte // last $time_local text and its value
+	lastNS  int64
+}
+
+func (d *deriver) init() {
+	d.uas = make(map[string][]byte)
+	d.nets6 = make(map[string][2][]byte)
+	d.ups = make(map[string][]byte)
+	d.net24 = make([]byte, 0, 24)
+	d.net16 = make([]byte, 0, 24)
+}
+
+func remember[V any](m map[string]V, k []byte, v V) {
+	if len(m) >= cacheMax {
+		clear(m)
+	}
+	m[string(k)] = v
+}
+
+// path normalises a request target into the deriver's scratch buffer (valid
+// until the next line): no allocation, whatever the path's cardinality.
+func (d *deriver) path(uri []byte) []byte {
+	d.pathBuf = appendNormalizedPath(d.pathBuf[:0], uri)
+	return d.pathBuf
+}
+
+// NormalizePath templates the variable parts of a path:
+// /users/123/orders/9f8e7d6c5b4a39281706f5e4d3c2b1a0 → /users/:id/orders/:hash.
+// The query string and fragment go; an absolute-form target keeps its path.
+func NormalizePath(uri string) string {
+	return string(appendNormalizedPath(nil, []byte(uri)))
+}
+
+func appendNormalizedPath(dst, uri []byte) []byte {
+	if i := bytes.IndexAny(uri, "?#"); i >= 0 {
+		uri = uri[:i]
+	}
+	if bytes.HasPrefix(uri, []byte("http://")) || bytes.HasPrefix(uri, []byte("https://")) {
+		rest := uri[bytes.Index(uri, []byte("//"))+2:]
+		if i := bytes.IndexByte(rest, '/'); i >= 0 {
+			uri = rest[i:]
+		} else {
+			uri = []byte("/")
+		}
+	}
+	if len(uri) == 0 {
+		return append(dst, '/')
+	}
+	for first := true; ; first = false {
+		i := bytes.IndexByte(uri, '/')
+		seg := uri
+		if i >= 0 {
+			seg = uri[:i]
+		}
+		if !first {
+			dst = append(dst, '/')
+		}
+		dst = appendSegment(dst, seg)
+		if i < 0 {
+			return dst
+		}
+		uri = uri[i+1:]
+	}
+}
+
+func appendSegment(dst, s []byte) []byte {
+	if len(s) == 0 {
+		return dst
+	}
+	base, ext := s, s[len(s):]
+	if i := bytes.LastIndexByte(s, '.'); i > 0 && len(s)-i <= 6 {
+		base, ext = s[:i], s[i:]
+	}
+	switch {
+	case isDigits(base):
+		return append(append(dst, ":id"...), ext...)
+	case isUUID(base):
+		return append(append(dst, ":uuid"...), ext...)
+	case isHash(base):
+		return append(append(dst, ":hash"...), ext...)
+	}
+	return append(dst, s...)
+}
+
+func isDigits(s []byte) bool {
+	if len(s) == 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+func isUUID(s []byte) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if s[i] != '-' {
+				return false
+			}
+		} else if !isHex(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isHash: a long hex string, or a long token mixing letters and digits
+// (session ids, base64url ids).
+func isHash(s []byte) bool {
+	if len(s) < 8 {
+		return false
+	}
+	hex, digits, letters := true, 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			letters++
+			if !isHex(c) {
+				hex = false
+			}
+		case c == '-' || c == '_':
+			hex = false
+		default:
+			return false
+		}
+	}
+	if hex && digits > 0 && len(s) >= 12 {
+		return true
+	}
+	// Random tokens have many digits; slugs such as "logstash-2013" do not.
+	return len(s) >= 16 && letters >= 3 && digits*4 >= len(s)
+}
+
+// clientNets returns the client's /24 and /16 (IPv4) or /48 (IPv6).
+func (d *deriver) clientNets(c []byte) ([]byte, []byte) {
+	if len(c) == 0 || c[0] == '-' {
+		return nil, nil
+	}
+	if a, b, ok := ipv4Prefixes(c, d.net24[:0], d.net16[:0]); ok {
+		d.net24, d.net16 = a, b
+		return a, b
+	}
+	if v, ok := d.nets6[string(c)]; ok {
+		return v[0], v[1]
+	}
+	var v [2][]byte
+	if addr, err := netip.ParseAddr(strings.Trim(string(c), "[]")); err == nil {
+		if addr.Is4In6() {
+			addr = addr.Unmap()
+		}
+		if addr.Is6() {
+			p, _ := addr.Prefix(48)
+			v[0] = []byte(p.String())
+			p32, _ := addr.Prefix(32)
+			v[1] = []byte(p32.String())
+		} else {
+			p, _ := addr.Prefix(24)
+			p16, _ := addr.Prefix(16)
+			v[0], v[1] = []byte(p.String()), []byte(p16.String())
+		}
+	}
+	remember(d.nets6, c, v)
+	return v[0], v[1]
+}
+
+// ipv4Prefixes writes a.b.c.0/24 and a.b.0.0/16 for a dotted-quad client.
+func ipv4Prefixes(c []byte, b24, b16 []byte) ([]byte, []byte, bool) {
+	dots := 0
+	var d2, d3 int
+	for i, ch := range c {
+		switch {
+		case ch == '.':
+			dots++
+			if dots == 2 {
+				d2 = i
+			} else if dots == 3 {
+				d3 = i
+			}
+		case ch < '0' || ch > '9':
+			return nil, nil, false
+		}
+	}
+	if dots != 3 || d3 == len(c)-1 {
+		return nil, nil, false
+	}
+	b24 = append(append(b24, c[:d3]...), ".0/24"...)
+	b16 = append(append(b16, c[:d2]...), ".0.0/16"...)
+	return b24, b16, true
+}
+
+// User-agent families.
+var (
+	uaNone        = []byte("none")
+	uaBot         = []byte("bot")
+	uaCurl        = []byte("curl")
+	uaCLI         = []byte("cli")
+	uaLibrary     = []byte("library")
+	uaMobileApp   = []byte("mobile-app")
+	uaMobileBrows = []byte("mobile-browser")
+	uaBrowser     = []byte("browser")
+	uaMonitor     = []byte("monitoring")
+	uaOther       = []byte("other")
+)
+
+func (d *deriver) uaFamily(ua []byte) []byte {
+	if v, ok := d.uas[string(ua)]; ok {
+		return v
+	}
+	v := UAFamily(string(ua))
+	remember(d.uas, ua, v)
+	return v
+}
+
+// UAFamily classifies a User-Agent header.
+func UAFamily(ua string) []byte {
+	l := strings.ToLower(ua)
+	has := func(subs ...string) bool {
+		for _, s := range subs {
+			if strings.Contains(l, s) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case l == "" || l == "-":
+		return uaNone
+	case has("bot", "crawler", "spider", "slurp", "crawl", "facebookexternalhit", "bingpreview", "mediapartners"):
+		return uaBot
+	case has("kube-probe", "elb-healthchecker", "pingdom", "uptimerobot", "prometheus", "blackbox", "datadog", "nagios", "statuscake", "health"):
+		return uaMonitor
+	case strings.HasPrefix(l, "curl/"):
+		return uaCurl
+	case strings.HasPrefix(l, "wget/") || strings.HasPrefix(l, "httpie/"):
+		return uaCLI
+	case has("python-requests", "python-urllib", "go-http-client", "okhttp", "java/", "apache-httpclient", "axios", "node-fetch", "libwww-perl", "ruby", "aiohttp", "httpx", "guzzle", "reqwest"):
+		return uaLibrary
+	case !strings.HasPrefix(l, "mozilla/") && has("cfnetwork", "dalvik", "ios", "android", "iphone", "ipad"):
+		return uaMobileApp
+	case strings.HasPrefix(l, "mozilla/") && has("mobile", "android", "iphone", "ipad"):
+		return uaMobileBrows
+	case strings.HasPrefix(l, "mozilla/") || strings.HasPrefix(l, "opera/"):
+		return uaBrowser
+	}
+	return uaOther
+}
+
+var (
+	vTrue  = []byte("true")
+	vFalse = []byte("false")
+)
+
+// upstream returns the upstream that produced the response — the last of
+// a retry list — with its name when the log carries one, and whether the
+// request never reached an upstream.
+func (d *deriver) upstream(addr, name []byte) ([]byte, []byte) {
+	addr = bytes.TrimSpace(addr)
+	name = targetGroupName(name)
+	if len(addr) == 0 || (len(addr) == 1 && addr[0] == '-') || string(addr) == "<NOSRV>" {
+		return []byte("-"), vTrue
+	}
+	key := addr
+	if len(name) > 0 && !(len(name) == 1 && name[0] == '-') {
+		// cache by the pair; build the key without allocating when cached
+		if v, ok := d.ups[string(addr)+"\x00"+string(name)]; ok {
+			return v, vFalse
+		}
+		last := lastUpstream(addr)
+		v := make([]byte, 0, len(last)+len(name)+3)
+		v = append(append(append(append(v, last...), " ("...), name...), ')')
+		d.ups[string(addr)+"\x00"+string(name)] = v
+		if len(d.ups) >= cacheMax {
+			clear(d.ups)
+		}
+		return v, vFalse
+	}
+	last := lastUpstream(key)
+	if len(last) == 1 && last[0] == '-' {
+		return last, vTrue
+	}
+	return last, vFalse
+}
+
+// lastUpstream picks the last address of "a, b : c" (nginx separates
+// retries with ", " and upstream groups with " : ").
+func lastUpstream(addr []byte) []byte {
+	i := bytes.LastIndexAny(addr, ",:")
+	for i >= 0 && addr[i] == ':' && i+1 < len(addr) && addr[i+1] != ' ' {
+		// a port, not a separator
+		i = bytes.LastIndexAny(addr[:i], ",:")
+	}
+	if i < 0 {
+		return addr
+	}
+	return bytes.TrimSpace(addr[i+1:])
+}

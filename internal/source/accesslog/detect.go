@@ -1,0 +1,95 @@
+package accesslog
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Detection is the result of Detect.
+type Detection struct {
+	// Format is the chosen format.
+	Format *Format `json:"-"`
+	// Name is Format's name.
+	Name string `json:"format"`
+	// Candidates are the formats that parse the sample, best first.
+	Candidates []string `json:"candidates"`
+	// Ambiguous is set when several formats parse the sample equally well.
+	Ambiguous bool `json:"ambiguous"`
+	// ParsedShare is the share of sample lines the chosen format parses.
+	ParsedShare float64 `json:"parsed_share"`
+	// Extra is set when the lines carry fields after the chosen format's
+	// last one (a team's extended format): give --log-format to name them.
+	Extra bool `json:"extra_fields,omitempty"`
+}
+
+type detectScore struct {
+	f      *Format
+	parsed int
+	exact  int // lines consumed whole
+	order  int
+}
+
+// Detect picks the preset that parses the sample lines best. A format that
+// consumes whole lines beats one that leaves text over; on a full tie the
+// richer preset wins and the detection is marked ambiguous.
+func Detect(sample [][]byte) (Detection, error) {
+	var lines [][]byte
+	for _, l := range sample {
+		if len(l) > 0 {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return Detection{}, fmt.Errorf("cannot detect the log format: no lines to look at")
+	}
+	var scores []detectScore
+	for i, name := range PresetNames {
+		f, err := ParseFormat(name)
+		if err != nil {
+			return Detection{}, err
+		}
+		p := newParser(f, "detect")
+		sc := detectScore{f: f, order: i}
+		for _, l := range lines {
+			if p.parse(l) == "" {
+				sc.parsed++
+				if !p.trailing {
+					sc.exact++
+				}
+			}
+		}
+		if sc.parsed > 0 {
+			scores = append(scores, sc)
+		}
+	}
+	if len(scores) == 0 {
+		first := string(lines[0])
+		if len(first) > 160 {
+			first = first[:160] + "…"
+		}
+		return Detection{}, fmt.Errorf("cannot detect the log format: no preset (%s) parses the first lines, e.g. %q; pass --log-format with your nginx log_format string", strings.Join(PresetNames, ", "), first)
+	}
+	sort.SliceStable(scores, func(i, j int) bool {
+		a, b := scores[i], scores[j]
+		if a.parsed != b.parsed {
+			return a.parsed > b.parsed
+		}
+		if a.exact != b.exact {
+			return a.exact > b.exact
+		}
+		return a.order < b.order
+	})
+	best := scores[0]
+	d := Detection{Format: best.f, Name: best.f.Name, ParsedShare: float64(best.parsed) / float64(len(lines)),
+		Extra: best.exact < best.parsed}
+	for _, s := range scores {
+		if s.parsed*10 >= best.parsed*9 {
+			d.Candidates = append(d.Candidates, s.f.Name)
+		}
+	}
+	if len(scores) > 1 && scores[1].parsed == best.parsed && scores[1].exact == best.exact {
+		d.Ambiguous = true
+	}
+	return d, nil
+}

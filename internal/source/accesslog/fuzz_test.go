@@ -1,0 +1,124 @@
+package accesslog
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func seedLines(f *testing.F, files ...string) {
+	for _, name := range files {
+		b, err := os.ReadFile(filepath.Join("testdata/golden", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, l := range bytes.Split(b, []byte("\n")) {
+			if len(l) > 0 {
+				f.Add(string(l))
+			}
+		}
+	}
+}
+
+// FuzzParseFormat: any log_format string either compiles or is rejected
+// with an error; a compiled one parses any line without panicking.
+func FuzzParseFormat(f *testing.F) {
+	for _, p := range Presets {
+		if p != "" {
+			f.Add(p, `1.2.3.4 - - [20/Nov/2026:12:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8"`)
+		}
+	}
+	for _, n := range []string{"custom-ltsv.format", "custom-upstreamlog.format", "custom-json.format"} {
+		b, _ := os.ReadFile(filepath.Join("testdata/golden", n))
+		f.Add(string(b), "x")
+	}
+	f.Add("${a}-${b}", "1-2")
+	f.Fuzz(func(t *testing.T, spec, line string) {
+		fm, err := ParseFormat(spec)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error")
+			}
+			return
+		}
+		p := newParser(fm, "fuzz")
+		if p.parse([]byte(line)) == "" {
+			checkRequest(t, p)
+		}
+	})
+}
+
+func checkRequest(t *testing.T, p *parser) {
+	t.Helper()
+	if p.req.Status < 0 {
+		t.Fatalf("negative status %d", p.req.Status)
+	}
+	if len(p.req.Fields) < nDerived {
+		t.Fatalf("%d fields", len(p.req.Fields))
+	}
+	for _, fl := range p.req.Fields {
+		if fl.Name == "" {
+			t.Fatal("field without a name")
+		}
+	}
+}
+
+func fuzzPreset(f *testing.F, preset string, seeds ...string) {
+	seedLines(f, seeds...)
+	fm, err := ParseFormat(preset)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		p := newParser(fm, "fuzz")
+		why := p.parse([]byte(line))
+		if why != "" {
+			if !utf8.ValidString(why) && utf8.ValidString(line) {
+				t.Fatalf("reason is not valid UTF-8: %q", why)
+			}
+			return
+		}
+		checkRequest(t, p)
+		// Parsing again gives the same result: no state leaks between lines.
+		first := snapshot(p)
+		p.parse([]byte("garbage"))
+		p.parse([]byte(line))
+		if second := snapshot(p); first != second {
+			t.Fatalf("reparse differs:\n%s\n%s", first, second)
+		}
+	})
+}
+
+func snapshot(p *parser) string {
+	var b strings.Builder
+	b.WriteString(string(rune(p.req.Status)))
+	for _, f := range p.req.Fields {
+		b.WriteString(f.Name + "=" + string(f.Value) + "\x00")
+	}
+	return b.String()
+}
+
+func FuzzCombined(f *testing.F) { fuzzPreset(f, "combined", "combined.log", "common.log") }
+func FuzzIngressNginx(f *testing.F) {
+	fuzzPreset(f, "ingress-nginx", "ingress-nginx.log")
+}
+func FuzzALB(f *testing.F)     { fuzzPreset(f, "alb", "alb.log") }
+func FuzzJSON(f *testing.F)    { fuzzPreset(f, "json", "json.log", "custom-json.log") }
+func FuzzHAProxy(f *testing.F) { fuzzPreset(f, "haproxy", "haproxy.log") }
+
+// FuzzDetect: detection never panics and names a candidate it chose.
+func FuzzDetect(f *testing.F) {
+	seedLines(f, "combined.log", "alb.log", "json.log", "haproxy.log")
+	f.Fuzz(func(t *testing.T, text string) {
+		d, err := Detect(bytes.Split([]byte(text), []byte("\n")))
+		if err != nil {
+			return
+		}
+		if d.Format == nil || d.ParsedShare <= 0 || len(d.Candidates) == 0 || d.Candidates[0] != d.Name {
+			t.Fatalf("detection %+v", d)
+		}
+	})
+}

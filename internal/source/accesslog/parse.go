@@ -1,0 +1,352 @@
+package accesslog
+
+import (
+	"bytes"
+	"strconv"
+
+	"github.com/sitrep-dev/sitrep/internal/signal"
+)
+
+// Derived dimension names. They come first in every Request, before the raw
+// fields, so that their positions are the same for every format.
+var derivedNames = []string{"source", "status_class", "path", "client_net", "client_net16", "ua_family", "upstream", "no_upstream"}
+
+const (
+	dSource = iota
+	dStatusClass
+	dPath
+	dClientNet
+	dClientNet16
+	dUAFamily
+	dUpstream
+	dNoUpstream
+	nDerived
+)
+
+// parser is one worker's state for one format: the reused Request and the
+// caches of derived values. It is not safe for concurrent use.
+type parser struct {
+	f   *Format
+	req signal.Request
+	raw [][]byte // raw values, by index in f.names (JSON: by learned key)
+
+	// well-known raw field indexes (-1 when the format lacks them)
+	iUpstreamAddr, iUpstreamName, iUA, iURI, iClient, iStatus int
+
+	der  deriver
+	json *jsonState
+	cols [][]byte // reused column slices (alb, haproxy)
+	// trailing is set when the last nginx parse left text after the format.
+	trailing bool
+}
+
+func newParser(f *Format, source string) *parser {
+	p := &parser{f: f}
+	p.raw = make([][]byte, len(f.names))
+	p.req.Fields = make([]signal.Field, nDerived+len(f.names))
+	for i, n := range derivedNames {
+		p.req.Fields[i].Name = n
+	}
+	for i, n := range f.names {
+		p.req.Fields[nDerived+i].Name = n
+	}
+	p.req.Fields[dSource].Value = []byte(source)
+	p.indexWellKnown()
+	p.der.init()
+	if f.kind == kindJSON {
+		p.json = newJSONState()
+	}
+	return p
+}
+
+func (p *parser) indexWellKnown() {
+	p.iUpstreamAddr, p.iUpstreamName, p.iUA, p.iURI, p.iClient, p.iStatus = -1, -1, -1, -1, -1, -1
+	for i, n := range p.f.names {
+		switch n {
+		case "upstream_addr", "target", "server":
+			if p.iUpstreamAddr < 0 {
+				p.iUpstreamAddr = i
+			}
+		case "upstream_name", "target_group_arn", "backend":
+			if p.iUpstreamName < 0 {
+				p.iUpstreamName = i
+			}
+		case "user_agent":
+			p.iUA = i
+		case "uri":
+			p.iURI = i
+		case "client":
+			p.iClient = i
+		case "status":
+			p.iStatus = i
+		}
+	}
+}
+
+// parse fills p.req from line. It returns a reason when the line does not
+// match the format.
+func (p *parser) parse(line []byte) string {
+	p.req.Time, p.req.Status, p.req.Duration, p.req.Client = 0, 0, -1, nil
+	for i := range p.raw {
+		p.raw[i] = nil
+	}
+	var reason string
+	switch p.f.kind {
+	case kindNginx:
+		reason = p.parseNginx(line)
+	case kindALB:
+		reason = p.parseALB(line)
+	case kindJSON:
+		reason = p.parseJSON(line)
+	case kindHAProxy:
+		reason = p.parseHAProxy(line)
+	}
+	if reason != "" {
+		return reason
+	}
+	p.finish()
+	return ""
+}
+
+// finish copies the raw values into the Request and computes the derived
+// dimensions.
+func (p *parser) finish() {
+	f := p.req.Fields
+	for i, v := range p.raw {
+		f[nDerived+i].Value = v
+	}
+	if p.iClient >= 0 && p.req.Client == nil {
+		p.req.Client = p.raw[p.iClient]
+	}
+	f[dStatusClass].Value = statusClass(p.req.Status)
+	if p.iURI >= 0 && p.raw[p.iURI] != nil {
+		f[dPath].Value = p.der.path(p.raw[p.iURI])
+	} else {
+		f[dPath].Value = nil
+	}
+	f[dClientNet].Value, f[dClientNet16].Value = p.der.clientNets(p.req.Client)
+	if p.iUA >= 0 && p.raw[p.iUA] != nil {
+		f[dUAFamily].Value = p.der.uaFamily(p.raw[p.iUA])
+	} else {
+		f[dUAFamily].Value = nil
+	}
+	if p.iUpstreamAddr >= 0 && p.raw[p.iUpstreamAddr] != nil {
+		var name []byte
+		if p.iUpstreamName >= 0 {
+			name = p.raw[p.iUpstreamName]
+		}
+		f[dUpstream].Value, f[dNoUpstream].Value = p.der.upstream(p.raw[p.iUpstreamAddr], name)
+	} else {
+		f[dUpstream].Value, f[dNoUpstream].Value = nil, nil
+	}
+}
+
+var statusClasses = [][]byte{[]byte("other"), []byte("1xx"), []byte("2xx"), []byte("3xx"), []byte("4xx"), []byte("5xx")}
+
+func statusClass(s int) []byte {
+	if s >= 100 && s < 600 {
+		return statusClasses[s/100]
+	}
+	return statusClasses[0]
+}
+
+// parseNginx splits the line along the format's literals.
+func (p *parser) parseNginx(line []byte) string {
+	toks := p.f.tokens
+	pos := 0
+	p.trailing = false
+	for k := 0; k < len(toks); k++ {
+		t := &toks[k]
+		if t.v == "" {
+			if !bytes.HasPrefix(line[pos:], []byte(t.lit)) {
+				return "expected " + strconv.Quote(t.lit) + " at column " + strconv.Itoa(pos+1)
+			}
+			pos += len(t.lit)
+			continue
+		}
+		end := len(line)
+		if k+1 < len(toks) {
+			next := toks[k+1].lit
+			var e int
+			if t.list && next[0] == ' ' {
+				e = indexListEnd(line, pos, next)
+			} else {
+				e = indexLit(line, pos, next)
+			}
+			if e < 0 {
+				return "expected " + strconv.Quote(next) + " after $" + t.v
+			}
+			end = e
+		} else if t.role == roleRequest || t.out >= 0 {
+			// Last variable: up to the next space, so that extra fields a
+			// team appended stay out of it.
+			if e := bytes.IndexByte(line[pos:], ' '); e >= 0 && t.role != roleRequest {
+				end = pos + e
+			}
+		}
+		v := line[pos:end]
+		pos = end
+		if r := p.setVar(t, v); r != "" {
+			return r
+		}
+	}
+	p.trailing = pos < len(line)
+	return ""
+}
+
+// indexLit finds lit in line from pos. A literal that opens with a quote
+// does not match a quote escaped with a backslash inside the value.
+func indexLit(line []byte, pos int, lit string) int {
+	if len(lit) == 0 {
+		return pos
+	}
+	c := lit[0]
+	for from := pos; from <= len(line); {
+		i := bytes.IndexByte(line[from:], c)
+		if i < 0 {
+			return -1
+		}
+		i += from
+		if c == '"' && i > pos && line[i-1] == '\\' && (i < pos+2 || line[i-2] != '\\') {
+			from = i + 1
+			continue
+		}
+		if len(lit) == 1 || bytes.HasPrefix(line[i:], []byte(lit)) {
+			return i
+		}
+		from = i + 1
+	}
+	return -1
+}
+
+// indexListEnd finds the literal (starting with a space) that ends an
+// upstream list value, skipping the spaces inside the list: after a comma,
+// and around nginx's " : " group separator.
+func indexListEnd(line []byte, pos int, lit string) int {
+	for from := pos; ; {
+		e := indexLit(line, from, lit)
+		if e < 0 {
+			return -1
+		}
+		switch {
+		case e > pos && line[e-1] == ',':
+			from = e + 1
+			continue
+		case e+2 < len(line) && line[e+1] == ':' && line[e+2] == ' ':
+			from = e + 3
+			continue
+		case e > pos+1 && line[e-1] == ':' && line[e-2] == ' ':
+			from = e + 1
+			continue
+		}
+		return e
+	}
+}
+
+func (p *parser) setVar(t *token, v []byte) string {
+	switch t.role {
+	case roleTimeLocal:
+		ns, ok := p.der.timeLocal(v)
+		if !ok {
+			return "time " + strconv.Quote(string(v)) + " is not like 17/May/2015:10:05:03 +0000"
+		}
+		p.req.Time = ns
+		return ""
+	case roleTimeISO:
+		ns, ok := parseISO(v)
+		if !ok {
+			return "time " + strconv.Quote(string(v)) + " is not ISO 8601"
+		}
+		p.req.Time = ns
+		return ""
+	case roleMsec:
+		ns, ok := parseEpoch(v)
+		if !ok {
+			return "time " + strconv.Quote(string(v)) + " is not seconds since the epoch"
+		}
+		p.req.Time = ns
+		return ""
+	case roleRequest:
+		m, u, proto := splitRequest(v)
+		p.raw[t.out], p.raw[t.out+1], p.raw[t.out+2] = m, u, proto
+		return ""
+	case roleStatus:
+		s, ok := atoi3(v)
+		if !ok {
+			return "status " + strconv.Quote(string(v)) + " is not a number"
+		}
+		p.req.Status = s
+	case roleRequestTime:
+		p.req.Duration = parseSeconds(v)
+	case roleClient:
+		p.req.Client = v
+	}
+	p.raw[t.out] = v
+	return ""
+}
+
+// splitRequest splits "GET /path HTTP/1.1". A request that is not three
+// parts (garbage sent to the server) keeps the whole text as the uri.
+func splitRequest(v []byte) (method, uri, proto []byte) {
+	i := bytes.IndexByte(v, ' ')
+	if i < 0 {
+		return nil, v, nil
+	}
+	j := bytes.LastIndexByte(v, ' ')
+	if j == i {
+		return v[:i], v[i+1:], nil
+	}
+	return v[:i], v[i+1 : j], v[j+1:]
+}
+
+// atoi3 parses a status code ("-" and empty are not numbers).
+func atoi3(b []byte) (int, bool) {
+	if len(b) == 0 || len(b) > 4 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// parseSeconds parses "0.123"; "-", "" and garbage give -1. With retries
+// ingress-nginx writes "0.003, 0.120": the times add up.
+func parseSeconds(b []byte) float64 {
+	if len(b) == 0 || b[0] == '-' {
+		return -1
+	}
+	total := 0.0
+	for len(b) > 0 {
+		i := 0
+		var whole, frac, scale float64 = 0, 0, 1
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			whole = whole*10 + float64(b[i]-'0')
+			i++
+		}
+		if i < len(b) && b[i] == '.' {
+			i++
+			for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+				frac = frac*10 + float64(b[i]-'0')
+				scale *= 10
+				i++
+			}
+		}
+		if i == 0 {
+			return -1
+		}
+		total += whole + frac/scale
+		for i < len(b) && (b[i] == ',' || b[i] == ' ' || b[i] == ':') {
+			i++
+		}
+		if i < len(b) && (b[i] < '0' || b[i] > '9') {
+			break
+		}
+		b = b[i:]
+	}
+	return total
+}
