@@ -318,17 +318,28 @@ func (a *Aggregator) correlate(w windows, top int) []Finding {
 				}
 			}
 			if ov := both / c.maskW; ov >= foldOverlap {
+				// c's errors are (mostly) best's: fold it. List it as related
+				// when it also holds most of best's errors — the same failure
+				// seen through another dimension — not when it is a slice.
 				c.done = true
-				f.Related = append(f.Related, Related{
-					Dimension: c.f.Dimension, Value: c.f.Value, Scope: c.f.Scope,
-					Overlap: round(ov, 4), ErrorRate: c.f.ErrorRate,
-				})
+				if c.maskW >= 0.5*best.maskW {
+					f.Related = append(f.Related, Related{
+						Dimension: c.f.Dimension, Value: c.f.Value, Scope: c.f.Scope,
+						Overlap: round(ov, 4), ErrorRate: c.f.ErrorRate, pair: c.pair,
+					})
+				}
 			}
 		}
 		if f.Related == nil {
 			f.Related = []Related{}
 		}
-		sort.SliceStable(f.Related, func(i, j int) bool { return f.Related[i].Overlap*f.Related[i].ErrorRate > f.Related[j].Overlap*f.Related[j].ErrorRate })
+		sort.SliceStable(f.Related, func(i, j int) bool {
+			x, y := f.Related[i], f.Related[j]
+			if x.pair != y.pair {
+				return !x.pair
+			}
+			return x.Overlap*x.ErrorRate > y.Overlap*y.ErrorRate
+		})
 		if len(f.Related) > maxRelated {
 			f.Related = f.Related[:maxRelated]
 		}

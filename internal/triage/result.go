@@ -125,6 +125,8 @@ type Related struct {
 	// parent finding also holds.
 	Overlap   float64 `json:"overlap"`
 	ErrorRate float64 `json:"error_rate"`
+
+	pair bool
 }
 
 // Change is a change event ranked by how well it lines up with the

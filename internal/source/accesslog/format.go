@@ -18,9 +18,9 @@ var Presets = map[string]string{
 	"common":   `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent`,
 	// The ingress-nginx controller's default log format ("upstreaminfo").
 	"ingress-nginx": `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_length $request_time [$proxy_upstream_name] [$proxy_alternative_upstream_name] $upstream_addr $upstream_response_length $upstream_response_time $upstream_status $req_id`,
-	"alb":     "",
-	"json":    "",
-	"haproxy": "",
+	"alb":           "",
+	"json":          "",
+	"haproxy":       "",
 }
 
 // PresetNames lists the presets in the order detection prefers them on a

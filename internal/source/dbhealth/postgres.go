@@ -53,8 +53,9 @@ func pgConnect(ctx context.Context, t *Target, opts Options) (*pgx.Conn, error) 
 	if cfg.RuntimeParams["application_name"] == "" {
 		cfg.RuntimeParams["application_name"] = "sitrep db check"
 	}
-	// Simple protocol: no prepared statements left behind, fewer round trips.
-	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	// No prepared statements left behind on the server. (Not the simple
+	// protocol: pgx refuses it on SQL_ASCII databases.)
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 
 	cctx, cancel := context.WithTimeout(ctx, opts.ConnectTimeout)
 	defer cancel()

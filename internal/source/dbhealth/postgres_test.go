@@ -248,3 +248,19 @@ func TestPostgresConnectErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresLegacyEncoding checks a SQL_ASCII database (old clusters
+// initialised with the C locale) can be checked.
+func TestPostgresLegacyEncoding(t *testing.T) {
+	srv := pgtest.Start(t, pgtest.Options{})
+	srv.Exec(t, "", "CREATE DATABASE legacy ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := Check(ctx, srv.DSN("legacy"), Options{})
+	if err != nil {
+		t.Fatalf("Check on a SQL_ASCII database: %v", err)
+	}
+	if s.Database != "legacy" || s.Connections.Max != 20 {
+		t.Errorf("database %q max %d", s.Database, s.Connections.Max)
+	}
+}

@@ -110,6 +110,10 @@ type Rule struct {
 	// interval instead of a per-second rate (used for restarts and OOM kills,
 	// where "3 restarts" reads better than "0.01/s").
 	Delta bool `yaml:"delta"`
+	// Without lists labels Derive sums away (after rating a counter), e.g.
+	// cpu and mode for node_cpu_seconds_total: one busy-cores series per
+	// node instead of one per CPU and mode.
+	Without []string `yaml:"without"`
 
 	matchers []labelMatcher
 }
@@ -155,6 +159,11 @@ func (r *Rule) compile() error {
 	}
 	if r.Delta && r.Type != Counter {
 		return fmt.Errorf("metric %s: delta applies to counters only, type is %s", r.Metric, r.Type)
+	}
+	for _, l := range r.Without {
+		if !labelNameRE.MatchString(l) {
+			return fmt.Errorf("metric %s: without: %q is not a valid label name", r.Metric, l)
+		}
 	}
 	r.matchers = r.matchers[:0]
 	names := make([]string, 0, len(r.Labels))
@@ -227,6 +236,8 @@ func (c *Catalog) Add(rules ...Rule) error {
 	for i := range rules {
 		r := rules[i]
 		r.Labels = cloneLabels(r.Labels)
+		r.Without = append([]string(nil), r.Without...)
+		r.matchers = nil
 		if err := r.compile(); err != nil {
 			return err
 		}
@@ -299,10 +310,10 @@ var defaultRules = []Rule{
 	{Metric: "kube_pod_container_resource_limits", Role: RoleMemoryLimit, Labels: map[string]string{"resource": "memory"}},
 	{Metric: "kube_pod_container_resource_limits", Role: RoleCPULimit, Labels: map[string]string{"resource": "cpu"}},
 	// node_exporter
-	{Metric: "node_cpu_seconds_total", Role: RoleCPU, Labels: map[string]string{"mode": "!idle"}},
+	{Metric: "node_cpu_seconds_total", Role: RoleCPU, Labels: map[string]string{"mode": "!idle"}, Without: []string{"cpu", "mode"}},
 	{Metric: "node_memory_MemAvailable_bytes", Role: RoleMemoryAvailable},
-	{Metric: "node_network_receive_errs_total", Role: RoleNodeNetErrors},
-	{Metric: "node_network_transmit_errs_total", Role: RoleNodeNetErrors},
+	{Metric: "node_network_receive_errs_total", Role: RoleNodeNetErrors, Without: []string{"device"}},
+	{Metric: "node_network_transmit_errs_total", Role: RoleNodeNetErrors, Without: []string{"device"}},
 	{Metric: "node_load1", Role: RoleLoad},
 	// client_golang process and database/sql collectors
 	{Metric: "process_cpu_seconds_total", Role: RoleCPU},
@@ -397,6 +408,9 @@ func ParseMapping(data []byte, name string) (*Catalog, error) {
 //	  - metric: worker_rss_bytes
 //	    role: memory
 //	    labels: {app: worker, env: "!staging"}
+//	  - metric: worker_cpu_seconds_total
+//	    role: cpu
+//	    without: [cpu]
 func LoadMapping(path string) (*Catalog, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -90,6 +90,9 @@ func TestLoadMappingGood(t *testing.T) {
 	if len(cat.Rules("http_requests_total")) != 2 || r.Role != RoleRequests {
 		t.Errorf("http_requests_total rules = %v", cat.Rules("http_requests_total"))
 	}
+	if r, _ := cat.Lookup(signal.Series{Name: "worker_cpu_seconds_total"}); len(r.Without) != 2 {
+		t.Errorf("without = %v, want [cpu mode]", r.Without)
+	}
 	if _, ok := cat.Lookup(signal.Series{Name: "pg_settings_max_connections"}); !ok {
 		t.Error("defaults should be included unless defaults: false")
 	}
@@ -110,6 +113,7 @@ func TestLoadMappingBad(t *testing.T) {
 		"bad_regex.yaml":   "label path: bad regular expression",
 		"bad_name.yaml":    `metric "shop-requests" is not a valid Prometheus metric name`,
 		"bad_delta.yaml":   "delta applies to counters only",
+		"bad_without.yaml": `without: "cpu-id" is not a valid label name`,
 	}
 	for file, want := range tests {
 		t.Run(file, func(t *testing.T) {

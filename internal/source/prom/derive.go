@@ -25,7 +25,8 @@ type Series struct {
 
 // Metrics is the analyst's view of a set of raw series (see Derive).
 type Metrics struct {
-	// Series holds every derived series, sorted by role, name and labels.
+	// Series holds every derived series, sorted by role, name and labels
+	// (a series without labels, the overall one, before the per-place ones).
 	Series []Series `json:"series"`
 	// Unknown lists the metric names no catalog rule matched, sorted.
 	Unknown []string `json:"unknown,omitempty"`
@@ -189,13 +190,16 @@ func Derive(series []signal.Series, cat *Catalog) *Metrics {
 			deriveQueryLatency(rs, add)
 		case RolePodInfo:
 		default:
-			for _, r := range dropPodTotals(rs) {
-				s := Series{Role: role, Name: r.Name, Labels: r.Labels, Points: transform(r)}
+			for _, r := range sumWithout(dropPodTotals(rs)) {
 				if r.Name == "pg_stat_activity_count" {
 					continue // summed below
 				}
-				if r.rule.Delta {
+				s := Series{Role: role, Name: r.Name, Labels: r.Labels, Points: r.Points}
+				switch {
+				case r.rule.Delta:
 					s.Unit = "count"
+				case role == RoleOOMKills && r.rule.Type == Gauge:
+					s.Unit = "flag" // last terminated reason was OOMKilled: 1/0
 				}
 				add(s)
 				if role == RoleCertExpiry {
@@ -242,6 +246,9 @@ func Derive(series []signal.Series, cat *Catalog) *Metrics {
 		}
 		if a.Name != b.Name {
 			return a.Name < b.Name
+		}
+		if len(a.Labels) != len(b.Labels) {
+			return len(a.Labels) < len(b.Labels) // the overall series first
 		}
 		return seriesKey("", a.Labels) < seriesKey("", b.Labels)
 	})
@@ -711,4 +718,48 @@ func pairLimit(s Series, limits []Series, sameFamily bool) (Series, bool) {
 		return Series{}, false
 	}
 	return limits[best], true
+}
+
+// sumWithout applies each rule's transform (rate, increase or none) and,
+// for rules with Without labels, sums the results over those labels. The
+// returned series hold transformed points.
+func sumWithout(rs []ruled) []ruled {
+	var out []ruled
+	var grouped []ruled
+	for _, r := range rs {
+		if len(r.rule.Without) == 0 {
+			r.Points = transform(r)
+			out = append(out, r)
+			continue
+		}
+		grouped = append(grouped, r)
+	}
+	if len(grouped) == 0 {
+		return out
+	}
+	base := len(out) // out[base+i] sums into sums[i]
+	idx := map[string]int{}
+	var sums []map[int64]float64
+	for _, r := range grouped {
+		drop := map[string]bool{}
+		for _, l := range r.rule.Without {
+			drop[l] = true
+		}
+		l := without(r.Labels, func(k string) bool { return drop[k] })
+		k := seriesKey(r.Name, l)
+		i, ok := idx[k]
+		if !ok {
+			i = len(sums)
+			idx[k] = i
+			out = append(out, ruled{signal.Series{Name: r.Name, Labels: l}, r.rule})
+			sums = append(sums, map[int64]float64{})
+		}
+		for _, p := range transform(r) {
+			sums[i][p.T] += p.V
+		}
+	}
+	for i, acc := range sums {
+		out[base+i].Points = fromMap(acc)
+	}
+	return out
 }

@@ -250,3 +250,23 @@ func TestShapes(t *testing.T) {
 		t.Errorf("In = %v, want 2 points (half-open window)", got)
 	}
 }
+
+func TestDeriveSumsNodeCPU(t *testing.T) {
+	var raw []signal.Series
+	for _, cpu := range []string{"0", "1"} {
+		raw = append(raw,
+			ser("node_cpu_seconds_total", counter(0, 0.5, 3), "cpu", cpu, "mode", "user", "instance", "node-1"),
+			ser("node_cpu_seconds_total", counter(0, 0.25, 3), "cpu", cpu, "mode", "system", "instance", "node-1"),
+			ser("node_cpu_seconds_total", counter(0, 0.25, 3), "cpu", cpu, "mode", "idle", "instance", "node-1"))
+	}
+	raw = append(raw, ser("kube_pod_container_status_last_terminated_reason", gauge(0, 1), "pod", "api-a", "reason", "OOMKilled"))
+	m := Derive(raw, nil)
+	cpu := one(t, m, RoleCPU, map[string]string{"instance": "node-1"})
+	if cpu.Labels["cpu"] != "" || cpu.Labels["mode"] != "" || cpu.Unit != "cores" {
+		t.Errorf("node cpu = %+v, want summed over cpu and mode", cpu)
+	}
+	wantValues(t, "busy cores", cpu.Points, 1.5, 1.5)
+	if u := one(t, m, RoleOOMKills, nil).Unit; u != "flag" {
+		t.Errorf("last terminated reason unit = %q, want flag", u)
+	}
+}

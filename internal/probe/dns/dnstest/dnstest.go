@@ -146,9 +146,14 @@ type Unbound struct {
 }
 
 // StartUnbound starts unbound as a caching resolver whose only upstream is
-// the authoritative server at authority (host:port) for names under
-// example.; it refuses every other name, so nothing leaves loopback. It is stopped when the test ends.
-func StartUnbound(t testing.TB, authority string) *Unbound {
+// the authoritative server at authority (host:port) for zone; it refuses
+// every other name, so nothing leaves loopback. It is stopped when the test
+// ends.
+//
+// The stub is configured at the zone itself (not at a parent) because
+// unbound caches the zone's NS records from the answers and would otherwise
+// follow them to port 53, where nothing serves.
+func StartUnbound(t testing.TB, zone, authority string) *Unbound {
 	t.Helper()
 	bin := need(t, "unbound")
 	dir := t.TempDir()
@@ -178,16 +183,16 @@ func StartUnbound(t testing.TB, authority string) *Unbound {
   serve-expired: no
   cache-min-ttl: 0
   access-control: 127.0.0.0/8 allow
-  # Nothing may leave loopback: refuse every name outside example. and send
-  # example. to the test's authoritative server.
+  # Nothing may leave loopback: refuse every name outside the zone and send
+  # the zone to the test's authoritative server.
   local-zone: "." refuse
-  local-zone: "example." transparent
+  local-zone: "%[5]s" transparent
 remote-control:
   control-enable: no
 stub-zone:
-  name: "example."
+  name: "%[5]s"
   stub-addr: %[3]s@%[4]s
-`, port, dir, host, aport)
+`, port, dir, host, aport, dns.Fqdn(zone))
 	cf := filepath.Join(dir, "unbound.conf")
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)

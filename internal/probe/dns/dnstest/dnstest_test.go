@@ -8,7 +8,7 @@ import (
 
 func TestServersAnswer(t *testing.T) {
 	n := StartNSD(t, "shop.example.", Zone("shop.example.", 1, "www 8 IN A 192.0.2.10"))
-	u := StartUnbound(t, n.Addr)
+	u := StartUnbound(t, n.Zone, n.Addr)
 	c := new(dns.Client)
 	m := new(dns.Msg)
 	m.SetQuestion("www.shop.example.", dns.TypeA)
