@@ -40,6 +40,29 @@ type jsonState struct {
 	slot    map[string]int
 	scratch []byte // unescaped strings of the current line
 	prefix  []byte // key path while flattening nested objects
+	// Lines of one log usually carry the same keys in the same order: the
+	// k-th key of the last line and its slot let most keys skip the map.
+	posKey  []string
+	posSlot []int
+	k       int
+}
+
+// slotAt returns the slot of the line's k-th (flattened) key.
+func (p *parser) slotAt(key []byte) int {
+	js := p.json
+	k := js.k
+	js.k++
+	if k < len(js.posKey) && js.posKey[k] == string(key) {
+		return js.posSlot[k]
+	}
+	slot := p.jsonSlot(key)
+	if k < len(js.posKey) {
+		js.posKey[k], js.posSlot[k] = string(key), slot
+	} else if k == len(js.posKey) {
+		js.posKey = append(js.posKey, string(key))
+		js.posSlot = append(js.posSlot, slot)
+	}
+	return slot
 }
 
 func newJSONState() *jsonState { return &jsonState{slot: map[string]int{}} }
@@ -91,6 +114,7 @@ func (p *parser) parseJSON(line []byte) string {
 	js := p.json
 	js.scratch = js.scratch[:0]
 	js.prefix = js.prefix[:0]
+	js.k = 0
 	i := skipWS(line, 0)
 	if i >= len(line) || line[i] != '{' {
 		return "not a JSON object"
@@ -197,14 +221,14 @@ func (p *parser) jsonObject(line []byte, i int) (int, string) {
 			if !ok {
 				return i, "unterminated string at column " + strconv.Itoa(i+1)
 			}
-			p.raw[p.jsonSlot(js.prefix)] = v
+			p.raw[p.slotAt(js.prefix)] = v
 			i = next
 		case c == '[':
 			end, ok := skipJSONValue(line, i)
 			if !ok {
 				return i, "unterminated array at column " + strconv.Itoa(i+1)
 			}
-			p.raw[p.jsonSlot(js.prefix)] = line[i:end]
+			p.raw[p.slotAt(js.prefix)] = line[i:end]
 			i = end
 		default:
 			end := i
@@ -216,7 +240,7 @@ func (p *parser) jsonObject(line []byte, i int) (int, string) {
 				return i, "invalid value " + strconv.Quote(string(v)) + " at column " + strconv.Itoa(i+1)
 			}
 			if string(v) != "null" {
-				p.raw[p.jsonSlot(js.prefix)] = v
+				p.raw[p.slotAt(js.prefix)] = v
 			}
 			i = end
 		}
