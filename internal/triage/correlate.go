@@ -176,7 +176,9 @@ func (a *Aggregator) correlate(w windows, top int) []Finding {
 				continue
 			}
 			restRate := ratio(E-e, N-n)
-			if e/E >= minPairShare && e/n > restRate {
+			// Values nearly every request has (no_upstream=false) add
+			// nothing to a combination.
+			if e/E >= minPairShare && e/n > restRate && n/N < 0.8 {
 				seeds = append(seeds, seed{dimVal{di, uint32(id)}, e / E})
 			}
 			c := newCand([]string{d.name}, []string{d.vals[id]}, e, n, eb, nb, E, N, Eb, Nb)

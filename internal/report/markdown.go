@@ -1,0 +1,89 @@
+package report
+
+import (
+	"io"
+	"strings"
+
+	"github.com/sitrep-dev/sitrep/internal/triage"
+)
+
+// Markdown writes the report as GitHub-flavoured Markdown, for a ticket,
+// a chat message or the incident timeline.
+func Markdown(w io.Writer, r *triage.Result) error {
+	ew := &errWriter{w: w}
+	im := r.Impact
+	ew.printf("## Triage: %s\n\n", mdEscape(headline(r)))
+	ew.printf("| | Incident | Baseline |\n|---|---:|---:|\n")
+	hasBase := r.Window.Baseline.Start != nil
+	ew.printf("| Window | %s | %s |\n", spanText(r.Window.Incident), spanText(r.Window.Baseline))
+	ew.printf("| Requests | %s | %s |\n", count(im.Requests), baseStr(hasBase, count(im.BaselineRequests)))
+	ew.printf("| Errors | %s | %s |\n", count(im.Errors), baseStr(hasBase, count(im.BaselineErrors)))
+	ew.printf("| Error rate | %s | %s |\n", pct(im.ErrorRate), baseStr(hasBase, pct(im.BaselineErrorRate)))
+	if l := im.Latency; l != nil {
+		ew.printf("| Latency p50 / p95 / p99 | %s / %s / %s | %s / %s / %s |\n",
+			dur(l.P50), dur(l.P95), dur(l.P99), durp(l.BaselineP50), durp(l.BaselineP95), durp(l.BaselineP99))
+	}
+	ew.printf("| Clients affected | %s of %s | |\n", count(im.ClientsAffected), count(im.Clients))
+	ew.printf("| Failing statuses | %s | |\n", mdEscape(statusText(im.StatusCodes)))
+	if im.Onset != nil {
+		ew.printf("\n**Onset:** %s", clock(*im.Onset))
+		if r.Onset != nil {
+			if r.Onset.Method == "latency" {
+				ew.printf(" (p90 latency %s → %s)", dur(r.Onset.Before), dur(r.Onset.After))
+			} else {
+				ew.printf(" (error rate %s → %s)", pct(r.Onset.Before), pct(r.Onset.After))
+			}
+		}
+		ew.printf("\n")
+	}
+	if line, _, max, first, last := sparkline(r, 60); line != "" {
+		ew.printf("\nError rate %s–%s (max %s): `%s`\n", first.UTC().Format("15:04"), last.UTC().Format("15:04"), pct(max), line)
+	}
+	ew.printf("\n### Findings\n\n")
+	if len(r.Findings) == 0 {
+		ew.printf("No dimension value concentrates the failing requests beyond noise.\n")
+	} else {
+		ew.printf("| # | Scope | Errors | Traffic | Fail rate | Baseline | Lift |\n|---:|---|---:|---:|---:|---:|---:|\n")
+		for i, f := range r.Findings {
+			ew.printf("| %d | `%s` | %s | %s | %s | %s | %s |\n", i+1, codeEscape(scopeText(f.Dimension, f.Value)), pct(f.ErrorShare), pct(f.TrafficShare),
+				pct(f.ErrorRate), ratep(f.BaselineErrorRate), lift(f.Lift))
+		}
+		ew.printf("\n")
+		for i, f := range r.Findings {
+			ew.printf("%d. %s\n", i+1, mdEscape(f.Summary))
+			if len(f.Related) > 0 {
+				var rel []string
+				for _, x := range f.Related {
+					rel = append(rel, "`"+codeEscape(scopeText(x.Dimension, x.Value))+"`")
+				}
+				ew.printf("   Same errors: %s.\n", strings.Join(rel, ", "))
+			}
+		}
+	}
+	if len(r.Hypotheses) > 0 {
+		ew.printf("\n### Hypotheses\n\n")
+		for i, h := range r.Hypotheses {
+			ew.printf("%d. **%s** (%.0f%%): %s\n", i+1, h.Cause, h.Confidence*100, mdEscape(h.Summary))
+		}
+	}
+	ew.printf("\n_%s_\n", mdEscape(inputsLine(r.Inputs)))
+	if r.Inputs.FormatWarning != "" {
+		ew.printf("\n> **Warning:** %s\n", mdEscape(r.Inputs.FormatWarning))
+	}
+	for _, n := range r.Notes {
+		ew.printf("\n> %s\n", mdEscape(n))
+	}
+	return ew.err
+}
+
+// mdEscape escapes the characters that would break a table cell or start
+// formatting.
+func mdEscape(s string) string {
+	r := strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`, "`", "'", "<", "&lt;", ">", "&gt;")
+	return r.Replace(s)
+}
+
+// codeEscape makes s safe inside a code span in a table cell.
+func codeEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "`", "'").Replace(s)
+}

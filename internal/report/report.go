@@ -1,0 +1,236 @@
+// Package report renders triage results: a terminal report that fits one
+// screen, Markdown for tickets and chat, and the stable JSON.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/triage"
+)
+
+// JSON writes the result as indented JSON (design.md §4.4).
+func JSON(w io.Writer, r *triage.Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// headline is the one-line answer: is there an incident, since when, where.
+func headline(r *triage.Result) string {
+	im := r.Impact
+	var b strings.Builder
+	switch {
+	case r.Onset != nil && r.Onset.Method == "latency":
+		fmt.Fprintf(&b, "Latency up since %s: p90 %s → %s", short(im.Onset), dur(r.Onset.Before), dur(r.Onset.After))
+	case im.Onset != nil && im.Significant:
+		fmt.Fprintf(&b, "Errors up since %s: %s fail (baseline %s)", short(im.Onset), pct(im.ErrorRate), pct(im.BaselineErrorRate))
+	case im.Onset == nil && r.Onset != nil && im.Significant:
+		fmt.Fprintf(&b, "Incident under way when the log starts: %s of requests fail (%s after recovery)", pct(im.ErrorRate), pct(im.BaselineErrorRate))
+	default:
+		fmt.Fprintf(&b, "No incident found: error rate %s, no significant change", pct(im.ErrorRate))
+	}
+	if len(r.Findings) > 0 {
+		f := r.Findings[0]
+		fmt.Fprintf(&b, "; %s holds %s of errors", scopeText(f.Dimension, f.Value), pct(f.ErrorShare))
+	} else if im.Errors > 0 && im.Significant {
+		b.WriteString("; errors are spread, no dimension concentrates them")
+	}
+	return b.String()
+}
+
+// scopeText is "dim=value" or "dim1=v1, dim2=v2" in the finding's order.
+func scopeText(dim, val string) string {
+	dims := strings.Split(dim, ",")
+	vals := strings.Split(val, ",")
+	if len(dims) != len(vals) {
+		return dim + "=" + val
+	}
+	parts := make([]string, len(dims))
+	for i := range dims {
+		parts[i] = dims[i] + "=" + vals[i]
+	}
+	return strings.Join(parts, ", ")
+}
+
+func clock(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
+
+func short(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return t.UTC().Format("15:04:05")
+}
+
+// spanText is "2006-01-02 15:04:05–15:04:05 UTC", with the second date
+// only when it differs.
+func spanText(s triage.Span) string {
+	if s.Start == nil {
+		return "none"
+	}
+	a := s.Start.UTC()
+	out := a.Format("2006-01-02 15:04:05") + "–"
+	if s.End == nil {
+		return out + "…"
+	}
+	b := s.End.UTC()
+	if b.Format("2006-01-02") != a.Format("2006-01-02") {
+		return out + b.Format("2006-01-02 15:04:05") + " UTC"
+	}
+	return out + b.Format("15:04:05") + " UTC"
+}
+
+func pct(v float64) string {
+	p := v * 100
+	switch {
+	case p == 0:
+		return "0%"
+	case p < 0.1:
+		return fmt.Sprintf("%.3f%%", p)
+	case p < 10:
+		return fmt.Sprintf("%.2f%%", p)
+	default:
+		return fmt.Sprintf("%.1f%%", p)
+	}
+}
+
+func dur(s float64) string {
+	switch {
+	case s < 0.001:
+		return fmt.Sprintf("%.0fµs", s*1e6)
+	case s < 1:
+		return fmt.Sprintf("%.0fms", s*1e3)
+	default:
+		return fmt.Sprintf("%.2fs", s)
+	}
+}
+
+func durp(s *float64) string {
+	if s == nil {
+		return "—"
+	}
+	return dur(*s)
+}
+
+func ratep(v *float64) string {
+	if v == nil {
+		return "—"
+	}
+	return pct(*v)
+}
+
+func lift(v *float64) string {
+	if v == nil {
+		return "—"
+	}
+	if *v >= 10 {
+		return fmt.Sprintf("%.0f×", *v)
+	}
+	return fmt.Sprintf("%.1f×", *v)
+}
+
+// count formats an integer with thousands separators.
+func count(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// statusText lists failing status codes, most frequent first.
+func statusText(m map[string]int64) string {
+	type kv struct {
+		k string
+		v int64
+	}
+	var s []kv
+	for k, v := range m {
+		s = append(s, kv{k, v})
+	}
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && (s[j].v > s[j-1].v || (s[j].v == s[j-1].v && s[j].k < s[j-1].k)); j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	var parts []string
+	for i, e := range s {
+		if i == 5 {
+			parts = append(parts, "…")
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s ×%s", e.k, count(e.v)))
+	}
+	if len(parts) == 0 {
+		return "—"
+	}
+	return strings.Join(parts, ", ")
+}
+
+var sparkRunes = []rune("▁▂▃▄▅▆▇█")
+
+// sparkline resamples the series' error rate into at most width columns and
+// returns the line, the column of the onset (-1 when none) and the maximum
+// rate shown.
+func sparkline(r *triage.Result, width int) (line string, onsetCol int, max float64, first, last time.Time) {
+	pts := r.Series.Points
+	onsetCol = -1
+	if len(pts) == 0 || width <= 0 {
+		return "", -1, 0, first, last
+	}
+	per := int(math.Ceil(float64(len(pts)) / float64(width)))
+	if per < 1 {
+		per = 1
+	}
+	var rates []float64
+	var has []bool
+	for i := 0; i < len(pts); i += per {
+		var n, e int64
+		end := min(i+per, len(pts))
+		for _, p := range pts[i:end] {
+			n += p.Requests
+			e += p.Errors
+		}
+		if r.Impact.Onset != nil && onsetCol < 0 && !pts[end-1].Time.Before(*r.Impact.Onset) {
+			onsetCol = len(rates)
+		}
+		rate := 0.0
+		if n > 0 {
+			rate = float64(e) / float64(n)
+		}
+		rates = append(rates, rate)
+		has = append(has, n > 0)
+		if rate > max {
+			max = rate
+		}
+	}
+	var b strings.Builder
+	for i, v := range rates {
+		if !has[i] {
+			b.WriteRune(' ')
+			continue
+		}
+		k := 0
+		if max > 0 {
+			k = int(math.Round(v / max * float64(len(sparkRunes)-1)))
+		}
+		b.WriteRune(sparkRunes[k])
+	}
+	step := time.Duration(r.Series.BucketSeconds * float64(time.Second))
+	return b.String(), onsetCol, max, pts[0].Time, pts[len(pts)-1].Time.Add(step)
+}

@@ -1,0 +1,110 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sitrep-dev/sitrep/internal/triage"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// The inputs are the triage engine's golden results.
+var cases = []string{"stale-endpoint", "p2p-bitrate", "noise"}
+
+func load(t *testing.T, name string) *triage.Result {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "triage", "testdata", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r triage.Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return &r
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(want, got) {
+		t.Errorf("%s differs; got:\n%s", path, got)
+	}
+}
+
+func TestText(t *testing.T) {
+	for _, name := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := load(t, name)
+			var buf bytes.Buffer
+			if err := Text(&buf, r, TextOptions{Width: 100}); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(buf.String(), "\x1b[") {
+				t.Error("colour codes without Color")
+			}
+			for i, line := range strings.Split(buf.String(), "\n") {
+				if n := len([]rune(line)); n > 100 {
+					t.Errorf("line %d is %d columns wide: %q", i+1, n, line)
+				}
+			}
+			if n := strings.Count(buf.String(), "\n"); n > 40 {
+				t.Errorf("report is %d lines long; it should fit one screen", n)
+			}
+			golden(t, name+".txt", buf.Bytes())
+		})
+	}
+}
+
+func TestTextColor(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Text(&buf, load(t, "stale-endpoint"), TextOptions{Width: 100, Color: true}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), ansiRed) {
+		t.Error("no colour with Color set")
+	}
+}
+
+func TestMarkdown(t *testing.T) {
+	for _, name := range cases {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Markdown(&buf, load(t, name)); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, name+".md", buf.Bytes())
+		})
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	r := load(t, "p2p-bitrate")
+	var buf bytes.Buffer
+	if err := JSON(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(filepath.Join("..", "triage", "testdata", "p2p-bitrate.json"))
+	if !bytes.Equal(want, buf.Bytes()) {
+		t.Error("JSON output differs from the engine's result")
+	}
+}
