@@ -254,15 +254,25 @@ func (s *Snapshot) Findings() []Finding {
 	slow := s.countSlow()
 	slow.IdleInTransaction = max(slow.IdleInTransaction, s.Slow.IdleInTransaction)
 	slow.Active = max(slow.Active, s.Slow.Active)
+	// Statements stuck behind a lock are reported as lock waits, not as
+	// long-running statements.
+	waiting := map[int64]bool{}
+	for _, w := range s.LockWaits {
+		waiting[w.Waiting.PID] = true
+		if w.Waiting.State == "active" && w.Waiting.DurationSeconds >= longQuery.Seconds() {
+			slow.Active--
+		}
+	}
 	var idleTx, long []Query
 	for _, q := range s.LongestQueries {
 		switch {
 		case strings.HasPrefix(q.State, "idle_in_transaction") && q.DurationSeconds >= idleTxMin.Seconds():
 			idleTx = append(idleTx, q)
-		case q.State == "active" && q.DurationSeconds >= longQuery.Seconds():
+		case q.State == "active" && q.DurationSeconds >= longQuery.Seconds() && !waiting[q.PID]:
 			long = append(long, q)
 		}
 	}
+	slow.Active = max(slow.Active, len(long))
 	if n := slow.IdleInTransaction; n > 0 && len(idleTx) > 0 {
 		o := idleTx[0]
 		sev := SeverityWarning

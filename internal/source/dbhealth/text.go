@@ -123,6 +123,8 @@ func WriteText(w io.Writer, s *Snapshot, opts TextOptions) error {
 
 func waitLabel(q Query) string {
 	switch {
+	case q.WaitEventType == "Client" && q.State != "active":
+		return "" // an idle session waits for its client: not news
 	case q.WaitEventType != "" && q.WaitEvent != "":
 		return q.WaitEventType + "/" + q.WaitEvent
 	default:
