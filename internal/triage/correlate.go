@@ -192,7 +192,15 @@ func (a *Aggregator) correlate(w windows, top int) []Finding {
 	}
 
 	// Pairs of over-represented values, counted on the sample.
-	sort.Slice(seeds, func(i, j int) bool { return seeds[i].share > seeds[j].share })
+	sort.Slice(seeds, func(i, j int) bool {
+		if seeds[i].share != seeds[j].share {
+			return seeds[i].share > seeds[j].share
+		}
+		if seeds[i].dv.d != seeds[j].dv.d {
+			return seeds[i].dv.d < seeds[j].dv.d
+		}
+		return seeds[i].dv.id < seeds[j].dv.id
+	})
 	if len(seeds) > maxPairSeeds {
 		seeds = seeds[:maxPairSeeds]
 	}
@@ -220,7 +228,18 @@ func (a *Aggregator) correlate(w windows, top int) []Finding {
 				}
 			}
 		}
-		for k, wsum := range pw {
+		keysSorted := make([]pk, 0, len(pw))
+		for k := range pw {
+			keysSorted = append(keysSorted, k)
+		}
+		sort.Slice(keysSorted, func(i, j int) bool {
+			if keysSorted[i].x != keysSorted[j].x {
+				return keysSorted[i].x < keysSorted[j].x
+			}
+			return keysSorted[i].y < keysSorted[j].y
+		})
+		for _, k := range keysSorted {
+			wsum := pw[k]
 			if wsum/WE < minPairShare || pc[k] < minPairSamples {
 				continue
 			}
@@ -340,7 +359,13 @@ func (a *Aggregator) correlate(w windows, top int) []Finding {
 			if x.pair != y.pair {
 				return !x.pair
 			}
-			return x.Overlap*x.ErrorRate > y.Overlap*y.ErrorRate
+			if a, b := x.Overlap*x.ErrorRate, y.Overlap*y.ErrorRate; a != b {
+				return a > b
+			}
+			if x.Dimension != y.Dimension {
+				return x.Dimension < y.Dimension
+			}
+			return x.Value < y.Value
 		})
 		if len(f.Related) > maxRelated {
 			f.Related = f.Related[:maxRelated]
