@@ -407,6 +407,7 @@ func TestImportGit(t *testing.T) {
 	}
 	// The JSON form is the stable change-log line.
 	b, _ := json.Marshal(tag)
+	t.Logf("tag change: %s", b)
 	if !strings.Contains(string(b), `"kind":"deploy"`) {
 		t.Errorf("json = %s", b)
 	}
