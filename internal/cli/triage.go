@@ -1,8 +1,290 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
-// newTriageCmd is a placeholder until the command lands.
+	"github.com/spf13/cobra"
+
+	"github.com/sitrep-dev/sitrep/internal/report"
+	"github.com/sitrep-dev/sitrep/internal/signal"
+	"github.com/sitrep-dev/sitrep/internal/source/accesslog"
+	"github.com/sitrep-dev/sitrep/internal/triage"
+)
+
+type triageFlags struct {
+	logs      []string
+	format    string
+	errorExpr string
+	since     string
+	until     string
+	baseline  string
+	top       int
+	progress  bool
+}
+
 func newTriageCmd(a *App) *cobra.Command {
-	return &cobra.Command{Use: "triage", Short: "Triage an incident from access logs, metrics and changes", Hidden: true}
+	var f triageFlags
+	cmd := &cobra.Command{
+		Use:   "triage --log PATH...",
+		Short: "Triage an incident from access logs: impact, onset, what the failing requests share",
+		Long: `Triage reads access logs (nginx log_format strings, combined, ingress-nginx,
+alb, json and haproxy; plain or .gz; - for stdin) and answers the first
+questions of an incident:
+
+  - scope: requests, errors and error rate in the incident vs the baseline,
+    since when (onset, found by change-point detection on the error rate, or
+    on latency when errors do not move), failing status codes, latency
+    p50/p95/p99, clients affected, top failing paths;
+  - correlate: which dimension values, or pairs of values, the failing
+    requests share (region, upstream, node, path, user agent, client network,
+    log source …), with their error share, traffic share, error rate vs the
+    baseline, lift and significance, reduced to the smallest set of findings
+    that explains the errors.
+
+Malformed lines are counted and the first ones shown; when many lines fail
+to parse, the report says the format is probably wrong and what to try.`,
+		Example: `  # Triage an nginx access log (format detected)
+  sitrep triage --log /var/log/nginx/access.log
+
+  # Several files, a glob and a gzip, with latency counting as failure
+  sitrep triage --log 'lb-*.log' --log old.log.gz --error 'status>=500 || request_time>2'
+
+  # Your own nginx log_format, pasted verbatim
+  sitrep triage --log access.log --log-format '$remote_addr - [$time_local] "$request" $status $request_time $upstream_addr'
+
+  # Fix the windows yourself, Markdown for the ticket
+  sitrep triage --log access.log --since 2026-11-20T11:00:00Z \
+      --baseline 2026-11-20T11:00:00Z/2026-11-20T11:30:00Z -o markdown
+
+  # Machine-readable result (stable JSON)
+  kubectl logs -n ingress-nginx deploy/ingress-nginx-controller | sitrep triage --log - -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runTriage(cmd.Context(), a, &f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.logs, "log", nil, "access log to read: a path, a glob, or - for stdin (repeatable; .gz is decompressed)")
+	fl.StringVar(&f.format, "log-format", "", "log format: a preset ("+strings.Join(accesslog.PresetNames, ", ")+") or an nginx log_format string; default: detect")
+	fl.StringVar(&f.errorExpr, "error", triage.DefaultErrorExpr, "which requests failed: comparisons on status, request_time or any numeric field, with &&, ||, ! and parentheses")
+	fl.StringVar(&f.since, "since", "", "analyse only requests at or after this time (RFC 3339, '2006-01-02 15:04', or a duration such as 2h meaning that long ago)")
+	fl.StringVar(&f.until, "until", "", "analyse only requests before this time (same forms as --since)")
+	fl.StringVar(&f.baseline, "baseline", "", "baseline window START/END (times as for --since); default: everything before the onset")
+	fl.IntVar(&f.top, "top", 5, "maximum number of findings")
+	fl.BoolVar(&f.progress, "progress", true, "show a progress bar on stderr for big inputs when stderr is a terminal")
+	_ = cmd.MarkFlagRequired("log")
+	return cmd
+}
+
+func runTriage(ctx context.Context, a *App, f *triageFlags) error {
+	if err := a.checkOutput("text", "json", "markdown"); err != nil {
+		return err
+	}
+	if f.top <= 0 {
+		return fmt.Errorf("--top %d: want a positive number of findings", f.top)
+	}
+	if f.errorExpr != triage.DefaultErrorExpr {
+		if _, err := triage.ParseErrorExpr(f.errorExpr); err != nil {
+			return fmt.Errorf("--error: %w", err)
+		}
+	}
+	now := a.Now()
+	opt := triage.Options{Error: f.errorExpr, Top: f.top, Logger: a.Logger, Now: a.Now}
+	var err error
+	if opt.Since, err = parseWhen(f.since, now); err != nil {
+		return fmt.Errorf("--since: %w", err)
+	}
+	if opt.Until, err = parseWhen(f.until, now); err != nil {
+		return fmt.Errorf("--until: %w", err)
+	}
+	if !opt.Since.IsZero() && !opt.Until.IsZero() && !opt.Since.Before(opt.Until) {
+		return fmt.Errorf("--since %s is not before --until %s", f.since, f.until)
+	}
+	if f.baseline != "" {
+		s, e, ok := strings.Cut(f.baseline, "/")
+		if !ok {
+			return fmt.Errorf("--baseline %q: want START/END, e.g. 2026-11-20T11:00:00Z/2026-11-20T11:30:00Z", f.baseline)
+		}
+		var b [2]time.Time
+		if b[0], err = parseWhen(s, now); err != nil || b[0].IsZero() {
+			return fmt.Errorf("--baseline start %q: %w", s, orEmpty(err))
+		}
+		if b[1], err = parseWhen(e, now); err != nil || b[1].IsZero() {
+			return fmt.Errorf("--baseline end %q: %w", e, orEmpty(err))
+		}
+		if !b[0].Before(b[1]) {
+			return fmt.Errorf("--baseline %q: the start must be before the end", f.baseline)
+		}
+		opt.Baseline = &b
+	}
+
+	var bar *progressBar
+	if f.progress && isTTY(a.Stderr) {
+		bar = &progressBar{w: a.Stderr, now: a.Now, start: now}
+	}
+	var notes []string
+	opt.Scan = func(ctx context.Context, newSink func() signal.RequestSink) (triage.Inputs, error) {
+		so := accesslog.Options{Paths: f.logs, Format: f.format, Stdin: a.Stdin}
+		if bar != nil {
+			so.Progress = bar.update
+		}
+		st, err := accesslog.Scan(ctx, so, newSink)
+		if bar != nil {
+			bar.clear()
+		}
+		in := triage.Inputs{
+			Lines: st.Lines, Malformed: st.Malformed, Sources: st.Sources, Formats: st.Formats, Bytes: st.Bytes,
+		}
+		for _, m := range st.Samples {
+			in.MalformedSamples = append(in.MalformedSamples, triage.MalformedLine{File: m.File, Line: m.Line, Text: m.Text, Reason: m.Reason})
+		}
+		if st.FormatSuspect {
+			in.FormatWarning = fmt.Sprintf("%s of %s lines did not parse: the log format is probably wrong", strconv.FormatInt(st.Malformed, 10), strconv.FormatInt(st.Lines, 10))
+			if st.Suggestion != "" {
+				in.FormatWarning += fmt.Sprintf("; try --log-format %q", st.Suggestion)
+			} else {
+				in.FormatWarning += "; give it with --log-format"
+			}
+		}
+		for _, src := range st.Sources {
+			d, ok := st.Detections[src]
+			if !ok {
+				continue
+			}
+			switch {
+			case d.Ambiguous:
+				notes = append(notes, fmt.Sprintf("%s: format detected as %s, but %s parse it as well; give --log-format to choose", src, d.Name, strings.Join(d.Candidates, ", ")))
+			case d.Extra:
+				notes = append(notes, fmt.Sprintf("%s: lines carry fields after the %s format; give your log_format with --log-format to analyse them", src, d.Name))
+			}
+		}
+		return in, err
+	}
+	res, err := triage.Run(ctx, opt)
+	if res != nil {
+		res.Notes = append(notes, res.Notes...)
+	}
+	if err != nil {
+		if errors.Is(err, triage.ErrNoRequests) && res != nil && res.Inputs.Lines > 0 {
+			printInputs(a.Stderr, res.Inputs)
+		}
+		return err
+	}
+	switch a.Output {
+	case "json":
+		return report.JSON(a.Stdout, res)
+	case "markdown":
+		return report.Markdown(a.Stdout, res)
+	default:
+		width := 100
+		if c, err := strconv.Atoi(a.Getenv("COLUMNS")); err == nil && c >= 60 {
+			width = c
+		}
+		color := isTTY(a.Stdout) && a.Getenv("NO_COLOR") == ""
+		return report.Text(a.Stdout, res, report.TextOptions{Color: color, Width: width, Verbose: a.Verbose})
+	}
+}
+
+func orEmpty(err error) error {
+	if err == nil {
+		return errors.New("a time is required")
+	}
+	return err
+}
+
+// printInputs explains what was read when nothing could be analysed.
+func printInputs(w io.Writer, in triage.Inputs) {
+	fmt.Fprintf(w, "read %d lines, %d malformed\n", in.Lines, in.Malformed)
+	for _, m := range in.MalformedSamples {
+		fmt.Fprintf(w, "  %s:%d: %s (%s)\n", m.File, m.Line, m.Text, m.Reason)
+	}
+	if in.FormatWarning != "" {
+		fmt.Fprintf(w, "warning: %s\n", in.FormatWarning)
+	}
+}
+
+// parseWhen parses a point in time: RFC 3339, a few common layouts (UTC),
+// or a Go duration meaning that long before now. "" is the zero time.
+func parseWhen(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return t, nil
+		}
+	}
+	if d, err := time.ParseDuration(strings.TrimPrefix(s, "-")); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time: use RFC 3339 (2026-11-20T11:00:00Z), '2026-11-20 11:00' (UTC) or a duration such as 2h", s)
+}
+
+// progressBar draws the scan's progress on a terminal, at most 5 times a
+// second and only once the scan has run for a second (small inputs never
+// see it).
+type progressBar struct {
+	mu    sync.Mutex
+	w     io.Writer
+	now   func() time.Time
+	start time.Time
+	last  time.Time
+	drawn bool
+}
+
+func (p *progressBar) update(done, total int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := p.now()
+	if t.Sub(p.start) < time.Second || t.Sub(p.last) < 200*time.Millisecond {
+		return
+	}
+	p.last = t
+	rate := float64(done) / t.Sub(p.start).Seconds()
+	if total > 0 {
+		const width = 30
+		frac := float64(done) / float64(total)
+		if frac > 1 {
+			frac = 1
+		}
+		n := int(frac * width)
+		eta := ""
+		if rate > 0 {
+			eta = fmt.Sprintf(" eta %s", (time.Duration(float64(total-done)/rate) * time.Nanosecond).Round(time.Second))
+		}
+		fmt.Fprintf(p.w, "\r[%s%s] %3.0f%% %s/%s %s/s%s ", strings.Repeat("#", n), strings.Repeat(" ", width-n), frac*100,
+			humanBytes(done), humanBytes(total), humanBytes(int64(rate)), eta)
+	} else {
+		fmt.Fprintf(p.w, "\rread %s (%s/s) ", humanBytes(done), humanBytes(int64(rate)))
+	}
+	p.drawn = true
+}
+
+func (p *progressBar) clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", 79))
+	}
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

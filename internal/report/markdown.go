@@ -37,7 +37,7 @@ func Markdown(w io.Writer, r *triage.Result) error {
 		ew.printf("\n")
 	}
 	if line, _, max, first, last := sparkline(r, 60); line != "" {
-		ew.printf("\nError rate %s–%s (max %s): `%s`\n", first.UTC().Format("15:04"), last.UTC().Format("15:04"), pct(max), line)
+		ew.printf("\nError rate %s–%s (max %s): `%s`\n", axisTime(first, first, last), axisTime(last, first, last), pct(max), line)
 	}
 	ew.printf("\n### Findings\n\n")
 	if len(r.Findings) == 0 {

@@ -234,3 +234,12 @@ func sparkline(r *triage.Result, width int) (line string, onsetCol int, max floa
 	step := time.Duration(r.Series.BucketSeconds * float64(time.Second))
 	return b.String(), onsetCol, max, pts[0].Time, pts[len(pts)-1].Time.Add(step)
 }
+
+// axisTime formats a sparkline axis label: the time of day, with the date
+// when the series spans more than a day.
+func axisTime(t, first, last time.Time) string {
+	if last.Sub(first) > 24*time.Hour {
+		return t.UTC().Format("01-02 15:04")
+	}
+	return t.UTC().Format("15:04")
+}

@@ -60,7 +60,7 @@ func Text(w io.Writer, r *triage.Result, opt TextOptions) error {
 	hasBase := r.Window.Baseline.Start != nil
 	ew.printf("incident  %s\n", spanText(r.Window.Incident))
 	ew.printf("baseline  %s\n\n", spanText(r.Window.Baseline))
-	fmt.Fprintf(tw, "\t%s\t%s\n", p.c(ansiBold, "INCIDENT"), p.c(ansiBold, "BASELINE"))
+	fmt.Fprintf(tw, "%-19s\t%s\t%s\n", "", p.c(ansiBold, "INCIDENT"), p.c(ansiBold, "BASELINE"))
 	fmt.Fprintf(tw, "requests\t%s\t%s\n", count(im.Requests), baseStr(hasBase, count(im.BaselineRequests)))
 	fmt.Fprintf(tw, "errors\t%s\t%s\n", count(im.Errors), baseStr(hasBase, count(im.BaselineErrors)))
 	fmt.Fprintf(tw, "error rate\t%s\t%s\n", pct(im.ErrorRate), baseStr(hasBase, pct(im.BaselineErrorRate)))
@@ -96,8 +96,8 @@ func Text(w io.Writer, r *triage.Result, opt TextOptions) error {
 		}
 		axis := fmt.Sprintf("%s%s", strings.Repeat(" ", len(label)), string(marks))
 		ew.printf("%s\n", strings.TrimRight(axis, " "))
-		left := first.UTC().Format("15:04")
-		right := last.UTC().Format("15:04")
+		left := axisTime(first, first, last)
+		right := axisTime(last, first, last)
 		mid := ""
 		if oc >= 0 && im.Onset != nil {
 			mid = "onset " + im.Onset.UTC().Format("15:04:05")
