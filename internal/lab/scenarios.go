@@ -1,0 +1,900 @@
+package lab
+
+import (
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/signal"
+)
+
+// scenarioDef is a scenario and how to set it up: choose its parameters
+// from the seed, change the world, add the culprit change and the truth.
+type scenarioDef struct {
+	Scenario
+	setup func(g *gen)
+}
+
+var registry = []*scenarioDef{
+	{Scenario{Name: "dns-ttl-migration", Cause: "dns-stale-cache",
+		Summary: "a region's API record moved to a new load balancer while the old answer was cached for a day; the old one was then decommissioned",
+		Symptom: "API returning 503s for some users"}, setupDNSTTL},
+	{Scenario{Name: "db-pool-exhaustion", Cause: "db-pool-exhaustion",
+		Summary: "a deploy leaks database connections until the pools and the database are full; requests wait ~15 s, then fail",
+		Symptom: "API latency through the roof and about half of requests failing"}, setupDBPool},
+	{Scenario{Name: "bad-deploy", Cause: "bad-deploy",
+		Summary: "a canary or full rollout, config change or feature flag of the API breaks some of its requests",
+		Symptom: "API 5xx error rate above SLO"}, setupBadDeploy},
+	{Scenario{Name: "bad-pod", Cause: "bad-pod",
+		Summary: "one API pod fails most of its requests but stays in the endpoints",
+		Symptom: "Elevated API 500s, a few percent of requests"}, setupBadPod},
+	{Scenario{Name: "bad-node", Cause: "bad-node",
+		Summary: "one node's network degrades: the pods on it time out and reset connections",
+		Symptom: "API 502/504s and retries for some requests"}, setupBadNode},
+	{Scenario{Name: "memory-leak", Cause: "memory-leak",
+		Summary: "a release leaks memory: RSS ramps for hours until pods are OOM-killed and restart, again and again",
+		Symptom: "Intermittent API 502s and latency spikes"}, setupMemoryLeak},
+	{Scenario{Name: "slow-queries", Cause: "slow-queries",
+		Summary: "a database migration drops an index; one endpoint's query turns into a sequential scan",
+		Symptom: "API p99 latency alert, some timeouts"}, setupSlowQueries},
+	{Scenario{Name: "cdn-origin", Cause: "cdn-origin",
+		Summary: "a CDN origin configuration change leaves the CDN unable to reach the origin; only cached pages still load",
+		Symptom: "Website returning 502s for many pages"}, setupCDNOrigin},
+	{Scenario{Name: "cert-expired", Cause: "cert-expired",
+		Summary: "the TLS certificate of one region's origin endpoint expires; the CDN cannot connect to it",
+		Symptom: "Website returning 502s for some users"}, setupCertExpired},
+	{Scenario{Name: "capacity", Cause: "capacity",
+		Summary: "a traffic surge outgrows a region's capacity with no change behind it; requests queue and are shed",
+		Symptom: "API slow and returning 503s in one region"}, setupCapacity},
+	{Scenario{Name: "zone-outage", Cause: "zone-outage",
+		Summary: "one availability zone's infrastructure fails: every pod in it times out",
+		Symptom: "API errors and retries for a share of requests"}, setupZoneOutage},
+}
+
+func (g *gen) pickRegion() *region { return g.regions[g.rng.IntN(len(g.regions))] }
+
+func between(rng *rand.Rand, lo, hi float64) float64 { return lo + (hi-lo)*rng.Float64() }
+
+func minutes(rng *rand.Rand, lo, hi int) int64 { return int64(lo+rng.IntN(hi-lo+1)) * 60 }
+
+func (g *gen) ts(t int64) string { return time.Unix(t, 0).UTC().Format(time.RFC3339) }
+
+// rollout replaces the region's api pods with new ones of version, one
+// every stagger seconds from at, as a Deployment's rolling update does.
+func (g *gen) rollout(r *region, version string, at, stagger int64) []*pod {
+	rs := randString(g.rng, alnumK8s, 10)
+	var old []*pod
+	for _, p := range r.api {
+		if p.alive(at) && p.until == 0 {
+			old = append(old, p)
+		}
+	}
+	var fresh []*pod
+	off := g.rng.IntN(len(r.nodes))
+	for i, p := range old {
+		t := at + int64(i)*stagger
+		p.until = t + 20
+		np := g.newPod(r, "api", version, rs, r.placeNode(i+off), t)
+		fresh = append(fresh, np)
+	}
+	r.api = append(r.api, fresh...)
+	return fresh
+}
+
+func podNames(ps []*pod) []string {
+	var n []string
+	for _, p := range ps {
+		n = append(n, p.name)
+	}
+	return n
+}
+
+func nextVersion(rng *rand.Rand, v string) string {
+	// v2.<minor>.<patch> → v2.<minor+1>.0 or a patch
+	var major, minor, patch int
+	parse := func(s string) int { n, _ := strconv.Atoi(s); return n }
+	parts := []string{}
+	cur := ""
+	for _, c := range v[1:] {
+		if c == '.' {
+			parts = append(parts, cur)
+			cur = ""
+			continue
+		}
+		cur += string(c)
+	}
+	parts = append(parts, cur)
+	if len(parts) == 3 {
+		major, minor, patch = parse(parts[0]), parse(parts[1]), parse(parts[2])
+	}
+	if rng.IntN(2) == 0 {
+		return "v" + strconv.Itoa(major) + "." + strconv.Itoa(minor+1) + ".0"
+	}
+	return "v" + strconv.Itoa(major) + "." + strconv.Itoa(minor) + "." + strconv.Itoa(patch+1)
+}
+
+func (g *gen) deployChange(t int64, regions []*region, version, prev string, pods []*pod, summary string) *signal.Change {
+	d := map[string]any{"version": version, "previous_version": prev}
+	if len(pods) > 0 {
+		d["pods"] = podNames(pods)
+	}
+	if g.rng.IntN(2) == 0 {
+		d["image"] = "123456789012.dkr.ecr.us-east-1.amazonaws.com/api:" + version
+		d["commit"] = randString(g.rng, hexDigits, 12)
+	}
+	scope := map[string]string{"service": "api", "version": version}
+	if len(regions) == 1 {
+		scope["region"] = regions[0].name
+		scope["cluster"] = regions[0].cluster
+	}
+	actor := "argocd"
+	if g.rng.IntN(3) == 0 {
+		actor = "github-actions"
+	}
+	return g.addChange(t, signal.KindDeploy, "api", summary, actor, scope, d)
+}
+
+// --- dns-ttl-migration ---------------------------------------------------
+
+func setupDNSTTL(g *gen) {
+	rng := g.rng
+	// a region busy enough at the onset for its stale clients to be ~5%
+	// of all traffic (an EU region, during the European day)
+	var busy []*region
+	for _, x := range g.regions {
+		if strings.HasPrefix(x.name, "eu-") && x.weight*diurnal(g.localHour(x, g.onset))/meanDiurnal(g, g.onset) >= 0.2 {
+			busy = append(busy, x)
+		}
+	}
+	r := g.regions[1]
+	if len(busy) > 0 {
+		r = busy[rng.IntN(len(busy))]
+	}
+	g.scopeRegion = r
+	old := r.albs[0]
+	nw := g.newALB(r, old.name+"-v2")
+	r.albs = append(r.albs, nw)
+	decom := g.onset
+	dnsAt := decom - minutes(rng, 30, 70)
+	target := between(rng, 0.04, 0.065)
+	// each network's resolver fetched the old answer at some point within
+	// its TTL before the change, so it expires at a uniform time after it
+	expiry := make([]int64, len(r.nets))
+	stale := make([]bool, len(r.nets))
+	for i, nw := range r.nets {
+		ttl := int64(nw.ttlCap)
+		if ttl > 86400 {
+			ttl = 86400
+		}
+		expiry[i] = dnsAt + int64(rng.Float64()*float64(ttl))
+	}
+	// calibrate: which share of the region's networks still held the old
+	// answer, so that about target of all requests fail at the onset
+	est := rand.New(rand.NewPCG(uint64(g.opts.Seed), 77))
+	var regionALB, staleW float64
+	for i := 0; i < 20000; i++ {
+		c := r.pickClient(est)
+		if c.kind != kindApp && c.kind != kindAPIClient {
+			continue
+		}
+		rt := g.rt.pick(est, int(c.kind))
+		if rt.app != appAPI {
+			continue
+		}
+		regionALB++
+		if expiry[c.net] > decom {
+			staleW++
+		}
+	}
+	share := r.weight * regionALB / 20000 * diurnal(g.localHour(r, decom)) / meanDiurnal(g, decom)
+	q := 1.0
+	if staleW > 0 && share > 0 {
+		q = math.Min(1, target/(share*staleW/regionALB))
+	}
+	for i := range stale {
+		stale[i] = rng.Float64() < q
+	}
+	g.h.alb = func(g *gen, rq *req, t int64) *alb {
+		if rq.region != r {
+			return rq.region.albs[0]
+		}
+		if t < dnsAt || (stale[rq.c.net] && t < expiry[rq.c.net]) {
+			return old
+		}
+		return nw
+	}
+	g.h.albNoTargets = func(a *alb, t int64) bool { return a == old && t >= decom }
+
+	dns := g.addChange(dnsAt, signal.KindDNS, "api", "api.example.com "+r.name+" record moved to new load balancer "+nw.name, "netops",
+		map[string]string{"region": r.name},
+		map[string]any{"name": "api.example.com", "type": "A", "old": old.ips[0], "new": nw.ips[0], "ttl": 86400, "new_ttl": 300,
+			"routing": "latency", "set_identifier": r.name, "old_target": old.id, "new_target": nw.id})
+	g.culprit(dns)
+	dec := g.addChange(decom-int64(rng.IntN(90)), signal.KindInfra, "api", "decommission load balancer "+old.name+" (targets deregistered)", "terraform-cloud",
+		map[string]string{"region": r.name},
+		map[string]any{"action": "decommission", "target": old.id, "replaced_by": nw.id})
+	g.related["decommission_change_id"] = dec
+	// a short-TTL DNS change elsewhere, close to the onset
+	o := g.otherRegion(r)
+	g.addChange(decom-minutes(rng, 5, 30), signal.KindDNS, "api", "api.example.com "+o.name+" latency record: health check updated", "netops",
+		map[string]string{"region": o.name},
+		map[string]any{"name": "api.example.com", "type": "A", "old": o.albs[0].ips[0], "new": o.albs[0].ips[0], "ttl": 60, "new_ttl": 60})
+
+	g.truth.Scope = map[string]string{"region": r.name, "lb": old.name, "source": "alb-" + old.name + ".log"}
+	g.truth.Notes = "At " + g.ts(dns.Time.Unix()) + " netops moved api.example.com's " + r.name + " record from " + old.name + " to " + nw.name +
+		"; the old answer had a TTL of 86400 s, so resolvers kept sending clients to " + old.name + ". At " + g.ts(decom) +
+		" the old load balancer's targets were deregistered: it answers 503 with no target for every client still on a cached answer. " +
+		"The new load balancer and the pods are healthy; the failing share decays as caches expire. Rolling back the api does nothing; " +
+		"re-registering targets on the old load balancer (or keeping it serving until the old TTL has passed) does."
+	g.params["dns_change_at"] = g.ts(dns.Time.Unix())
+	g.params["decommission_at"] = g.ts(dec.Time.Unix())
+	g.params["old_lb"] = old.name
+	g.params["new_lb"] = nw.name
+	g.params["target_fail_share"] = round3(target)
+	g.params["stale_network_share"] = round3(q)
+}
+
+func meanDiurnal(g *gen, t int64) float64 {
+	var s float64
+	for _, r := range g.regions {
+		s += r.weight * diurnal(g.localHour(r, t))
+	}
+	return s
+}
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+// --- db-pool-exhaustion --------------------------------------------------
+
+func setupDBPool(g *gen) {
+	rng := g.rng
+	leakMin := 12 + rng.IntN(25)
+	deployAt := g.onset - int64(leakMin)*60
+	prev := g.apiVersion
+	ver := nextVersion(rng, prev)
+	failP := between(rng, 0.42, 0.55)
+	var fresh []*pod
+	var at int64 = deployAt
+	for _, r := range g.regions {
+		fresh = append(fresh, g.rollout(r, ver, at, 15)...)
+		at += 40
+	}
+	isNew := map[*pod]bool{}
+	for _, p := range fresh {
+		isNew[p] = true
+	}
+	// leaked connections per pod grow linearly; the pool (25) is full after
+	// about leakMin minutes
+	leakPerSec := 20.0 / float64(leakMin*60)
+	sat := func(p *pod, t int64) float64 {
+		if !isNew[p] || t < p.from {
+			return 0
+		}
+		return math.Min(1, (2+leakPerSec*float64(t-p.from))/25)
+	}
+	firstNew := map[*region]*pod{}
+	for _, p := range fresh {
+		if firstNew[p.region] == nil {
+			firstNew[p.region] = p
+		}
+	}
+	g.h.pod = func(g *gen, rq *req, p *pod, t int64, o *outcome) {
+		s := sat(p, t)
+		web := p.app == "web" && !rq.route.static && rq.route.ok == 200
+		if web {
+			// server-side rendered pages call the api for their data
+			s = sat(firstNew[p.region], t)
+		}
+		if s < 0.85 || !(rq.route.db || web) {
+			return
+		}
+		rng := g.trng
+		f := (s - 0.85) / 0.15
+		if rng.Float64() < failP*f {
+			// sql: connection pool wait timed out after 15 s
+			o.t = 15 + 0.05*rng.Float64()
+			o.status, o.size = 500, 92
+			if web {
+				o.status = 502
+			} else if rng.IntN(4) == 0 {
+				o.status = 503
+			}
+			return
+		}
+		o.t += f * rng.Float64() * 13
+	}
+	g.h.podState = func(g *gen, p *pod, t int64, s *podState) {
+		if !isNew[p] {
+			return
+		}
+		st := sat(p, t)
+		s.inUse = math.Round(25 * st)
+		if st > 0.9 {
+			s.idle = 0
+			s.cpu = 0.92 + 0.06*g.mrng.Float64()
+			s.waits = 300 + 200*g.mrng.Float64()
+			s.waitSecs = s.waits * 9
+		}
+	}
+	g.h.dbState = func(g *gen, r *region, t int64, s *dbState) {
+		var leaked float64
+		for _, p := range r.api {
+			if isNew[p] && p.alive(t) {
+				leaked += math.Max(0, 25*sat(p, t)-2-10*g.util(r, t)*0.5)
+			}
+		}
+		s.idleInTx += leaked
+		s.idle = math.Max(0, s.idle-leaked)
+		if leaked > 0 {
+			s.maxTxDuration = float64(t-deployAt) * 0.9
+		}
+		s.threadsRunning += leaked * 0.1
+	}
+	c := g.deployChange(deployAt, nil, ver, prev, nil, "deploy api "+ver+" to all regions")
+	g.culprit(c)
+	g.truth.Scope = map[string]string{"service": "api", "version": ver}
+	g.truth.Notes = "api " + ver + " (deployed from " + g.ts(c.Time.Unix()) + ") leaks a database connection on an error path: each pod's pool of 25 fills in about " +
+		strconv.Itoa(leakMin) + " minutes, leaked sessions sit 'idle in transaction' and the database nears max_connections. From " + g.ts(g.onset) +
+		" requests wait 15 s for a connection and about half fail; CPU is pinned by waiting goroutines and retries. Scaling out makes it worse (more pools); rolling back to " + prev + " fixes it."
+	g.params["deploy_at"] = g.ts(c.Time.Unix())
+	g.params["version"] = ver
+	g.params["previous_version"] = prev
+	g.params["leak_minutes"] = leakMin
+	g.params["fail_share"] = round3(failP)
+}
+
+// --- bad-deploy -----------------------------------------------------------
+
+func setupBadDeploy(g *gen) {
+	rng := g.rng
+	r := g.pickRegion()
+	prev := g.apiVersion
+	ver := nextVersion(rng, prev)
+	at := g.onset
+	variant := []string{"canary", "rollout", "rollout", "config", "feature-flag"}[rng.IntN(5)]
+	failP := between(rng, 0.5, 0.95)
+	// the broken code path: a set of endpoints
+	broken := map[int]bool{}
+	for _, rt := range routes {
+		if rt.app == appAPI && rt.db && rng.Float64() < 0.55 {
+			broken[rt.idx] = true
+		}
+	}
+	if len(broken) == 0 {
+		broken[1] = true
+	}
+	bad := map[*pod]bool{}
+	errStatus := 500
+	var c *signal.Change
+	switch variant {
+	case "canary":
+		n := 1 + rng.IntN(2)
+		rs := randString(rng, alnumK8s, 10)
+		var cps []*pod
+		for i := 0; i < n; i++ {
+			p := g.newPod(r, "api", ver, rs, r.nodes[rng.IntN(len(r.nodes))], at+int64(i*20))
+			p.canary = true
+			r.api = append(r.api, p)
+			cps = append(cps, p)
+			bad[p] = true
+		}
+		failP = between(rng, 0.8, 0.98)
+		c = g.deployChange(at-30, []*region{r}, ver, prev, cps, "canary api "+ver+" in "+r.cluster+" ("+strconv.Itoa(n)+" pods)")
+		g.truth.Scope = map[string]string{"region": r.name, "version": ver, "pod": cps[0].name}
+	case "rollout":
+		fresh := g.rollout(r, ver, at, 20)
+		for _, p := range fresh {
+			bad[p] = true
+		}
+		c = g.deployChange(at-30, []*region{r}, ver, prev, fresh, "deploy api "+ver+" to "+r.cluster)
+		g.truth.Scope = map[string]string{"region": r.name, "version": ver}
+	case "config":
+		for _, p := range r.api {
+			if p.alive(at) {
+				bad[p] = true
+			}
+		}
+		errStatus = 502
+		if rng.IntN(2) == 0 {
+			errStatus = 500
+		}
+		c = g.addChange(at-40, signal.KindConfig, "api", "api: point ORDERS_DB_REPLICA_URL at the new reader endpoint", g.person(),
+			map[string]string{"region": r.name, "cluster": r.cluster, "service": "api"},
+			map[string]any{"key": "ORDERS_DB_REPLICA_URL", "old": "orders-ro-" + r.spec.short + ".internal:5432", "new": "orders-reader-" + r.spec.short + ".internal:5432", "configmap": "api-config"})
+		g.truth.Scope = map[string]string{"region": r.name, "service": "api"}
+		ver = g.apiVersion
+	case "feature-flag":
+		for _, p := range g.pods {
+			if p.app == "api" {
+				bad[p] = true
+			}
+		}
+		pct := 25 * (1 + rng.IntN(3))
+		failP = float64(pct) / 100
+		c = g.addChange(at-20, signal.KindFeatureFlag, "api", "api: orders-serializer-v2 0% → "+strconv.Itoa(pct)+"% of users", g.person(),
+			map[string]string{"service": "api"},
+			map[string]any{"flag": "orders-serializer-v2", "old": "0%", "new": strconv.Itoa(pct) + "%"})
+		g.truth.Scope = map[string]string{"service": "api"}
+		ver = g.apiVersion
+		r = nil
+	}
+	g.scopeRegion = r
+	g.culprit(c)
+	g.h.pod = func(g *gen, rq *req, p *pod, t int64, o *outcome) {
+		if !bad[p] || t < at || !broken[rq.route.idx] {
+			return
+		}
+		if g.trng.Float64() < failP {
+			o.status, o.size = errStatus, 120+g.trng.IntN(60)
+			o.t *= 0.4
+		}
+	}
+	g.h.podState = func(g *gen, p *pod, t int64, s *podState) {
+		if bad[p] && t >= at {
+			s.cpu *= 1.15
+		}
+	}
+	var eps []string
+	for _, rt := range routes {
+		if broken[rt.idx] {
+			eps = append(eps, rt.method+" "+rt.tmpl)
+		}
+	}
+	g.truth.Notes = "Variant " + variant + ": from " + g.ts(at) + " the change " + c.Summary + " breaks " + strconv.Itoa(len(eps)) +
+		" API endpoints (" + strconv.Itoa(int(failP*100)) + "% of their requests fail with " + strconv.Itoa(errStatus) + "). Reverting the change fixes it."
+	g.params["variant"] = variant
+	g.params["version"] = ver
+	g.params["previous_version"] = prev
+	g.params["endpoints"] = eps
+	g.params["fail_share"] = round3(failP)
+	g.params["change_at"] = g.ts(c.Time.Unix())
+}
+
+// --- bad-pod ---------------------------------------------------------------
+
+func setupBadPod(g *gen) {
+	rng := g.rng
+	r := g.pickRegion()
+	g.scopeRegion = r
+	bp := r.api[rng.IntN(len(r.api))]
+	failP := between(rng, 0.6, 0.95)
+	status := []int{500, 503, 500}[rng.IntN(3)]
+	g.h.pod = func(g *gen, rq *req, p *pod, t int64, o *outcome) {
+		if p != bp || t < g.onset || !rq.route.db {
+			return
+		}
+		if g.trng.Float64() < failP {
+			o.status, o.size = status, 70+g.trng.IntN(40)
+			o.t = 0.002 + o.t*0.1
+		}
+	}
+	g.h.podState = func(g *gen, p *pod, t int64, s *podState) {
+		if p == bp && t >= g.onset {
+			s.inUse = 0
+			s.idle = 0
+			s.cpu *= 0.4
+		}
+	}
+	g.truth.Scope = map[string]string{"region": r.name, "pod": bp.name, "upstream": bp.ip + ":8080", "node": bp.node.name}
+	g.truth.Notes = "From " + g.ts(g.onset) + " pod " + bp.name + " (" + bp.ip + ") lost its database connections and answers " + strconv.Itoa(status) +
+		" to " + strconv.Itoa(int(failP*100)) + "% of its database-backed requests, fast, while its readiness probe (which does not touch the database) still passes. " +
+		"No change caused it; deleting the pod (after capturing its state) fixes it."
+	g.params["pod"] = bp.name
+	g.params["pod_ip"] = bp.ip
+	g.params["fail_share"] = round3(failP)
+	g.params["status"] = status
+}
+
+// --- bad-node --------------------------------------------------------------
+
+func setupBadNode(g *gen) {
+	rng := g.rng
+	r := g.pickRegion()
+	g.scopeRegion = r
+	// a node that runs api pods
+	var bn *node
+	for bn == nil {
+		p := r.api[rng.IntN(len(r.api))]
+		bn = p.node
+	}
+	failP := between(rng, 0.35, 0.7)
+	g.h.pod = func(g *gen, rq *req, p *pod, t int64, o *outcome) {
+		if p.node != bn || t < g.onset {
+			return
+		}
+		rng := g.trng
+		if rng.Float64() < failP {
+			if rng.IntN(5) < 3 {
+				o.conn = connReset
+				o.t = 0.2 + rng.Float64()*2
+			} else {
+				o.conn, o.timeout = connTimeout, 5
+			}
+			return
+		}
+		o.t *= 1.5 + 3*rng.Float64()
+	}
+	g.h.nodeState = func(g *gen, n *node, t int64, s *nodeState) {
+		if n != bn || t < g.onset {
+			return
+		}
+		s.rxErrs = 400 + 1500*g.mrng.Float64()
+		s.txErrs = 100 + 600*g.mrng.Float64()
+		s.load1 += 6 + 4*g.mrng.Float64()
+		s.busy = math.Min(0.95, s.busy+0.15)
+	}
+	var pods []string
+	for _, p := range r.api {
+		if p.node == bn {
+			pods = append(pods, p.name)
+		}
+	}
+	g.truth.Scope = map[string]string{"region": r.name, "node": bn.name, "zone": bn.zone}
+	g.truth.Notes = "From " + g.ts(g.onset) + " node " + bn.name + " (" + bn.zone + ") has a failing network interface: receive and transmit errors climb, " +
+		"and " + strconv.Itoa(int(failP*100)) + "% of requests to its pods (" + joinComma(pods) + ") are reset or time out. Ingress retries hide some of it. " +
+		"No change caused it; cordoning and draining the node fixes it."
+	g.params["node"] = bn.name
+	g.params["zone"] = bn.zone
+	g.params["pods"] = pods
+	g.params["fail_share"] = round3(failP)
+}
+
+func joinComma(s []string) string {
+	out := ""
+	for i, v := range s {
+		if i > 0 {
+			out += ", "
+		}
+		out += v
+	}
+	return out
+}
+
+// --- memory-leak -------------------------------------------------------------
+
+func setupMemoryLeak(g *gen) {
+	rng := g.rng
+	prev := g.apiVersion
+	ver := nextVersion(rng, prev)
+	deployAt := g.onset - minutes(rng, 100, 200)
+	var regions []*region
+	if rng.IntN(2) == 0 {
+		regions = g.regions
+	} else {
+		regions = []*region{g.pickRegion()}
+		g.scopeRegion = regions[0]
+	}
+	var fresh []*pod
+	at := deployAt
+	for _, r := range regions {
+		fresh = append(fresh, g.rollout(r, ver, at, 15)...)
+		at += 45
+	}
+	const limit = 1 << 30
+	base := 330e6
+	type life struct {
+		kills []int64 // OOM kill times
+		rate  float64 // bytes per second
+	}
+	lives := map[*pod]*life{}
+	first := fresh[rng.IntN(len(fresh))]
+	for _, p := range fresh {
+		f := between(rng, 1.0, 1.5)
+		if p == first {
+			f = 1
+		}
+		l := &life{rate: (limit - base) / (float64(g.onset-p.from) * f)}
+		for t := p.from; ; {
+			k := t + int64((limit-base)/l.rate)
+			if k > g.end {
+				break
+			}
+			l.kills = append(l.kills, k)
+			t = k + 25 + int64(rng.IntN(20))
+		}
+		lives[p] = l
+	}
+	// state at t: memory, restarts so far, and whether it is restarting
+	state := func(p *pod, t int64) (mem float64, restarts int, down bool) {
+		l := lives[p]
+		since := p.from
+		for _, k := range l.kills {
+			if t < k {
+				break
+			}
+			restarts++
+			since = k + 25
+			if t < since {
+				return base, restarts, true
+			}
+		}
+		return base + l.rate*float64(t-since), restarts, false
+	}
+	g.h.pod = func(g *gen, rq *req, p *pod, t int64, o *outcome) {
+		if lives[p] == nil {
+			return
+		}
+		mem, _, down := state(p, t)
+		if down {
+			o.conn = connRefused
+			return
+		}
+		for _, k := range lives[p].kills {
+			if t >= k-3 && t < k {
+				o.conn, o.t = connReset, float64(k-t)
+				return
+			}
+		}
+		// GC thrash as the heap nears the limit
+		x := mem / limit
+		o.t *= 1 + 8*math.Pow(x, 10)
+	}
+	g.h.podState = func(g *gen, p *pod, t int64, s *podState) {
+		if lives[p] == nil {
+			return
+		}
+		mem, restarts, down := state(p, t)
+		s.mem = mem
+		s.restarts = float64(restarts)
+		s.ooms = float64(restarts)
+		s.lastOOM = restarts > 0
+		s.up = !down
+		s.cpu *= 1 + 1.5*math.Pow(mem/limit, 6)
+	}
+	c := g.deployChange(deployAt, regions, ver, prev, nil, "deploy api "+ver)
+	if len(regions) > 1 {
+		c.Summary = "deploy api " + ver + " to all regions"
+	}
+	g.culprit(c)
+	g.truth.Scope = map[string]string{"service": "api", "version": ver}
+	if len(regions) == 1 {
+		g.truth.Scope["region"] = regions[0].name
+	}
+	g.truth.Notes = "api " + ver + " (deployed " + g.ts(c.Time.Unix()) + ") leaks memory on every request: each pod's working set grows until it hits its 1 GiB limit and is OOM-killed; " +
+		"the first kill is at " + g.ts(g.onset) + ", then they recur. In-flight requests are reset and the pod refuses connections while it restarts. " +
+		"Restarting only resets the clock; rolling back to " + prev + " fixes it."
+	g.params["deploy_at"] = g.ts(c.Time.Unix())
+	g.params["version"] = ver
+	g.params["previous_version"] = prev
+	g.params["first_oom_pod"] = first.name
+}
+
+// --- slow-queries ----------------------------------------------------------
+
+func setupSlowQueries(g *gen) {
+	rng := g.rng
+	var regions []*region
+	if rng.IntN(2) == 0 {
+		regions = g.regions
+	} else {
+		regions = []*region{g.pickRegion()}
+		g.scopeRegion = regions[0]
+	}
+	in := map[*region]bool{}
+	for _, r := range regions {
+		in[r] = true
+	}
+	slowRoute := routes[1] // /api/v1/users/{uid}/orders
+	medianSlow := between(rng, 3, 9)
+	migAt := g.onset - int64(rng.IntN(90))
+	g.h.pod = func(g *gen, rq *req, p *pod, t int64, o *outcome) {
+		if !in[p.region] || t < g.onset || p.app != "api" {
+			return
+		}
+		rng := g.trng
+		if rq.route == slowRoute {
+			o.t = lognormal(rng, medianSlow, 0.5)
+			if o.t > 10 {
+				// statement_timeout = 10s
+				o.t = 10 + 0.02*rng.Float64()
+				o.status, o.size = 500, 98
+			}
+			return
+		}
+		if rq.route.db {
+			// the scans hog the database: everything else slows a little
+			o.t *= 1.3 + 0.8*rng.Float64()
+		}
+	}
+	g.h.podState = func(g *gen, p *pod, t int64, s *podState) {
+		if in[p.region] && t >= g.onset && p.app == "api" {
+			s.inUse += 6 + 3*g.mrng.Float64()
+		}
+	}
+	g.h.dbState = func(g *gen, r *region, t int64, s *dbState) {
+		if !in[r] || t < g.onset {
+			return
+		}
+		s.stmtSecs[0] = s.stmtCalls[0] * medianSlow
+		s.active += 20 + 10*g.mrng.Float64()
+		s.maxTxDuration = 8 + 2*g.mrng.Float64()
+		s.locks["accesssharelock"] += 30
+		s.slowQueries = s.stmtCalls[0] / 10
+		s.threadsRunning += 25
+	}
+	d := map[string]any{"migration": "20261120_" + strconv.Itoa(1000+rng.IntN(900)) + "_orders_index_cleanup", "statement": "DROP INDEX CONCURRENTLY idx_orders_user_id_created_at",
+		"database": "orders"}
+	if rng.IntN(2) == 0 {
+		d["pr"] = "https://github.com/example/api/pull/" + strconv.Itoa(4000+rng.IntN(900))
+	}
+	scope := map[string]string{"service": "api", "database": "orders"}
+	if len(regions) == 1 {
+		scope["region"] = regions[0].name
+	}
+	c := g.addChange(migAt, signal.KindDBMigration, "api", "orders: drop redundant indexes", "flyway", scope, d)
+	g.culprit(c)
+	g.truth.Scope = map[string]string{"service": "api", "endpoint": slowRoute.method + " " + slowRoute.tmpl}
+	if len(regions) == 1 {
+		g.truth.Scope["region"] = regions[0].name
+	}
+	g.truth.Notes = "A migration at " + g.ts(c.Time.Unix()) + " dropped idx_orders_user_id_created_at as 'redundant'. From " + g.ts(g.onset) +
+		" the orders-by-user query scans the table: " + slowRoute.method + " " + slowRoute.tmpl + " takes seconds and hits the 10 s statement timeout; the database's active sessions and lock counts climb. " +
+		"Recreating the index (CREATE INDEX CONCURRENTLY) fixes it; rolling back the api does not."
+	g.params["migration_at"] = g.ts(c.Time.Unix())
+	g.params["median_seconds"] = round3(medianSlow)
+	g.params["endpoint"] = slowRoute.tmpl
+}
+
+// --- cdn-origin --------------------------------------------------------------
+
+func setupCDNOrigin(g *gen) {
+	rng := g.rng
+	g.cdn = &cdnConf{hitRatio: between(rng, 0.35, 0.6), name: "E" + randString(rng, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 13)}
+	at := g.onset
+	variants := []struct{ key, old, new, result string }{
+		{"origin_domain", "origin-{region}.example.com", "orign-{region}.example.com", "OriginDnsError"},
+		{"origin_protocol_policy", "https-only", "http-only", "OriginConnectError"},
+		{"origin_port", "443", "8443", "OriginConnectError"},
+	}
+	v := variants[rng.IntN(len(variants))]
+	status := 502
+	if v.result == "OriginConnectError" && rng.IntN(2) == 0 {
+		status = 504
+	}
+	g.h.cdnOrigin = func(g *gen, rq *req, origin *region, t int64) (int, string, float64) {
+		if t < at {
+			return 0, "", 0
+		}
+		if v.result == "OriginDnsError" {
+			return status, v.result, 0.01 + 0.02*g.trng.Float64()
+		}
+		if status == 504 {
+			return status, v.result, 10 + g.trng.Float64()
+		}
+		return status, v.result, 0.05 + 0.3*g.trng.Float64()
+	}
+	g.h.probe = func(g *gen, target string, t int64, s *probeState) {
+		if target == "https://www.example.com/" && t >= at && g.mrng.IntN(2) == 0 {
+			s.success, s.status = 0, float64(status)
+		}
+	}
+	c := g.addChange(at-int64(30+rng.IntN(60)), signal.KindCDN, "www", "www distribution: update origin settings ("+v.key+")", g.person(),
+		map[string]string{"host": hostWWW},
+		map[string]any{"distribution": g.cdn.name, "setting": v.key, "old": v.old, "new": v.new})
+	g.culprit(c)
+	g.truth.Scope = map[string]string{"host": hostWWW, "layer": "cdn", "source": "cdn.jsonl"}
+	g.truth.Notes = "At " + g.ts(c.Time.Unix()) + " the www CDN distribution's " + v.key + " was changed from " + v.old + " to " + v.new +
+		". From " + g.ts(at) + " every cache miss fails at the edge with " + strconv.Itoa(status) + " (" + v.result + "); cached pages still load. " +
+		"The origins and pods are healthy (their traffic drops). Reverting the distribution's origin settings fixes it."
+	g.params["setting"] = v.key
+	g.params["result"] = v.result
+	g.params["status"] = status
+	g.params["hit_ratio"] = round3(g.cdn.hitRatio)
+}
+
+// --- cert-expired ----------------------------------------------------------
+
+func setupCertExpired(g *gen) {
+	rng := g.rng
+	g.cdn = &cdnConf{hitRatio: between(rng, 0.35, 0.6), name: "E" + randString(rng, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 13)}
+	r := g.pickRegion()
+	g.scopeRegion = r
+	host := "origin-" + r.name + ".example.com"
+	at := g.onset
+	g.h.cdnOrigin = func(g *gen, rq *req, origin *region, t int64) (int, string, float64) {
+		if origin != r || t < at {
+			return 0, "", 0
+		}
+		return 502, "OriginSslError", 0.02 + 0.03*g.trng.Float64()
+	}
+	g.h.probe = func(g *gen, target string, t int64, s *probeState) {
+		if target != "https://"+host+"/healthz" {
+			return
+		}
+		s.certExpiry = float64(at)
+		if t >= at {
+			s.success, s.status = 0, 0
+		}
+	}
+	// cert-manager tried to renew for weeks; nobody looked at its events
+	g.truth.Scope = map[string]string{"region": r.name, "host": host}
+	g.truth.Notes = "The certificate of " + host + ", served by ingress-nginx in " + r.name + " and used by the CDN as that region's origin, expired at " + g.ts(at) +
+		" (cert-manager's renewals had been failing quietly). The CDN's TLS handshakes to that origin fail: cache misses for users served from " + r.name +
+		" get 502 OriginSslError; probe_ssl_earliest_cert_expiry shows the date. No change caused it; renewing the certificate fixes it."
+	g.params["host"] = host
+	g.params["not_after"] = g.ts(at)
+	g.params["hit_ratio"] = round3(g.cdn.hitRatio)
+}
+
+// --- capacity ----------------------------------------------------------------
+
+func setupCapacity(g *gen) {
+	rng := g.rng
+	r := g.pickRegion()
+	g.scopeRegion = r
+	mult := between(rng, 2.3, 3.3)
+	ramp := minutes(rng, 4, 12)
+	at := g.onset - ramp/2
+	// utilisation at the onset must cross saturation: scale the surge to
+	// the region's diurnal level
+	d := diurnal(g.localHour(r, g.onset))
+	if 0.5*d*mult < 1.05 {
+		mult = 1.05 / (0.5 * d) * between(rng, 1, 1.1)
+	}
+	g.h.rate = func(rr *region, t int64) float64 {
+		if rr != r || t < at {
+			return 1
+		}
+		x := math.Min(1, float64(t-at)/float64(ramp))
+		return 1 + (mult-1)*x
+	}
+	g.h.podState = func(g *gen, p *pod, t int64, s *podState) {
+		if p.region == r && t >= at {
+			s.cpu = math.Min(0.99, s.cpu)
+		}
+	}
+	g.truth.Scope = map[string]string{"region": r.name}
+	g.truth.Notes = "From " + g.ts(at) + " traffic in " + r.name + " climbs to " + strconv.FormatFloat(round3(mult), 'f', -1, 64) +
+		"× its usual level (a marketing push notification). The api deployment is already at its autoscaler's maximum: CPU is pinned, requests queue and are shed with 503s and timeouts. " +
+		"No change caused it; raising the replica limit (and the database's connection budget) or shedding load fixes it."
+	g.params["surge"] = round3(mult)
+	g.params["ramp_minutes"] = ramp / 60
+}
+
+// --- zone-outage -----------------------------------------------------------
+
+func setupZoneOutage(g *gen) {
+	rng := g.rng
+	r := g.pickRegion()
+	g.scopeRegion = r
+	zone := r.nodes[rng.IntN(len(r.nodes))].zone
+	failP := between(rng, 0.7, 0.95)
+	g.h.pod = func(g *gen, rq *req, p *pod, t int64, o *outcome) {
+		if p.node.zone != zone || t < g.onset {
+			return
+		}
+		rng := g.trng
+		if rng.Float64() < failP {
+			if rng.IntN(3) == 0 {
+				o.conn, o.t = connRefused, 0
+			} else {
+				o.conn, o.timeout = connTimeout, 5
+			}
+		}
+	}
+	g.h.nodeState = func(g *gen, n *node, t int64, s *nodeState) {
+		if n.zone == zone && t >= g.onset {
+			s.up = g.mrng.Float64() < 0.15
+			s.kubeletReady = false
+		}
+	}
+	g.h.podState = func(g *gen, p *pod, t int64, s *podState) {
+		if p.node.zone == zone && t >= g.onset {
+			s.up = g.mrng.Float64() < 0.2
+		}
+	}
+	var nodes []string
+	for _, n := range r.nodes {
+		if n.zone == zone {
+			nodes = append(nodes, n.name)
+		}
+	}
+	g.truth.Scope = map[string]string{"region": r.name, "zone": zone}
+	g.truth.Notes = "From " + g.ts(g.onset) + " availability zone " + zone + " is impaired: its nodes (" + joinComma(nodes) + ") drop most packets, so the pods there time out or refuse connections. " +
+		"Ingress retries hide part of it; ALB requests to those targets fail with 502/504. No change caused it; shifting traffic away from the zone (zonal shift) fixes it."
+	g.params["zone"] = zone
+	g.params["nodes"] = nodes
+	g.params["fail_share"] = round3(failP)
+}
