@@ -113,10 +113,10 @@ type gen struct {
 	related map[string]*signal.Change
 	// scopeRegion is the failing region, if one; DNS and api decoys go elsewhere
 	scopeRegion *region
-	sinks    []*logSink
-	baseRate float64
-	acc      *accum
-	reqIDBuf []byte
+	sinks       []*logSink
+	baseRate    float64
+	acc         *accum
+	reqIDBuf    []byte
 }
 
 type cdnConf struct {
@@ -129,12 +129,12 @@ func newGen(sc *scenarioDef, opts GenerateOptions) *gen {
 	seed := uint64(opts.Seed)
 	h := fnv64(sc.Name)
 	g := &gen{
-		def:    sc,
-		opts:   opts,
-		rng:    rand.New(rand.NewPCG(seed, h)),
-		trng:   rand.New(rand.NewPCG(seed^0x9e3779b97f4a7c15, h+1)),
-		mrng:   rand.New(rand.NewPCG(seed^0x5851f42d4c957f2d, h+2)),
-		end:    opts.Now.Unix(),
+		def:     sc,
+		opts:    opts,
+		rng:     rand.New(rand.NewPCG(seed, h)),
+		trng:    rand.New(rand.NewPCG(seed^0x9e3779b97f4a7c15, h+1)),
+		mrng:    rand.New(rand.NewPCG(seed^0x5851f42d4c957f2d, h+2)),
+		end:     opts.Now.Unix(),
 		params:  map[string]any{},
 		related: map[string]*signal.Change{},
 		db:      "postgres",

@@ -311,7 +311,7 @@ type region struct {
 	weight       float64
 	nodes        []*node
 	spread       []*node // nodes interleaved by zone
-	api, web     []*pod // every pod that runs during the period
+	api, web     []*pod  // every pod that runs during the period
 	nets         []network
 	clients      []client
 	clientTotal  float64
