@@ -118,9 +118,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	// SQLite silently opens a file it may not write read-only; take the
-	// write lock once so that this fails now, not at the first write.
-	if err := db.write(ctx, func(*sql.Tx) error { return nil }); err != nil {
+	// SQLite silently opens a file it may not write read-only; write
+	// (nothing) once so that this fails now, not at the first real write.
+	if _, err := w.ExecContext(ctx, `UPDATE incidents SET version = version WHERE id = -1`); err != nil {
 		w.Close()
 		return nil, db.openErr(err)
 	}
