@@ -90,20 +90,37 @@ func CheckTarget(ctx context.Context, t *Target, opts Options) (*Snapshot, error
 	opts.defaults()
 	log := opts.Logger.With("component", "dbhealth", "target", t.String())
 	s := &Snapshot{Engine: t.Engine, Target: t.String(), Database: t.Database, TakenAt: opts.Now().UTC()}
-	var err error
-	switch t.Engine {
-	case EnginePostgres:
-		err = checkPostgres(ctx, t, opts, log, s)
-	default:
-		err = checkMySQL(ctx, t, opts, log, s)
-	}
-	if err != nil {
+	// A full server frees slots all the time (and MySQL's one SUPER slot
+	// can be held for a moment by a connection it is refusing): retry a
+	// refusal twice before reporting it.
+	backoff := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		var err error
+		switch t.Engine {
+		case EnginePostgres:
+			err = checkPostgres(ctx, t, opts, log, s)
+		default:
+			err = checkMySQL(ctx, t, opts, log, s)
+		}
+		if err == nil {
+			break
+		}
 		var ce *connectError
-		if errors.As(err, &ce) && ce.tooMany {
+		if !errors.As(err, &ce) || !ce.tooMany {
+			return nil, err
+		}
+		if attempt == 3 {
 			s.Refused = ce.serverMsg
 			return s, nil
 		}
-		return nil, err
+		log.Debug("server refused the connection, retrying", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			s.Refused = ce.serverMsg
+			return s, nil
+		case <-time.After(backoff):
+		}
+		backoff *= 2
 	}
 	s.finish(opts)
 	return s, nil
