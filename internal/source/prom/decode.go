@@ -32,7 +32,99 @@ type apiBody struct {
 
 type matrixResult struct {
 	Metric map[string]string `json:"metric"`
-	Values []samplePair      `json:"values"`
+	Values sampleList        `json:"values"`
+}
+
+// sampleList is a matrix result's values: [[t,"v"],…]. It is parsed by hand
+// because it is nearly all of a metrics file and encoding/json's per-element
+// UnmarshalJSON calls cost several times more; anything unusual falls back
+// to the element-wise decoder, which gives the precise error.
+type sampleList []signal.Point
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (l *sampleList) UnmarshalJSON(b []byte) error {
+	if pts, ok := fastSamples(b); ok {
+		*l = pts
+		return nil
+	}
+	var slow []samplePair
+	if err := json.Unmarshal(b, &slow); err != nil {
+		return err
+	}
+	pts := make([]signal.Point, len(slow))
+	for i, p := range slow {
+		pts[i] = signal.Point(p)
+	}
+	*l = pts
+	return nil
+}
+
+// fastSamples parses the common form [[1732100000,"12"],[1732100015.5,"NaN"]]
+// and reports false for anything else.
+func fastSamples(b []byte) ([]signal.Point, bool) {
+	i := 0
+	ws := func() {
+		for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
+			i++
+		}
+	}
+	expect := func(c byte) bool {
+		ws()
+		if i < len(b) && b[i] == c {
+			i++
+			return true
+		}
+		return false
+	}
+	if !expect('[') {
+		return nil, false
+	}
+	pts := make([]signal.Point, 0, bytes.Count(b, []byte{'['})-1)
+	if expect(']') {
+		ws()
+		return pts, i == len(b)
+	}
+	for {
+		if !expect('[') {
+			return nil, false
+		}
+		ws()
+		j := i
+		for i < len(b) && (b[i] >= '0' && b[i] <= '9' || b[i] == '.' || b[i] == '-' || b[i] == 'e' || b[i] == 'E' || b[i] == '+') {
+			i++
+		}
+		ts, err := strconv.ParseFloat(string(b[j:i]), 64)
+		if err != nil || ts < -1e11 || ts > 1e11 {
+			return nil, false
+		}
+		if !expect(',') || !expect('"') {
+			return nil, false
+		}
+		j = i
+		for i < len(b) && b[i] != '"' && b[i] != '\\' {
+			i++
+		}
+		if i >= len(b) || b[i] != '"' {
+			return nil, false
+		}
+		v, err := parseValue(string(b[j:i]))
+		if err != nil {
+			return nil, false
+		}
+		i++
+		if !expect(']') {
+			return nil, false
+		}
+		pts = append(pts, signal.Point{T: int64(math.Round(ts * 1000)), V: v})
+		if expect(',') {
+			continue
+		}
+		if expect(']') {
+			ws()
+			return pts, i == len(b)
+		}
+		return nil, false
+	}
 }
 
 type vectorResult struct {
@@ -194,11 +286,7 @@ func (b *apiBody) series(out []signal.Series) ([]signal.Series, error) {
 			return out, fmt.Errorf("data.result (matrix): %w", err)
 		}
 		for _, r := range m {
-			pts := make([]signal.Point, len(r.Values))
-			for i, p := range r.Values {
-				pts[i] = signal.Point(p)
-			}
-			out = append(out, newSeries(r.Metric, pts))
+			out = append(out, newSeries(r.Metric, r.Values))
 		}
 	case "vector":
 		var v []vectorResult

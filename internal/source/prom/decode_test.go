@@ -1,6 +1,7 @@
 package prom
 
 import (
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -149,5 +150,62 @@ func FuzzDecode(f *testing.F) {
 		}
 		// Derive must cope with whatever Decode accepts.
 		Derive(series, nil)
+	})
+}
+
+// slowSamples is the element-wise decoder fastSamples must agree with.
+func slowSamples(b []byte) ([]signal.Point, error) {
+	var slow []samplePair
+	if err := json.Unmarshal(b, &slow); err != nil {
+		return nil, err
+	}
+	pts := make([]signal.Point, len(slow))
+	for i, p := range slow {
+		pts[i] = signal.Point(p)
+	}
+	return pts, nil
+}
+
+func samePoints(a, b []signal.Point) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].T != b[i].T || !(a[i].V == b[i].V || math.IsNaN(a[i].V) && math.IsNaN(b[i].V)) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestSampleListFastAndSlowAgree(t *testing.T) {
+	for _, in := range []string{
+		`[]`, ` [ ] `, `[[1,"2"]]`, "[ [1732100000.25 , \"NaN\" ] ,\n [1732100015,\"+Inf\"],[1732100030,\"-1e-3\"] ]",
+		`[[1,2]]`, `[[1,"\u0031"]]`, `[[1e3,"1"]]`, `[[-5,"1"]]`,
+	} {
+		var l sampleList
+		err := json.Unmarshal([]byte(in), &l)
+		want, werr := slowSamples([]byte(in))
+		if (err == nil) != (werr == nil) || !samePoints(l, want) {
+			t.Errorf("%s: fast %v %v, slow %v %v", in, []signal.Point(l), err, want, werr)
+		}
+	}
+}
+
+func FuzzSampleList(f *testing.F) {
+	f.Add([]byte(`[[1732100000,"12"],[1732100015.5,"NaN"]]`))
+	f.Add([]byte(`[[1,2],[3,"+Inf"]]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) {
+			return // encoding/json validates a document before any UnmarshalJSON runs
+		}
+		fast, ok := fastSamples(b)
+		if !ok {
+			return
+		}
+		slow, err := slowSamples(b)
+		if err != nil || !samePoints(fast, slow) {
+			t.Fatalf("fast path accepted %q as %v; slow path says %v %v", b, fast, slow, err)
+		}
 	})
 }

@@ -28,7 +28,7 @@ type Metrics struct {
 	// Series holds every derived series, sorted by role, name and labels
 	// (a series without labels, the overall one, before the per-place ones).
 	Series []Series `json:"series"`
-	// Unknown lists the metric names no catalog rule matched, sorted.
+	// Unknown lists the metric names the catalog has no rule for, sorted.
 	Unknown []string `json:"unknown,omitempty"`
 }
 
@@ -152,8 +152,8 @@ func Derive(series []signal.Series, cat *Catalog) *Metrics {
 	for _, s := range series {
 		r, ok := cat.Lookup(s)
 		if !ok {
-			if s.Name != "" {
-				unknown[s.Name] = true
+			if s.Name != "" && len(cat.rules[s.Name]) == 0 {
+				unknown[s.Name] = true // filtered-out series of a known metric are not unknown
 			}
 			continue
 		}
