@@ -270,3 +270,25 @@ func TestDeriveSumsNodeCPU(t *testing.T) {
 		t.Errorf("last terminated reason unit = %q, want flag", u)
 	}
 }
+
+func TestIn(t *testing.T) {
+	pts := gauge(0, 1, 2, 3, 4)
+	at := func(i int) time.Time { return time.UnixMilli(t0 + int64(i)*stepMS) }
+	tests := []struct {
+		w    Window
+		want int
+	}{
+		{Window{}, 5},
+		{Window{Start: at(2)}, 3},
+		{Window{End: at(2)}, 2},
+		{Window{at(1), at(3)}, 2},
+		{Window{at(3), at(1)}, 0},
+		{Window{at(9), time.Time{}}, 0},
+		{Window{time.Time{}, at(-1)}, 0},
+	}
+	for _, tc := range tests {
+		if got := In(pts, tc.w); len(got) != tc.want {
+			t.Errorf("In(%v) = %v, want %d points", tc.w, got, tc.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package prom
 
 import (
 	"math"
+	"sort"
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/signal"
@@ -13,25 +14,20 @@ type Window struct {
 	Start, End time.Time
 }
 
-func (w Window) contains(t int64) bool {
-	if !w.Start.IsZero() && t < w.Start.UnixMilli() {
-		return false
-	}
-	if !w.End.IsZero() && t >= w.End.UnixMilli() {
-		return false
-	}
-	return true
-}
-
-// In returns the points inside w (a sub-slice, not a copy).
+// In returns the points inside w (a sub-slice, not a copy). pts must be
+// sorted by time, as every series from this package is.
 func In(pts []signal.Point, w Window) []signal.Point {
-	i := 0
-	for i < len(pts) && !w.contains(pts[i].T) && (w.Start.IsZero() || pts[i].T < w.Start.UnixMilli()) {
-		i++
+	i, j := 0, len(pts)
+	if !w.Start.IsZero() {
+		s := w.Start.UnixMilli()
+		i = sort.Search(len(pts), func(k int) bool { return pts[k].T >= s })
 	}
-	j := i
-	for j < len(pts) && w.contains(pts[j].T) {
-		j++
+	if !w.End.IsZero() {
+		e := w.End.UnixMilli()
+		j = sort.Search(len(pts), func(k int) bool { return pts[k].T >= e })
+	}
+	if j < i {
+		return pts[:0]
 	}
 	return pts[i:j]
 }
