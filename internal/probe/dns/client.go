@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/miekg/dns"
@@ -241,6 +242,9 @@ func (c *Client) exchangeUDP(ctx context.Context, server string, m *dns.Msg) (*R
 		if err != nil {
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
 				return nil, &timeoutError{server: server}
+			}
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				return nil, fmt.Errorf("query %s: connection refused (no DNS server listens there): %w", server, syscall.ECONNREFUSED)
 			}
 			return nil, fmt.Errorf("query %s: %w", server, err)
 		}
