@@ -13,6 +13,10 @@
 //	srv := pgtest.Start(t, pgtest.Options{})
 //	dsn := srv.CreateDatabase(t, "store")
 //	conn, err := pgx.Connect(ctx, dsn)
+//
+// To share one server between a package's tests, start it in TestMain
+// with New and Stop it after m.Run; give each test its own database with
+// CreateDatabase(t, name).
 package pgtest
 
 import (
@@ -78,6 +82,7 @@ type Server struct {
 	waitErr error
 	mu      sync.Mutex
 	dbs     map[string]bool
+	ownDir  bool
 }
 
 // DSN returns a postgres:// URL for the superuser and dbname on the
@@ -138,6 +143,10 @@ func (s *Server) Exec(t testing.TB, dbname, sql string, args ...any) {
 	}
 }
 
+// ErrNotInstalled is returned by New when the PostgreSQL binaries are
+// missing.
+var ErrNotInstalled = errors.New("PostgreSQL binaries (initdb, postgres) not found")
+
 // Start initialises a cluster in a fresh temporary directory, starts the
 // server and registers its shutdown with t.Cleanup. It skips the test when
 // PostgreSQL is not installed (fails under CI=true).
@@ -150,6 +159,55 @@ func Start(t testing.TB, opts Options) *Server {
 		}
 		t.Skipf("pgtest: %v; skipping (install with scripts/install-deps.sh)", err)
 	}
+	dir := t.TempDir()
+	// t.TempDir makes 0700 directories owned by us; a server running as
+	// another user must traverse the per-test parent too.
+	s, err := launch(bin, opts, dir, filepath.Dir(dir))
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("pgtest: server log (%s):\n%s", s.LogFile(), s.logTail())
+		}
+	})
+	return s
+}
+
+// New starts a server outside any one test, for a package's TestMain that
+// shares one server between its tests; Stop it when done. Its directory
+// is created under os.TempDir() and removed by Stop. When the binaries are
+// missing it returns an error wrapping ErrNotInstalled: skip the package
+// then, unless CI=true.
+func New(opts Options) (*Server, error) {
+	bin, err := findBinDir(opts.BinDir)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "pgtest-")
+	if err != nil {
+		return nil, err
+	}
+	s, err := launch(bin, opts, dir, "")
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	s.ownDir = true
+	return s, nil
+}
+
+// Stop shuts down a server made by New and removes its directory. Servers
+// made by Start stop by themselves when their test ends.
+func (s *Server) Stop() {
+	s.stop()
+	if s.ownDir {
+		os.RemoveAll(s.Dir)
+	}
+}
+
+func launch(bin string, opts Options, dir, parent string) (*Server, error) {
 	if opts.MaxConnections <= 0 {
 		opts.MaxConnections = 20
 	}
@@ -157,35 +215,34 @@ func Start(t testing.TB, opts Options) *Server {
 		opts.SuperuserReservedConnections = 3
 	}
 	if opts.SuperuserReservedConnections >= opts.MaxConnections {
-		t.Fatalf("pgtest: SuperuserReservedConnections (%d) must be below MaxConnections (%d)",
+		return nil, fmt.Errorf("SuperuserReservedConnections (%d) must be below MaxConnections (%d)",
 			opts.SuperuserReservedConnections, opts.MaxConnections)
 	}
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 60 * time.Second
 	}
-
-	dir := t.TempDir()
 	cred, err := serverCredential()
 	if err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return nil, err
 	}
 	if cred != nil {
-		// t.TempDir makes 0700 directories owned by root; the server's user
-		// must traverse them to reach its data directory.
-		for _, d := range []string{filepath.Dir(dir), dir} {
+		for _, d := range []string{parent, dir} {
+			if d == "" {
+				continue
+			}
 			if err := os.Chmod(d, 0o711); err != nil {
-				t.Fatalf("pgtest: %v", err)
+				return nil, err
 			}
 		}
 	}
 	for _, sub := range []string{"data", "sock"} {
 		p := filepath.Join(dir, sub)
 		if err := os.Mkdir(p, 0o700); err != nil {
-			t.Fatalf("pgtest: %v", err)
+			return nil, err
 		}
 		if cred != nil {
 			if err := os.Chown(p, int(cred.Uid), int(cred.Gid)); err != nil {
-				t.Fatalf("pgtest: %v", err)
+				return nil, err
 			}
 		}
 	}
@@ -200,7 +257,7 @@ func Start(t testing.TB, opts Options) *Server {
 	initdb.Env = serverEnv()
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	if out, err := initdb.CombinedOutput(); err != nil {
-		t.Fatalf("pgtest: initdb: %v\n%s", err, out)
+		return nil, fmt.Errorf("initdb: %w\n%s", err, out)
 	}
 
 	s := &Server{Host: "127.0.0.1", Dir: dir, dbs: map[string]bool{"postgres": true}}
@@ -209,25 +266,18 @@ func Start(t testing.TB, opts Options) *Server {
 	for attempt := 1; ; attempt++ {
 		port, err := freePort()
 		if err != nil {
-			t.Fatalf("pgtest: %v", err)
+			return nil, err
 		}
 		s.Port = port
 		err = s.start(ctx, bin, cred, opts)
 		if err == nil {
-			break
+			return s, nil
 		}
 		if attempt < 4 && strings.Contains(s.logTail(), "could not bind") {
 			continue
 		}
-		t.Fatalf("pgtest: %v\nserver log:\n%s", err, s.logTail())
+		return nil, fmt.Errorf("%w\nserver log:\n%s", err, s.logTail())
 	}
-	t.Cleanup(func() {
-		s.stop()
-		if t.Failed() {
-			t.Logf("pgtest: server log (%s):\n%s", s.LogFile(), s.logTail())
-		}
-	})
-	return s
 }
 
 func (s *Server) start(ctx context.Context, bin string, cred *syscall.Credential, opts Options) error {
@@ -346,7 +396,7 @@ func findBinDir(dir string) (string, error) {
 	}
 	if dir != "" {
 		if _, err := os.Stat(filepath.Join(dir, "postgres")); err != nil {
-			return "", fmt.Errorf("postgres not found in %s: %w", dir, err)
+			return "", fmt.Errorf("%w in %s: %v", ErrNotInstalled, dir, err)
 		}
 		return dir, nil
 	}
@@ -358,7 +408,7 @@ func findBinDir(dir string) (string, error) {
 	if p, err := exec.LookPath("initdb"); err == nil {
 		return filepath.Dir(p), nil
 	}
-	return "", errors.New("PostgreSQL binaries (initdb, postgres) not found in /usr/lib/postgresql/*/bin or $PATH; set SITREP_PG_BIN")
+	return "", fmt.Errorf("%w in /usr/lib/postgresql/*/bin or $PATH; set SITREP_PG_BIN", ErrNotInstalled)
 }
 
 func majorOf(path string) int {

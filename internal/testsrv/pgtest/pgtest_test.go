@@ -2,6 +2,7 @@ package pgtest_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -69,4 +70,30 @@ func TestTwoServersSideBySide(t *testing.T) {
 	}
 	a.Exec(t, "", "CREATE TABLE only_in_a (x int)")
 	b.Exec(t, "", "SELECT 1")
+}
+
+// TestNewForTestMain covers the shared-server path a package's TestMain uses.
+func TestNewForTestMain(t *testing.T) {
+	srv, err := pgtest.New(pgtest.Options{})
+	if errors.Is(err, pgtest.ErrNotInstalled) && os.Getenv("CI") != "true" {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsn := srv.CreateDatabase(t, "shared")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	srv.Stop()
+	if _, err := os.Stat(srv.Dir); !os.IsNotExist(err) {
+		t.Errorf("Stop left %s behind: %v", srv.Dir, err)
+	}
+	if _, err := pgx.Connect(ctx, dsn); err == nil {
+		t.Error("server still accepts connections after Stop")
+	}
 }
