@@ -190,6 +190,12 @@ func (g *gen) buildClients(r *region, n int) {
 		}
 		nets[i] = nw
 	}
+	// crawlers, scanners, monitors and many API integrations run in data
+	// centres (the benchmarking block stands in for cloud ranges)
+	nDC := 6 + n/200
+	for i := 0; i < nDC; i++ {
+		nets = append(nets, network{prefix: "198." + strconv.Itoa(18+rng.IntN(2)) + "." + strconv.Itoa(rng.IntN(256)) + ".", ttlCap: 300})
+	}
 	r.nets = nets
 	r.clients = make([]client, n)
 	var cum float64
@@ -199,9 +205,12 @@ func (g *gen) buildClients(r *region, n int) {
 		c.kind = uint8(k)
 		c.ua = userAgents[k][zipfIndex(rng, len(userAgents[k]))]
 		// a few networks hold most users (big carriers and ISPs)
-		if rng.IntN(2) == 0 {
+		switch {
+		case k == kindBot || k == kindScanner || k == kindMonitor || (k == kindAPIClient && rng.IntN(2) == 0):
+			c.net = int32(nNets + zipfIndex(rng, nDC))
+		case rng.IntN(2) == 0:
 			c.net = int32(zipfIndex(rng, nNets))
-		} else {
+		default:
 			c.net = int32(rng.IntN(nNets))
 		}
 		nw := nets[c.net]
