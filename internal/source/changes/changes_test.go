@@ -412,3 +412,30 @@ func TestImportGit(t *testing.T) {
 		t.Errorf("json = %s", b)
 	}
 }
+
+func FuzzImportK8s(f *testing.F) {
+	for _, p := range []string{"testdata/k8s/replicasets.json", "testdata/k8s/rollback.json", "testdata/k8s/deployment.json"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := ImportK8s(bytes.NewReader(b), K8sOptions{})
+		if err != nil {
+			return
+		}
+		for i, c := range got {
+			if err := c.Validate(); err != nil {
+				t.Fatalf("invalid change %+v: %v", c, err)
+			}
+			if i > 0 && c.Time.Before(got[i-1].Time) {
+				t.Fatal("changes not sorted by time")
+			}
+			if c.Scope["deployment"] == "" && c.Scope["namespace"] == "" && c.ID == "" {
+				t.Fatalf("change without identity: %+v", c)
+			}
+		}
+	})
+}

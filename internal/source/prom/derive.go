@@ -533,20 +533,8 @@ func deriveLatency(rs []ruled, add func(Series)) {
 		emit(g.name, g.labels, h)
 	}
 	for _, n := range names {
-		if len(groupBy(filterName(rs, n), isWhat)) > 1 {
-			emit(n, nil, overall[n])
-		}
+		emit(n, nil, overall[n])
 	}
-}
-
-func filterName(rs []ruled, name string) []ruled {
-	var out []ruled
-	for _, r := range rs {
-		if r.Name == name {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // histogramQuantile computes quantile q at every timestamp of the bucket
