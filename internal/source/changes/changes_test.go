@@ -210,9 +210,9 @@ func TestImportK8sRollbackAndDeployment(t *testing.T) {
 
 func TestImportK8sErrors(t *testing.T) {
 	tests := map[string]string{
-		`[]`:                  "kubernetes json",
-		`{"items":[]}`:        `"kind" is missing`,
-		`{"kind":"Pod"}`:      `kind "Pod" is not supported`,
+		`[]`:             "kubernetes json",
+		`{"items":[]}`:   `"kind" is missing`,
+		`{"kind":"Pod"}`: `kind "Pod" is not supported`,
 		`{"kind":"List","items":[{"kind":"ReplicaSet","metadata":{"name":"a","annotations":{"deployment.kubernetes.io/revision":"x"}}}]}`: "item 0 (replicaset a): annotation deployment.kubernetes.io/revision=\"x\"",
 		`{"kind":"ReplicaSet","metadata":{"name":"a","annotations":{"deployment.kubernetes.io/revision":"1"}}}`:                           "creationTimestamp is missing",
 	}
