@@ -188,3 +188,23 @@ func lookupDef(name string) (*scenarioDef, bool) {
 	}
 	return nil, false
 }
+
+// ReadTruth reads a truth.json written by Generate (the path of the file,
+// or of the scenario directory holding it).
+func ReadTruth(path string) (*Truth, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, "truth.json")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read truth: %w", err)
+	}
+	var t Truth
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, fmt.Errorf("read truth %s: %w", path, err)
+	}
+	if t.Cause == "" || t.Onset.IsZero() {
+		return nil, fmt.Errorf("read truth %s: cause and onset are required", path)
+	}
+	return &t, nil
+}

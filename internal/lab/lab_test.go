@@ -378,3 +378,17 @@ func keys[M ~map[string]V, V any](m M) []string {
 	sort.Strings(k)
 	return k
 }
+
+func TestReadTruth(t *testing.T) {
+	m, dir := gen1(t, "capacity", 2, 0.02)
+	tr, err := ReadTruth(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Cause != "capacity" || !tr.Onset.Equal(m.Truth.Onset) || tr.Scope["region"] == "" {
+		t.Errorf("ReadTruth = %+v", tr)
+	}
+	if _, err := ReadTruth(filepath.Join(dir, "changes.jsonl")); err == nil {
+		t.Error("ReadTruth of a change log: no error")
+	}
+}
