@@ -128,7 +128,6 @@ func startPrometheus(t *testing.T, om string) string {
 		"--storage.tsdb.retention.time=100y", "--web.listen-address="+addr)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -145,9 +144,10 @@ func startPrometheus(t *testing.T, om string) string {
 		logf.Close()
 	})
 	url := "http://" + addr
+	hc := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		resp, err := http.Get(url + "/-/ready")
+		resp, err := hc.Get(url + "/-/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
