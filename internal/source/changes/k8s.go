@@ -27,6 +27,7 @@ type K8sOptions struct {
 const (
 	annRevision        = "deployment.kubernetes.io/revision"
 	annRevisionHistory = "deployment.kubernetes.io/revision-history"
+	annChangeCause     = "kubernetes.io/change-cause"
 	maxK8sInput        = 256 << 20
 )
 
@@ -82,6 +83,7 @@ type revision struct {
 	replicas              *int
 	rollbackOf            []int // earlier revision numbers this template had
 	rsName                string
+	changeCause           string // kubernetes.io/change-cause, when recorded
 }
 
 // ImportK8s reads the JSON of `kubectl get replicasets -o json` (a List of
@@ -93,7 +95,7 @@ type revision struct {
 //   - details version (the image tag of the first container), previous_version
 //     (the version of the revision before), revision, images, replicaset,
 //     pod_template_hash and pod_prefix (<deployment>-<hash>: the pods'
-//     names start with it);
+//     names start with it), change_cause (kubernetes.io/change-cause);
 //   - scope namespace and deployment.
 //
 // A ReplicaSet whose template came back (its revision-history annotation
@@ -101,8 +103,9 @@ type revision struct {
 // ReplicaSet, so those earlier revisions become deploys at the creation time
 // and the current one a rollback at the latest managedFields time when the
 // object carries them (kubectl --show-managed-fields), else the creation
-// time (details time_source says which). A single Deployment gives its
-// current revision at the Progressing condition's lastUpdateTime.
+// time (details time_source says which). A single Deployment (also what
+// `kubectl rollout history deployment/NAME -o json` prints) gives its current
+// revision at the Progressing condition's lastUpdateTime.
 func ImportK8s(r io.Reader, opts K8sOptions) ([]signal.Change, error) {
 	b, err := io.ReadAll(io.LimitReader(r, maxK8sInput+1))
 	if err != nil {
@@ -203,6 +206,7 @@ func rsRevisions(o k8sObject) ([]revision, error) {
 		namespace: o.Metadata.Namespace, deployment: dep, number: n,
 		at: o.Metadata.CreationTimestamp, timeSource: "creationTimestamp",
 		hash: hash, replicas: o.Spec.Replicas, rsName: o.Metadata.Name,
+		changeCause: ann[annChangeCause],
 	}
 	base.images, base.version = images(o)
 	var out []revision
@@ -233,7 +237,8 @@ func rsRevisions(o k8sObject) ([]revision, error) {
 
 func deploymentRevision(o k8sObject) (revision, error) {
 	r := revision{namespace: o.Metadata.Namespace, deployment: o.Metadata.Name,
-		at: o.Metadata.CreationTimestamp, timeSource: "creationTimestamp", replicas: o.Spec.Replicas}
+		at: o.Metadata.CreationTimestamp, timeSource: "creationTimestamp", replicas: o.Spec.Replicas,
+		changeCause: o.Metadata.Annotations[annChangeCause]}
 	if s, ok := o.Metadata.Annotations[annRevision]; ok {
 		n, err := strconv.Atoi(s)
 		if err != nil {
@@ -327,6 +332,9 @@ func revisionChanges(revs []revision, opts K8sOptions) []signal.Change {
 		}
 		if len(r.rollbackOf) > 0 {
 			details["rollback_of_revisions"] = r.rollbackOf
+		}
+		if r.changeCause != "" {
+			details["change_cause"] = r.changeCause
 		}
 		scope := cloneScope(opts.Scope)
 		if scope == nil {
