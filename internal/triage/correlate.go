@@ -346,7 +346,7 @@ func (a *Aggregator) correlate(w windows, top int) []Finding {
 				if c.maskW >= 0.5*best.maskW {
 					f.Related = append(f.Related, Related{
 						Dimension: c.f.Dimension, Value: c.f.Value, Scope: c.f.Scope,
-						Overlap: round(ov, 4), ErrorRate: c.f.ErrorRate, pair: c.pair,
+						Overlap: round(ov, 4), Covers: round(both/best.maskW, 4), ErrorRate: c.f.ErrorRate, pair: c.pair,
 					})
 				}
 			}

@@ -123,7 +123,10 @@ type Related struct {
 	Scope     map[string]string `json:"scope"`
 	// Overlap is the share of this finding's failing requests that the
 	// parent finding also holds.
-	Overlap   float64 `json:"overlap"`
+	Overlap float64 `json:"overlap"`
+	// Covers is the share of the parent's failing requests this scope
+	// holds (1 when the parent lies wholly inside it, e.g. all in region=eu).
+	Covers    float64 `json:"covers"`
 	ErrorRate float64 `json:"error_rate"`
 
 	pair bool

@@ -13,6 +13,9 @@ func summarize(f *Finding) string {
 		scope = append(scope, f.dims[i]+"="+f.vals[i])
 	}
 	what := strings.Join(scope, " with ")
+	if loc := locatedIn(f); loc != "" {
+		what += " (all in " + loc + ")"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s holds %s of the failing requests but %s of the traffic; %s of its requests fail",
 		what, pct(f.ErrorShare), pct(f.TrafficShare), pct(f.ErrorRate))
@@ -112,4 +115,19 @@ func pct(v float64) string {
 	default:
 		return fmt.Sprintf("%.0f%%", p)
 	}
+}
+
+// locatedIn names a region, zone, node or cluster that holds (nearly) all
+// of the finding's failing requests, from its related findings.
+func locatedIn(f *Finding) string {
+	for _, r := range f.Related {
+		if r.pair || r.Covers < 0.95 || priority(r.Dimension) > 14 {
+			continue
+		}
+		if _, ok := f.Scope[r.Dimension]; ok {
+			continue
+		}
+		return r.Dimension + "=" + r.Value
+	}
+	return ""
 }
