@@ -47,8 +47,6 @@ type CheckOptions struct {
 // ResolverResult is one resolver's answer, judged.
 type ResolverResult struct {
 	Result
-	// RTTMillis is the response time in milliseconds.
-	RTTMillis float64 `json:"rtt_ms"`
 	// Status is ok, stale or failing.
 	Status string `json:"status"`
 	// Reason says why the status is not ok.
@@ -114,7 +112,7 @@ func (c *Client) Check(ctx context.Context, opts CheckOptions) (*Report, error) 
 		wg.Go(func() {
 			res := c.Resolve(ctx, r.Addr, name, opts.Type, true)
 			res.Resolver = r.Label
-			rep.Resolvers[i] = ResolverResult{Result: res, RTTMillis: float64(res.RTT.Microseconds()) / 1000}
+			rep.Resolvers[i] = ResolverResult{Result: res}
 		})
 	}
 	if !opts.NoAuthority {

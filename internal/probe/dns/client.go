@@ -78,8 +78,10 @@ type Result struct {
 	// TTL is the remaining TTL of the answer as this server reports it: for
 	// a caching resolver, how long it keeps serving this answer.
 	TTL uint32 `json:"ttl"`
-	// RTT is the total response time of the queries made.
-	RTT time.Duration `json:"-"`
+	// RTT is the total response time of the queries made; RTTMillis the
+	// same in milliseconds.
+	RTT       time.Duration `json:"-"`
+	RTTMillis float64       `json:"rtt_ms"`
 	// Rcode is the final response code (empty when no response came).
 	Rcode string `json:"rcode,omitempty"`
 	// OverTCP is set when a truncated UDP answer was retried over TCP.
@@ -103,8 +105,9 @@ func (r *Result) Answered() bool {
 // records (as an authoritative server does for an out-of-zone target), the
 // target is asked for at the same server. recursion sets the RD bit.
 // Failures are reported in the Result, never as a panic or an error.
-func (c *Client) Resolve(ctx context.Context, server, name string, qtype uint16, recursion bool) Result {
-	res := Result{Addr: server, Resolver: server}
+func (c *Client) Resolve(ctx context.Context, server, name string, qtype uint16, recursion bool) (res Result) {
+	res = Result{Addr: server, Resolver: server}
+	defer func() { res.RTTMillis = float64(res.RTT.Microseconds()) / 1000 }()
 	name = dns.CanonicalName(name)
 	seen := map[string]bool{}
 	for range maxChain {
@@ -244,7 +247,7 @@ func (c *Client) exchangeUDP(ctx context.Context, server string, m *dns.Msg) (*R
 				return nil, &timeoutError{server: server}
 			}
 			if errors.Is(err, syscall.ECONNREFUSED) {
-				return nil, fmt.Errorf("query %s: connection refused (no DNS server listens there): %w", server, syscall.ECONNREFUSED)
+				return nil, fmt.Errorf("query %s: no DNS server listens there (%w)", server, syscall.ECONNREFUSED)
 			}
 			return nil, fmt.Errorf("query %s: %w", server, err)
 		}
