@@ -1,0 +1,294 @@
+package hypothesis
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/signal"
+	"github.com/sitrep-dev/sitrep/internal/triage"
+)
+
+// timeFit says how well a change's time lines up with the onset: 1 just
+// before it, decaying with tau as the change gets older, 0 after the onset
+// (beyond one bucket of slack, since the onset is only known to a bucket).
+func (f *features) timeFit(c *signal.Change, tau time.Duration) float64 {
+	if !f.hasOnset {
+		return 0
+	}
+	slack := f.bucket + 2*time.Minute
+	d := f.onset.Sub(c.Time)
+	switch {
+	case d < -slack:
+		return 0
+	case d < 0:
+		return 0.9
+	}
+	return math.Exp(-d.Seconds() / tau.Seconds())
+}
+
+// lag is how long before the onset the change happened (negative: after).
+func (f *features) lag(c *signal.Change) time.Duration { return f.onset.Sub(c.Time) }
+
+// changeTokens are the values a change names: its scope, its service and
+// the values in its details (versions, pods, addresses, names).
+func changeTokens(c *signal.Change) []string {
+	var out []string
+	add := func(s string) {
+		s = strings.ToLower(strings.TrimSpace(s))
+		if len(s) >= 2 && s != "-" && s != "true" && s != "false" {
+			out = append(out, s)
+		}
+	}
+	for _, v := range c.Scope {
+		add(v)
+	}
+	add(c.Service)
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			for _, part := range strings.FieldsFunc(x, func(r rune) bool { return r == ',' || r == ' ' }) {
+				add(part)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		case map[string]any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	for k, v := range c.Details {
+		switch k {
+		case "ttl", "new_ttl", "type", "action", "summary", "reason":
+			continue
+		}
+		walk(v)
+	}
+	return out
+}
+
+// valueMatches reports whether a change token names a finding's value:
+// equal, or one contained in the other at a word boundary (eu-west-1 in
+// app/api-eu-west-1-old/…, an IP in "10.0.0.7:8080 (api)").
+func valueMatches(token, value string) bool {
+	value = strings.ToLower(value)
+	if token == value {
+		return true
+	}
+	if len(token) >= 4 && containsWord(value, token) {
+		return true
+	}
+	if len(value) >= 4 && containsWord(token, value) {
+		return true
+	}
+	return false
+}
+
+func containsWord(s, w string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], w)
+		if j < 0 {
+			return false
+		}
+		j += i
+		before := j == 0 || !isWordByte(s[j-1])
+		after := j+len(w) == len(s) || !isWordByte(s[j+len(w)])
+		if before && after {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// scopeMatch measures how well a change's scope and details name where the
+// failures are: 1 when they name the best finding's value, less for lower
+// findings and related values. It returns the reason in words.
+func (f *features) scopeMatch(c *signal.Change) (float64, string) {
+	toks := changeTokens(c)
+	if len(toks) == 0 {
+		return 0, ""
+	}
+	best, reason := 0.0, ""
+	for i, fd := range f.top {
+		if i >= 4 {
+			break
+		}
+		w := []float64{1, 0.75, 0.55, 0.45}[i]
+		try := func(dim, val string, weight float64) {
+			if weight <= best || layerOf(dim) == layerStatus || layerOf(dim) == layerNoUp {
+				return
+			}
+			cands := []string{val}
+			if layerOf(dim) == layerPod {
+				h := hostOf(val)
+				cands = append(cands, h)
+				if n := f.podNode[h]; n != "" {
+					cands = append(cands, n)
+				}
+			}
+			for _, t := range toks {
+				for _, v := range cands {
+					if v != "" && valueMatches(t, v) {
+						best = weight
+						reason = fmt.Sprintf("names %s=%s, where %s of the errors are", dim, val, pct(fd.ErrorShare))
+						return
+					}
+				}
+			}
+		}
+		for d, v := range fd.Scope {
+			try(d, v, w)
+		}
+		for _, r := range fd.Related {
+			for d, v := range r.Scope {
+				try(d, v, w*0.9*r.Overlap)
+			}
+		}
+	}
+	return best, reason
+}
+
+// scopeConflict reports a change scoped to another place than the failures
+// (region=us while every error is in region=eu).
+func (f *features) scopeConflict(c *signal.Change) (bool, string) {
+	if len(f.top) == 0 || !f.concentrated {
+		return false, ""
+	}
+	fd := f.top[0]
+	for k, v := range c.Scope {
+		if fv, ok := fd.Scope[k]; ok && !strings.EqualFold(fv, v) {
+			return true, fmt.Sprintf("the change is scoped to %s=%s, but the errors are in %s=%s", k, v, k, fv)
+		}
+	}
+	return false, ""
+}
+
+// rankChanges scores every change by how well it lines up with the
+// incident, whatever the cause: time before the onset, and whether its
+// scope names where the failures are.
+func rankChanges(f *features) []triage.Change {
+	out := []triage.Change{}
+	if !f.hasOnset {
+		return out
+	}
+	for i := range f.ev.Changes {
+		c := &f.ev.Changes[i]
+		var reasons []string
+		tau := 30 * time.Minute
+		if c.Kind == signal.KindDNS {
+			if ttl, ok := c.DetailFloat("ttl"); ok && ttl > 0 {
+				tau = time.Duration(ttl) * time.Second // cached answers live up to the old TTL
+			}
+		}
+		tf := f.timeFit(c, tau)
+		lag := f.lag(c)
+		switch {
+		case tf == 0:
+			reasons = append(reasons, fmt.Sprintf("happened %s after the onset", round(-lag)))
+		case lag < 0:
+			reasons = append(reasons, "happened at the onset (within a bucket)")
+		default:
+			reasons = append(reasons, fmt.Sprintf("happened %s before the onset", round(lag)))
+		}
+		sm, why := f.scopeMatch(c)
+		if why != "" {
+			reasons = append(reasons, why)
+		}
+		if bad, why := f.scopeConflict(c); bad {
+			reasons = append(reasons, why)
+			sm = -0.5
+		}
+		score := 0.55*tf + 0.45*sm
+		if tf == 0 {
+			score = 0
+		}
+		out = append(out, triage.Change{ID: c.ID, Score: round2(clamp01(score)), Reasons: reasons})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
+	return out
+}
+
+func round(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < 2*time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%.1f h", d.Hours())
+	}
+	return fmt.Sprintf("%.1f days", d.Hours()/24)
+}
+
+// bestChange picks the change a cause would blame: a change of one of the
+// kinds, before the onset, scored by time (tau) and scope; nil when none
+// fits well enough. A change is never blamed only for being the latest:
+// it needs either a close time fit or a scope that names the failures.
+func (f *features) bestChange(kinds []string, tau time.Duration, scopeWeight float64) (*signal.Change, float64, []string) {
+	var best *signal.Change
+	bestScore := 0.0
+	var why []string
+	for i := range f.ev.Changes {
+		c := &f.ev.Changes[i]
+		if !kindIn(c.Kind, kinds) {
+			continue
+		}
+		t := c.Kind
+		_ = t
+		ctau := tau
+		if c.Kind == signal.KindDNS {
+			if ttl, ok := c.DetailFloat("ttl"); ok && ttl > 0 {
+				ctau = time.Duration(ttl) * time.Second
+			}
+		}
+		tf := f.timeFit(c, ctau)
+		if tf == 0 {
+			continue
+		}
+		sm, reason := f.scopeMatch(c)
+		conflict, creason := f.scopeConflict(c)
+		if conflict {
+			sm = -0.6
+		}
+		score := (1-scopeWeight)*tf + scopeWeight*sm
+		if sm <= 0 && tf < 0.6 {
+			continue // neither close in time nor naming the failures
+		}
+		if score > bestScore {
+			best, bestScore = c, score
+			why = []string{fmt.Sprintf("%s %s %s before the onset: %s", c.Kind, c.ID, round(f.lag(c)), c.Summary)}
+			if f.lag(c) < 0 {
+				why[0] = fmt.Sprintf("%s %s at the onset: %s", c.Kind, c.ID, c.Summary)
+			}
+			if reason != "" {
+				why = append(why, fmt.Sprintf("%s %s", c.ID, reason))
+			}
+			if conflict {
+				why = append(why, creason)
+			}
+		}
+	}
+	return best, clamp01(bestScore), why
+}
+
+func kindIn(k string, kinds []string) bool {
+	for _, x := range kinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,828 @@
+package hypothesis
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/signal"
+	"github.com/sitrep-dev/sitrep/internal/source/prom"
+	"github.com/sitrep-dev/sitrep/internal/triage"
+)
+
+// detector is one cause's reasoning: what evidence it needs, and a run
+// that scores how well the evidence fits (0 = not at all).
+type detector struct {
+	cause string
+	needs string
+	run   func(f *features) *scored
+}
+
+// detectors is the one list of causes the stage considers.
+var detectors = []detector{
+	{"dns-stale-cache", "a dns change before the onset (its cached TTL), failures on the old endpoint or load balancer", dnsStale},
+	{"bad-deploy", "a deploy, rollback, config or flag change just before a step in errors", badDeploy},
+	{"db-pool-exhaustion", "database connections near their limit (metrics or db check), latency up everywhere", dbPool},
+	{"slow-queries", "query latency up at the onset, or a db-migration just before it", slowQueries},
+	{"memory-leak", "memory ramping to the limit with restarts or OOM kills", memoryLeak},
+	{"bad-pod", "failures concentrated on one upstream instance", badPod},
+	{"bad-node", "failures on the instances of one node, or node network errors", badNode},
+	{"zone-outage", "failures concentrated in one zone or region, without a DNS change there", zoneOutage},
+	{"cdn-origin", "failures at the CDN/proxy layer, with a cdn change or requests not reaching the origin", cdnOrigin},
+	{"cert-expired", "a certificate expiring at the onset (probe metrics) or a cert change", certExpired},
+	{"capacity", "traffic well above the baseline with saturation and no change to blame", capacity},
+	{"dependency", "errors on a few endpoints, reaching the app, with nothing else to blame", dependency},
+}
+
+// Detectors lists each cause and the evidence it needs (for docs and -v).
+func Detectors() [][2]string {
+	out := make([][2]string, len(detectors))
+	for i, d := range detectors {
+		out[i] = [2]string{d.cause, d.needs}
+	}
+	return out
+}
+
+var deployKinds = []string{signal.KindDeploy, signal.KindRollback, signal.KindConfig, signal.KindFeatureFlag}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// --- shared measurements ---------------------------------------------------
+
+// connUsage is the database connection usage: the peak in the incident,
+// the mean in the hour before it, and when it first reached 90%.
+type connUsage struct {
+	peak, before float64
+	crossed      time.Time
+	has          bool
+	source       string
+}
+
+func (f *features) connUsage() connUsage {
+	var u connUsage
+	if f.m != nil && f.hasOnset {
+		s := f.m.Role(prom.RoleDBConnUsage)
+		if len(s) > 0 {
+			u.peak, _ = maxOver(s, f.incident())
+			u.before, _ = meanOf(s, f.before(time.Hour))
+			for _, x := range s {
+				if t, ok := prom.FirstCrossing(x.Points, 0.9, f.onset.Add(-3*time.Hour)); ok && (u.crossed.IsZero() || t.Before(u.crossed)) {
+					u.crossed = t
+				}
+			}
+			u.has, u.source = true, s[0].Name
+		}
+	}
+	if db := f.ev.DB; db != nil && (db.Max > 0 || db.Refused) {
+		now := 1.0
+		if !db.Refused {
+			now = float64(db.InUse) / float64(db.Max)
+		}
+		if now > u.peak {
+			u.peak = now
+		}
+		u.has = true
+		if u.source == "" {
+			u.source = "db check"
+		}
+	}
+	return u
+}
+
+// stepRatio compares a role's mean level in the incident with the hour
+// before the onset (1 = unchanged, 0 = no data).
+func (f *features) stepRatio(r prom.Role) (float64, float64, float64) {
+	if f.m == nil || !f.hasOnset {
+		return 0, 0, 0
+	}
+	s := f.m.Role(r)
+	if len(s) == 0 {
+		return 0, 0, 0
+	}
+	after, na := meanOf(s, f.incident())
+	before, nb := meanOf(s, f.before(time.Hour))
+	if na == 0 || nb == 0 {
+		return 0, 0, 0
+	}
+	if before <= 0 {
+		if after > 0 {
+			return math.Inf(1), before, after
+		}
+		return 1, before, after
+	}
+	return after / before, before, after
+}
+
+func (f *features) aboveBaseline() float64 {
+	if f.baseRate <= 0 {
+		return f.errRate
+	}
+	return f.errRate - f.baseRate
+}
+
+// --- detectors -------------------------------------------------------------
+
+// dnsStale: after a DNS record moved, clients on cached answers still reach
+// the old endpoint, which no longer works. Needs a dns change before the
+// onset (while its old TTL could still be cached). Supported by: failures
+// that never reached an upstream or sit on one load balancer; the change
+// naming that endpoint or scope; the old endpoint decommissioned at the
+// onset; a long cached TTL; a failing share that decays as caches expire;
+// resolvers still answering the old value. Refuted by: no dns change, or
+// failures spread everywhere.
+func dnsStale(f *features) *scored {
+	c, cfit, why := f.bestChange([]string{signal.KindDNS}, time.Hour, 0.6)
+	if c == nil {
+		return nil
+	}
+	h := &scored{change: c, evidence: why}
+	ttl, _ := c.DetailFloat("ttl")
+	score := 0.25 + 0.2*cfit
+	if ttl >= 3600 {
+		score += 0.1
+		h.evidence = append(h.evidence, fmt.Sprintf("the old record's TTL was %s: resolvers may serve the old answer for up to %s after the switch", round(time.Duration(ttl)*time.Second), round(time.Duration(ttl)*time.Second)))
+	} else if ttl > 0 {
+		h.against = append(h.against, fmt.Sprintf("the old TTL was only %s; stale answers should have expired %s after the switch", round(time.Duration(ttl)*time.Second), round(time.Duration(ttl)*time.Second)))
+		if f.lag(c) > 2*time.Duration(ttl)*time.Second {
+			score -= 0.25
+		}
+	}
+	if never, share := f.neverReached(); never {
+		score += 0.15
+		h.evidence = append(h.evidence, fmt.Sprintf("%s of the failing requests never reached an upstream: whatever answered them has no healthy targets", pct(share)))
+	}
+	if lb := f.findingsIn(layerLB); len(lb) > 0 && lb[0].ErrorShare >= 0.5 {
+		d, v := scopeValue(lb[0], layerLB)
+		score += 0.05
+		h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the errors (error rate %s there)", d, v, pct(lb[0].ErrorShare), pct(lb[0].ErrorRate)))
+	}
+	// The old endpoint taken away at the onset is what turns stale caches
+	// into errors.
+	for i := range f.ev.Changes {
+		d := &f.ev.Changes[i]
+		if d.ID == c.ID || (d.Kind != signal.KindInfra && d.Kind != signal.KindDNS && d.Kind != signal.KindCDN) {
+			continue
+		}
+		act := strings.ToLower(d.DetailString("action") + " " + d.Summary)
+		if !strings.Contains(act, "decommission") && !strings.Contains(act, "delete") && !strings.Contains(act, "remove") && !strings.Contains(act, "deregist") {
+			continue
+		}
+		if tf := f.timeFit(d, 30*time.Minute); tf > 0.3 && d.Time.After(c.Time) {
+			score += 0.15
+			h.evidence = append(h.evidence, fmt.Sprintf("%s %s %s before the onset: %s", d.Kind, d.ID, round(f.lag(d)), d.Summary))
+			break
+		}
+	}
+	if f.concentrated && f.errRate < 0.5 {
+		score += 0.1
+		h.evidence = append(h.evidence, fmt.Sprintf("a partial failure: %s of all requests fail, concentrated where %s", pct(f.errRate), f.top[0].Summary))
+	} else if !f.concentrated {
+		score -= 0.15
+		h.against = append(h.against, "the failures are spread over the traffic, not concentrated on one endpoint or scope")
+	}
+	if f.errShape == "decay" {
+		score += 0.1
+		h.evidence = append(h.evidence, fmt.Sprintf("the failing share decays over the incident (last third at %.0f%% of the first), as caches expire", f.decay*100))
+	}
+	for _, d := range f.ev.DNS {
+		if d.ChangeID != c.ID {
+			continue
+		}
+		h.evidence = append(h.evidence, d.Lines...)
+		if d.StillOld > 0 {
+			score += 0.15
+		} else if d.Fresh > 0 {
+			h.against = append(h.against, "every resolver checked already answers the new value")
+		}
+	}
+	if f.latRatio >= 3 && !f.concentrated {
+		h.against = append(h.against, fmt.Sprintf("latency is up %.0f× everywhere, which stale DNS does not explain", f.latRatio))
+		score -= 0.1
+	}
+	h.score = clamp01(score)
+	name := c.DetailString("name")
+	if name == "" {
+		name = "the record"
+	}
+	h.summary = fmt.Sprintf("Clients still resolving %s to its old value %s reach an endpoint that no longer works: the record changed %s before the onset (%s) with a cached TTL of %s.",
+		name, orDash(c.DetailString("old")), round(f.lag(c)), c.ID, round(time.Duration(ttl)*time.Second))
+	return h
+}
+
+// badDeploy: a deploy, rollback, config or feature-flag change of the
+// failing service broke it. Needs such a change shortly before the onset.
+// Supported by: a step at the rollout, failures on the new version's pods
+// or paths it touched, requests that reach the app. Refuted by: the
+// signature of another cause (connections pinned, memory ramp, stale DNS).
+func badDeploy(f *features) *scored {
+	c, cfit, why := f.bestChange(deployKinds, 20*time.Minute, 0.45)
+	if c == nil {
+		return nil
+	}
+	h := &scored{change: c, evidence: why}
+	score := 0.15 + 0.5*cfit
+	if f.errShape == "step" {
+		score += 0.1
+		h.evidence = append(h.evidence, "errors step up at the onset, as they do when a rollout lands")
+	}
+	if never, _ := f.neverReached(); never {
+		score -= 0.25
+		h.against = append(h.against, "the failing requests never reached an upstream, so the application's code was not involved")
+	}
+	if v := f.findingsIn(layerVersion); len(v) > 0 && v[0].ErrorShare >= 0.5 {
+		d, val := scopeValue(v[0], layerVersion)
+		score += 0.1
+		h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the errors", d, val, pct(v[0].ErrorShare)))
+	}
+	if u := f.connUsage(); u.has && u.peak >= 0.9 {
+		score -= 0.15
+		h.against = append(h.against, fmt.Sprintf("database connections peaked at %s of the limit: the deploy may have caused it, but the mechanism is connection exhaustion", pct(u.peak)))
+	}
+	if r, _, _ := f.stepRatio(prom.RoleQueryLatency); r >= 3 {
+		score -= 0.1
+		h.against = append(h.against, fmt.Sprintf("query latency is up %.0f×: look at the database first", r))
+	}
+	if rs := f.restartsIn(); rs > 0 {
+		h.against = append(h.against, fmt.Sprintf("%.0f container restarts in the incident window", rs))
+	}
+	h.score = clamp01(score)
+	h.summary = fmt.Sprintf("The %s %s %s before the onset broke the service: %s.", c.Kind, c.ID, round(f.lag(c)), strings.TrimSuffix(c.Summary, "."))
+	return h
+}
+
+func (f *features) restartsIn() float64 {
+	if f.m == nil || !f.hasOnset {
+		return 0
+	}
+	return increaseIn(f.m.Role(prom.RoleRestarts), f.incident()) + increaseIn(f.m.Role(prom.RoleOOMKills), f.incident())
+}
+
+// dbPool: database connections at or near their limit; requests wait for
+// a connection, then time out. Needs connection usage (postgres_exporter,
+// mysqld_exporter, the client pool's go_sql metrics, or `db check`).
+// Supported by: usage pinned near the maximum from before or at the
+// onset, latency up by an order of magnitude, errors on every instance,
+// pool waits; a deploy or scale-out beforehand (a leak, more clients).
+// Refuted by: usage well below the limit.
+func dbPool(f *features) *scored {
+	u := f.connUsage()
+	h := &scored{}
+	score := 0.0
+	switch {
+	case u.has && u.peak >= 0.9:
+		score += 0.45
+		h.evidence = append(h.evidence, fmt.Sprintf("database connections at %s of the maximum (%s)", pct(u.peak), u.source))
+		if !u.crossed.IsZero() && u.crossed.Before(f.onset.Add(2*f.bucket)) {
+			score += 0.1
+			h.evidence = append(h.evidence, fmt.Sprintf("connections reached 90%% of the maximum at %s, %s the onset", u.crossed.Format("15:04"), beforeAfter(f.onset.Sub(u.crossed))))
+		}
+		if u.before > 0 && u.before < 0.7 {
+			h.evidence = append(h.evidence, fmt.Sprintf("in the hour before the onset usage averaged %s", pct(u.before)))
+		}
+	case u.has && u.peak >= 0.75:
+		score += 0.2
+		h.evidence = append(h.evidence, fmt.Sprintf("database connections peaked at %s of the maximum", pct(u.peak)))
+	case u.has:
+		h.against = append(h.against, fmt.Sprintf("database connections peaked at only %s of the maximum", pct(u.peak)))
+		return &scored{score: 0.05, evidence: h.evidence, against: h.against, summary: "Database connection exhaustion does not fit: connections stayed well below the limit."}
+	default:
+		score += 0.05 // no connection data: only the symptoms can speak
+	}
+	if db := f.ev.DB; db != nil {
+		h.evidence = append(h.evidence, db.Lines...)
+	}
+	if f.latRatio >= 5 {
+		score += 0.15
+		h.evidence = append(h.evidence, fmt.Sprintf("p99 latency %.1fs vs %.2fs in the baseline (%.0f×): requests wait for a connection until they time out", f.p99, f.baseP99, f.latRatio))
+	} else if f.hasLatency && f.latRatio > 0 && f.latRatio < 2 {
+		score -= 0.1
+		h.against = append(h.against, "latency barely moved, while waiting for connections makes every request slow")
+	}
+	if !f.concentrated {
+		score += 0.1
+		h.evidence = append(h.evidence, "the failures are spread over every instance and path, as a shared database limit would make them")
+	} else if p := f.findingsIn(layerPod); len(p) > 0 && same(p[0], f.top[0]) {
+		score -= 0.15
+		h.against = append(h.against, "the failures concentrate on one instance, while a shared pool limit hits all")
+	}
+	if r, _, _ := f.stepRatio(prom.RoleDBWait); r >= 3 {
+		score += 0.05
+		h.evidence = append(h.evidence, fmt.Sprintf("connection-pool waits up %.0f×", r))
+	}
+	if r, b, a := f.stepRatio(prom.RoleCPU); r >= 1.5 {
+		h.evidence = append(h.evidence, fmt.Sprintf("application CPU up from %.2f to %.2f cores", b, a))
+	}
+	c, cfit, why := f.bestChange([]string{signal.KindDeploy, signal.KindConfig, signal.KindScale, signal.KindFeatureFlag, signal.KindRollback}, 2*time.Hour, 0.3)
+	if c != nil && (u.has && u.peak >= 0.9) {
+		h.change = c
+		score += 0.15 * cfit
+		h.evidence = append(h.evidence, why...)
+	}
+	if !u.has && score < 0.35 {
+		h.against = append(h.against, "no connection metrics or db check to confirm: run `sitrep db check --dsn …` or give postgres_exporter/mysqld_exporter metrics")
+	}
+	h.score = clamp01(score)
+	if h.change != nil {
+		h.summary = fmt.Sprintf("Database connections are exhausted (%s of the maximum); requests wait for a connection and time out. %s %s (%s before the onset) likely leaks or multiplies connections.", pct(u.peak), h.change.Kind, h.change.ID, round(f.lag(h.change)))
+	} else {
+		h.summary = fmt.Sprintf("Database connections are exhausted (%s of the maximum); requests wait for a connection and time out.", pct(u.peak))
+	}
+	return h
+}
+
+func beforeAfter(d time.Duration) string {
+	if d >= 0 {
+		return round(d) + " before"
+	}
+	return round(-d) + " after"
+}
+
+// slowQueries: queries got slow (a migration, a missing index, a lock),
+// dragging latency and errors. Needs query latency metrics or a
+// db-migration change. Supported by: statement time stepping up at the
+// onset, slow-query counters, long transactions or lock waits, latency up
+// on the endpoints that use the table.
+func slowQueries(f *features) *scored {
+	h := &scored{}
+	score := 0.0
+	r, b, a := f.stepRatio(prom.RoleQueryLatency)
+	if r >= 3 {
+		score += 0.35
+		h.evidence = append(h.evidence, fmt.Sprintf("mean query time up %.0f× at the onset (%.3fs → %.3fs)", r, b, a))
+	} else if r > 0 && r < 1.5 {
+		h.against = append(h.against, "query latency did not move")
+		score -= 0.1
+	}
+	if sr, _, _ := f.stepRatio(prom.RoleSlowQueries); sr >= 3 {
+		score += 0.1
+		h.evidence = append(h.evidence, fmt.Sprintf("slow queries up %.0f×", sr))
+	}
+	if tr, _, ta := f.stepRatio(prom.RoleMaxTxDuration); tr >= 3 {
+		score += 0.05
+		h.evidence = append(h.evidence, fmt.Sprintf("the longest transaction reached %.0fs", ta))
+	}
+	c, cfit, why := f.bestChange([]string{signal.KindDBMigration}, 45*time.Minute, 0.3)
+	if c != nil {
+		h.change = c
+		score += 0.3 * cfit
+		h.evidence = append(h.evidence, why...)
+	}
+	if f.latRatio >= 3 {
+		score += 0.1
+		h.evidence = append(h.evidence, fmt.Sprintf("p99 latency %.1fs vs %.2fs in the baseline", f.p99, f.baseP99))
+	}
+	if p := f.findingsIn(layerPath); len(p) > 0 && p[0].ErrorShare >= 0.4 {
+		score += 0.05
+		d, v := scopeValue(p[0], layerPath)
+		h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the errors: the endpoints using the slow query", d, v, pct(p[0].ErrorShare)))
+	}
+	if db := f.ev.DB; db != nil && (db.LongestQuery > 10*time.Second || db.LockWaits > 0) {
+		score += 0.1
+		h.evidence = append(h.evidence, db.Lines...)
+	}
+	if c == nil && r == 0 && f.ev.DB == nil {
+		return nil // nothing about the database at all
+	}
+	h.score = clamp01(score)
+	if c != nil {
+		h.summary = fmt.Sprintf("Database queries got slow after %s %s (%s before the onset): %s; requests pile up behind them.", c.Kind, c.ID, round(f.lag(c)), strings.TrimSuffix(c.Summary, "."))
+	} else {
+		h.summary = "Database queries got slow at the onset, dragging latency and errors up."
+	}
+	return h
+}
+
+// memoryLeak: memory grows until instances are OOM-killed and restart.
+// Needs memory series per instance. Supported by: a steady ramp toward the
+// limit, OOM kills and restarts during the incident, a deploy at the start
+// of the ramp.
+func memoryLeak(f *features) *scored {
+	if f.m == nil || !f.hasOnset {
+		return nil
+	}
+	series := f.m.Role(prom.RoleMemoryUsage)
+	if len(series) == 0 {
+		series = f.m.Role(prom.RoleMemory)
+	}
+	if len(series) == 0 {
+		return nil
+	}
+	h := &scored{}
+	score := 0.0
+	w := prom.Window{Start: f.onset.Add(-3 * time.Hour), End: f.end}
+	ramping, total := 0, 0
+	for _, s := range series {
+		r := prom.Ramp(s.Points, w)
+		if r.N < 5 {
+			continue
+		}
+		total++
+		if r.Rising >= 0.6 && r.Slope > 0 && (r.R2 >= 0.5 || r.Last >= 1.5*r.First) {
+			ramping++
+		}
+	}
+	if total > 0 && ramping*2 >= total {
+		score += 0.35
+		h.evidence = append(h.evidence, fmt.Sprintf("memory ramps steadily on %d of %d instances", ramping, total))
+	} else if total > 0 {
+		h.against = append(h.against, fmt.Sprintf("memory is flat on %d of %d instances", total-ramping, total))
+	}
+	oom := increaseIn(f.m.Role(prom.RoleOOMKills), f.incident())
+	rs := increaseIn(f.m.Role(prom.RoleRestarts), f.incident())
+	if oom > 0 || rs > 0 {
+		score += 0.3
+		h.evidence = append(h.evidence, fmt.Sprintf("%.0f container restarts and %.0f OOM kills in the incident window", rs, oom))
+	} else {
+		h.against = append(h.against, "no restarts or OOM kills in the incident window")
+		score -= 0.1
+	}
+	if ramping == 0 && oom == 0 && rs == 0 {
+		return nil
+	}
+	if !f.concentrated {
+		score += 0.1
+	}
+	c, cfit, why := f.bestChange([]string{signal.KindDeploy, signal.KindConfig, signal.KindFeatureFlag}, 6*time.Hour, 0.3)
+	if c != nil && ramping > 0 {
+		h.change = c
+		score += 0.15 * cfit
+		h.evidence = append(h.evidence, why...)
+	}
+	h.score = clamp01(score)
+	h.summary = "Memory grows until instances are OOM-killed and restart; requests fail while they are down."
+	if h.change != nil {
+		h.summary = fmt.Sprintf("A memory leak: memory ramps until instances are OOM-killed and restart. It started after %s %s (%s before the onset).", h.change.Kind, h.change.ID, round(f.lag(h.change)))
+	}
+	return h
+}
+
+// badPod: one instance is unhealthy but still receives traffic. Needs a
+// finding on one upstream/pod that holds most errors with a small share of
+// the traffic. Refuted by: other instances of the same node failing too
+// (bad-node), or a deploy naming that instance (bad-deploy).
+func badPod(f *features) *scored {
+	ps := f.findingsIn(layerPod)
+	if len(ps) == 0 {
+		return nil
+	}
+	p := ps[0]
+	d, v := scopeValue(p, layerPod)
+	h := &scored{scope: map[string]string{d: v}}
+	score := 0.0
+	if p.ErrorShare >= 0.5 && p.TrafficShare <= 0.3 {
+		score += 0.45 + 0.2*p.ErrorShare
+	} else if p.ErrorShare >= 0.3 {
+		score += 0.2
+	}
+	if p.ErrorRate >= 0.3 {
+		score += 0.1
+	}
+	h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the errors with %s of the traffic; its error rate is %s", d, v, pct(p.ErrorShare), pct(p.TrafficShare), pct(p.ErrorRate)))
+	if !same(p, f.top[0]) {
+		score -= 0.2
+		h.against = append(h.against, "another finding explains the errors better: "+f.top[0].Summary)
+	}
+	node := f.podNode[hostOf(v)]
+	if node != "" {
+		others := 0
+		for _, q := range ps[1:] {
+			_, qv := scopeValue(q, layerPod)
+			if f.podNode[hostOf(qv)] == node && q.ErrorShare >= 0.1 {
+				others++
+			}
+		}
+		if others > 0 {
+			score -= 0.3
+			h.against = append(h.against, fmt.Sprintf("%d other instances on node %s fail too", others, node))
+		} else {
+			h.evidence = append(h.evidence, fmt.Sprintf("it runs on node %s, whose other instances are healthy", node))
+		}
+	}
+	if c, cfit, _ := f.bestChange(deployKinds, 20*time.Minute, 0.6); c != nil && cfit >= 0.5 {
+		if sm, _ := f.scopeMatch(c); sm > 0 {
+			score -= 0.2
+			h.against = append(h.against, fmt.Sprintf("%s %s names this instance: a bad rollout to it?", c.Kind, c.ID))
+		}
+	}
+	if never, _ := f.neverReached(); never {
+		score -= 0.3
+		h.against = append(h.against, "the failing requests never reached an upstream")
+	}
+	h.score = clamp01(score)
+	h.summary = fmt.Sprintf("One instance, %s, fails while still receiving traffic: it holds %s of the errors with %s of the requests.", v, pct(p.ErrorShare), pct(p.TrafficShare))
+	return h
+}
+
+// badNode: the instances on one node fail together. Needs a node
+// dimension in the logs, or upstream findings mapped to nodes through
+// kube_pod_info, or node network error counters.
+func badNode(f *features) *scored {
+	h := &scored{}
+	score := 0.0
+	node := ""
+	if ns := f.findingsIn(layerNode); len(ns) > 0 && ns[0].ErrorShare >= 0.5 {
+		d, v := scopeValue(ns[0], layerNode)
+		node = v
+		score += 0.45 + 0.2*ns[0].ErrorShare
+		h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the errors with %s of the traffic", d, v, pct(ns[0].ErrorShare), pct(ns[0].TrafficShare)))
+	}
+	// Upstream findings grouped by the node their pod runs on.
+	byNode := map[string][]triage.Finding{}
+	share := map[string]float64{}
+	for _, p := range f.findingsIn(layerPod) {
+		_, v := scopeValue(p, layerPod)
+		if n := f.podNode[hostOf(v)]; n != "" {
+			byNode[n] = append(byNode[n], p)
+			share[n] += p.ErrorShare
+		}
+		for _, r := range p.Related {
+			for d, rv := range r.Scope {
+				if layerOf(d) == layerPod {
+					if n := f.podNode[hostOf(rv)]; n != "" && n == f.podNode[hostOf(v)] {
+						share[n] += 0 // same node: already counted
+					}
+				}
+			}
+		}
+	}
+	for n, ps := range byNode {
+		if len(ps) >= 2 && share[n] >= 0.5 && node == "" {
+			node = n
+			score += 0.45 + 0.2*math.Min(share[n], 1)
+			h.evidence = append(h.evidence, fmt.Sprintf("%d failing instances all run on node %s and hold %s of the errors", len(ps), n, pct(math.Min(share[n], 1))))
+		}
+	}
+	if f.m != nil && f.hasOnset {
+		for _, s := range f.m.Role(prom.RoleNodeNetErrors) {
+			st := prom.Step(s.Points, f.onset, 30*time.Minute)
+			if st.NAfter > 0 && st.After > 1 && st.Ratio >= 5 {
+				n := s.Labels["node"]
+				if n == "" {
+					n = s.Labels["instance"]
+				}
+				if node == "" || n == node || strings.Contains(n, node) || strings.Contains(node, n) {
+					score += 0.25
+					h.evidence = append(h.evidence, fmt.Sprintf("network errors on %s up from %.1f/s to %.1f/s at the onset", n, st.Before, st.After))
+					if node == "" {
+						node = n
+						score += 0.1
+					}
+					break
+				}
+			}
+		}
+	}
+	if node == "" {
+		return nil
+	}
+	h.scope = map[string]string{"node": node}
+	if never, _ := f.neverReached(); never {
+		score -= 0.3
+		h.against = append(h.against, "the failing requests never reached an upstream")
+	}
+	h.score = clamp01(score)
+	h.summary = fmt.Sprintf("Node %s is faulty: the instances running on it fail together while the same service elsewhere is healthy.", node)
+	return h
+}
+
+// zoneOutage: one zone or region's infrastructure fails (not DNS). Needs a
+// finding on a zone/region dimension. Refuted by: a dns or cdn change
+// scoped there (then stale DNS or the CDN is the better story).
+func zoneOutage(f *features) *scored {
+	zs := f.findingsIn(layerZone)
+	if len(zs) == 0 {
+		return nil
+	}
+	z := zs[0]
+	d, v := scopeValue(z, layerZone)
+	h := &scored{scope: map[string]string{d: v}}
+	score := 0.0
+	if z.ErrorShare >= 0.6 {
+		score += 0.4 + 0.15*z.ErrorShare
+	} else if z.ErrorShare >= 0.3 {
+		score += 0.15
+	}
+	h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the errors with %s of the traffic (error rate %s there)", d, v, pct(z.ErrorShare), pct(z.TrafficShare), pct(z.ErrorRate)))
+	if z.ErrorRate >= 0.5 {
+		score += 0.1
+		h.evidence = append(h.evidence, fmt.Sprintf("most requests in %s=%s fail", d, v))
+	}
+	if f.errShape == "step" {
+		score += 0.05
+	}
+	for i := range f.ev.Changes {
+		c := &f.ev.Changes[i]
+		if c.Kind != signal.KindDNS && c.Kind != signal.KindCDN {
+			continue
+		}
+		if sm, _ := f.scopeMatch(c); sm > 0 && f.timeFit(c, 24*time.Hour) > 0 {
+			score -= 0.25
+			h.against = append(h.against, fmt.Sprintf("%s change %s touched %s=%s before the onset: the routing layer, not the zone, may be at fault", c.Kind, c.ID, d, v))
+			break
+		}
+	}
+	if c, cfit, why := f.bestChange(deployKinds, 20*time.Minute, 0.6); c != nil && cfit >= 0.6 {
+		score -= 0.15
+		h.against = append(h.against, why...)
+	}
+	if f.errShape == "decay" {
+		score -= 0.1
+		h.against = append(h.against, "the failing share decays by itself, unlike an outage")
+	}
+	if c, _, why := f.bestChange([]string{signal.KindInfra}, 30*time.Minute, 0.6); c != nil {
+		h.change = c
+		h.evidence = append(h.evidence, why...)
+	}
+	h.score = clamp01(score)
+	h.summary = fmt.Sprintf("The %s %s is failing: its requests fail while the other %ss are healthy.", d, v, d)
+	return h
+}
+
+// cdnOrigin: a CDN or proxy in front of the service fails or cannot reach
+// the origin. Needs a cdn change, or failures at the edge layer (edge/pop
+// dimensions, a CDN log) while the origin's own logs stay healthy.
+func cdnOrigin(f *features) *scored {
+	h := &scored{}
+	score := 0.0
+	c, cfit, why := f.bestChange([]string{signal.KindCDN}, 30*time.Minute, 0.3)
+	if c != nil {
+		h.change = c
+		score += 0.25 + 0.3*cfit
+		h.evidence = append(h.evidence, why...)
+	}
+	edge := false
+	for _, fd := range f.top {
+		for dim, v := range fd.Scope {
+			lv := strings.ToLower(v)
+			if dim == "pop" || dim == "edge_location" || dim == "cache_status" || dim == "origin_status" || strings.Contains(lv, "cdn") || strings.Contains(lv, "edge") {
+				edge = true
+			}
+		}
+		if fd.ErrorShare >= 0.5 {
+			break
+		}
+	}
+	if edge {
+		score += 0.2
+		h.evidence = append(h.evidence, "the failures sit at the CDN/edge layer: "+f.top[0].Summary)
+	}
+	if c == nil && !edge {
+		return nil
+	}
+	if never, _ := f.neverReached(); never {
+		score += 0.1
+		h.evidence = append(h.evidence, "the failing requests never reached an origin upstream")
+	}
+	if f.errShape == "step" {
+		score += 0.05
+	}
+	h.score = clamp01(score)
+	h.summary = "The CDN cannot reach the origin (or fails in front of it): requests through the CDN fail while the origin itself is healthy."
+	if c != nil {
+		h.summary = fmt.Sprintf("The CDN cannot reach the origin after %s (%s before the onset): %s.", c.ID, round(f.lag(c)), strings.TrimSuffix(c.Summary, "."))
+	}
+	return h
+}
+
+// certExpired: a TLS certificate expired or does not match. Needs
+// blackbox probe expiry metrics, or a cert change, or TLS errors in the
+// logs. Supported by: the expiry time at the onset, probes failing.
+func certExpired(f *features) *scored {
+	h := &scored{}
+	score := 0.0
+	if f.m != nil && f.hasOnset {
+		for _, s := range f.m.Role(prom.RoleCertExpiry) {
+			if len(s.Points) == 0 {
+				continue
+			}
+			exp := time.Unix(int64(s.Points[len(s.Points)-1].V), 0).UTC()
+			d := f.onset.Sub(exp)
+			if d > -f.bucket-2*time.Minute && d < 2*time.Hour {
+				score += 0.6
+				where := s.Labels["instance"]
+				if where == "" {
+					where = s.Labels["target"]
+				}
+				h.evidence = append(h.evidence, fmt.Sprintf("the certificate of %s expired at %s, %s the onset", orDash(where), exp.Format("2006-01-02 15:04"), beforeAfter(d)))
+				h.scope = map[string]string{"endpoint": where}
+				break
+			}
+		}
+		if r, b, a := f.stepRatio(prom.RoleProbeSuccess); r > 0 && r < 0.7 {
+			score += 0.15
+			h.evidence = append(h.evidence, fmt.Sprintf("probe success fell from %.0f%% to %.0f%%", b*100, a*100))
+		}
+	}
+	c, cfit, why := f.bestChange([]string{signal.KindCert}, 2*time.Hour, 0.4)
+	if c != nil {
+		h.change = c
+		score += 0.2 * cfit
+		h.evidence = append(h.evidence, why...)
+	}
+	tls := false
+	for _, fd := range f.top {
+		for _, v := range fd.Scope {
+			lv := strings.ToLower(v)
+			if strings.Contains(lv, "ssl") || strings.Contains(lv, "tls") || strings.Contains(lv, "cert") || strings.Contains(lv, "handshake") {
+				tls = true
+			}
+		}
+	}
+	if tls {
+		score += 0.15
+		h.evidence = append(h.evidence, "the failing requests carry TLS errors: "+f.top[0].Summary)
+	}
+	if score == 0 {
+		return nil
+	}
+	if f.concentrated {
+		score += 0.05
+	}
+	h.score = clamp01(score)
+	h.summary = "A TLS certificate expired on an endpoint: clients fail the handshake there."
+	return h
+}
+
+// capacity: load outgrew capacity with no triggering change. Needs the
+// request rate (logs or metrics) well above the baseline. Supported by:
+// latency up, CPU saturated, failures spread over instances. Refuted by: a
+// change that lines up (then the change is the better story).
+func capacity(f *features) *scored {
+	ratio := f.trafficRatio
+	if r, _, _ := f.stepRatio(prom.RoleRequests); r > ratio && !math.IsInf(r, 0) {
+		ratio = r
+	}
+	if ratio < 1.3 {
+		return nil
+	}
+	h := &scored{}
+	score := 0.45 * clamp01((ratio-1)/1)
+	h.evidence = append(h.evidence, fmt.Sprintf("traffic is %.1f× the baseline's rate", ratio))
+	if f.latRatio >= 2 {
+		score += 0.15
+		h.evidence = append(h.evidence, fmt.Sprintf("p99 latency %.1f× the baseline's", f.latRatio))
+	}
+	if !f.concentrated {
+		score += 0.15
+		h.evidence = append(h.evidence, "the failures are spread over instances and paths")
+	} else {
+		score -= 0.1
+		h.against = append(h.against, "the failures concentrate in one place: "+f.top[0].Summary)
+	}
+	if r, b, a := f.stepRatio(prom.RoleCPU); r >= 1.3 {
+		score += 0.15
+		h.evidence = append(h.evidence, fmt.Sprintf("CPU up from %.2f to %.2f cores", b, a))
+	}
+	if u := f.connUsage(); u.has && u.peak >= 0.9 {
+		h.against = append(h.against, fmt.Sprintf("database connections at %s of the maximum", pct(u.peak)))
+	}
+	if c, cfit, why := f.bestChange(signal.ChangeKinds, 30*time.Minute, 0.5); c != nil && cfit >= 0.5 {
+		score -= 0.2
+		h.against = append(h.against, why...)
+	} else {
+		score += 0.1
+		h.evidence = append(h.evidence, "no change lines up with the onset")
+	}
+	h.score = clamp01(score)
+	h.summary = fmt.Sprintf("Load outgrew capacity: traffic is %.1f× the baseline's and the service saturates, with no change to blame.", ratio)
+	return h
+}
+
+// dependency: a downstream dependency the service calls is failing. This
+// is the residual explanation for errors that reach the app on a few
+// endpoints with nothing else to blame; it needs those endpoints.
+func dependency(f *features) *scored {
+	ps := f.findingsIn(layerPath)
+	if len(ps) == 0 || !same(f.top[0], ps[0]) {
+		return nil
+	}
+	d, v := scopeValue(ps[0], layerPath)
+	h := &scored{scope: map[string]string{d: v}}
+	score := 0.2 + 0.2*ps[0].ErrorShare
+	h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the errors", d, v, pct(ps[0].ErrorShare)))
+	if never, _ := f.neverReached(); never {
+		return nil
+	}
+	if c, cfit, why := f.bestChange(signal.ChangeKinds, 30*time.Minute, 0.5); c != nil && cfit >= 0.5 {
+		score -= 0.15
+		h.against = append(h.against, why...)
+	}
+	h.score = clamp01(score)
+	h.summary = fmt.Sprintf("A dependency behind %s fails: only the endpoints that call it error.", v)
+	return h
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func same(a, b triage.Finding) bool { return a.Dimension == b.Dimension && a.Value == b.Value }

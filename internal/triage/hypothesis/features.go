@@ -1,0 +1,365 @@
+package hypothesis
+
+import (
+	"math"
+	"net"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/signal"
+	"github.com/sitrep-dev/sitrep/internal/source/prom"
+	"github.com/sitrep-dev/sitrep/internal/triage"
+)
+
+// Layers a dimension can describe. Detectors reason about layers, not about
+// particular field names, so that any log whose fields say where a request
+// went can be read.
+const (
+	layerPod     = "pod"     // one instance: upstream address, pod, target, server
+	layerNode    = "node"    // a machine several instances share
+	layerZone    = "zone"    // a zone, region, cluster or CDN point of presence
+	layerLB      = "lb"      // a load balancer or proxy, or the log file (source) of one
+	layerVersion = "version" // a release, image or build
+	layerPath    = "path"    // an endpoint
+	layerClient  = "client"  // who is calling: networks, user agents
+	layerNoUp    = "no-upstream"
+	layerStatus  = "status" // tautological with the error itself
+	layerOther   = "other"
+)
+
+var layers = map[string]string{
+	"upstream": layerPod, "upstream_addr": layerPod, "target": layerPod, "pod": layerPod, "pod_name": layerPod,
+	"kubernetes.pod": layerPod, "kubernetes.pod_name": layerPod, "instance": layerPod, "server": layerPod,
+	"container": layerPod, "pod_ip": layerPod, "backend_server": layerPod,
+	"node": layerNode, "kubernetes.node": layerNode, "node_name": layerNode, "host_ip": layerNode, "nodename": layerNode,
+	"region": layerZone, "zone": layerZone, "az": layerZone, "availability_zone": layerZone, "datacenter": layerZone,
+	"dc": layerZone, "cluster": layerZone, "pop": layerZone, "edge_location": layerZone, "edge": layerZone, "location": layerZone,
+	"elb": layerLB, "source": layerLB, "lb": layerLB, "load_balancer": layerLB, "frontend": layerLB, "backend": layerLB,
+	"upstream_name": layerLB, "target_group_arn": layerLB, "ingress": layerLB,
+	"version": layerVersion, "app_version": layerVersion, "image": layerVersion, "release": layerVersion,
+	"build": layerVersion, "canary": layerVersion, "track": layerVersion, "revision": layerVersion,
+	"path": layerPath, "uri": layerPath, "method": layerPath, "host": layerPath, "domain_name": layerPath,
+	"client_net": layerClient, "client_net16": layerClient, "client": layerClient, "ua_family": layerClient,
+	"user_agent": layerClient, "referer": layerClient,
+	"no_upstream": layerNoUp,
+	"status":      layerStatus, "status_class": layerStatus, "upstream_status": layerStatus, "target_status_code": layerStatus,
+	"elb_status_code": layerStatus, "origin_status": layerStatus, "error_reason": layerStatus, "classification": layerStatus,
+	"termination_state": layerStatus, "target_status_code_list": layerStatus,
+}
+
+func layerOf(dim string) string {
+	if l, ok := layers[dim]; ok {
+		return l
+	}
+	if strings.HasSuffix(dim, ".pod") || strings.HasSuffix(dim, "_pod") {
+		return layerPod
+	}
+	if strings.HasSuffix(dim, ".node") || strings.HasSuffix(dim, "_node") {
+		return layerNode
+	}
+	if strings.HasSuffix(dim, "zone") || strings.HasSuffix(dim, "region") {
+		return layerZone
+	}
+	if strings.HasSuffix(dim, "status") || strings.HasSuffix(dim, "status_code") {
+		return layerStatus
+	}
+	return layerOther
+}
+
+// features is the evidence, measured once for every detector.
+type features struct {
+	res         *triage.Result
+	ev          Evidence
+	significant bool
+	onset       time.Time
+	hasOnset    bool
+	end         time.Time // end of the incident window (or of the data)
+	bucket      time.Duration
+
+	errRate, baseRate float64
+	p99, baseP99      float64
+	hasLatency        bool
+	latRatio          float64 // incident p99 / baseline p99
+	trafficRatio      float64 // incident requests/s / baseline requests/s (0 unknown)
+
+	// top holds the findings that say where the failures are (status-like
+	// dimensions dropped), best first.
+	top []triage.Finding
+	// errShape is the error rate's shape over the incident: "step", "ramp",
+	// "decay" or "flat"; decay is the last third's rate over the first's.
+	errShape string
+	decay    float64
+	// concentrated: the best finding holds most errors in a minority of
+	// the traffic (a partial failure).
+	concentrated bool
+
+	m        *prom.Metrics
+	podNode  map[string]string // pod IP or pod name → node
+	statuses map[string]int64
+}
+
+func extract(res *triage.Result, ev Evidence) *features {
+	cat := ev.Catalog
+	if cat == nil {
+		cat = prom.DefaultCatalog()
+	}
+	f := &features{res: res, ev: ev, statuses: res.Impact.StatusCodes}
+	if len(ev.Metrics) > 0 {
+		f.m = prom.Derive(ev.Metrics, cat)
+	}
+	f.podNode = podNodes(ev.Metrics, cat)
+	f.significant = res.Impact.Significant && res.Impact.Onset != nil
+	if res.Impact.Onset != nil {
+		f.onset, f.hasOnset = res.Impact.Onset.UTC(), true
+	}
+	f.bucket = time.Duration(res.Series.BucketSeconds * float64(time.Second))
+	if f.bucket <= 0 {
+		f.bucket = time.Minute
+	}
+	if res.Window.Incident.End != nil {
+		f.end = res.Window.Incident.End.UTC()
+	} else if n := len(res.Series.Points); n > 0 {
+		f.end = res.Series.Points[n-1].Time.Add(f.bucket)
+	}
+	f.errRate, f.baseRate = res.Impact.ErrorRate, res.Impact.BaselineErrorRate
+	if l := res.Impact.Latency; l != nil {
+		f.p99, f.hasLatency = l.P99, true
+		if l.BaselineP99 != nil && *l.BaselineP99 > 0 {
+			f.baseP99 = *l.BaselineP99
+			f.latRatio = l.P99 / *l.BaselineP99
+		}
+	}
+	f.trafficRatio = trafficRatio(res)
+	for _, fd := range res.Findings {
+		keep := false
+		for d := range fd.Scope {
+			if layerOf(d) != layerStatus {
+				keep = true
+			}
+		}
+		if keep {
+			f.top = append(f.top, fd)
+		}
+	}
+	if len(f.top) > 0 {
+		t := f.top[0]
+		f.concentrated = t.ErrorShare >= 0.6 && t.TrafficShare <= 0.5
+	}
+	f.errShape, f.decay = shape(res, f)
+	return f
+}
+
+// trafficRatio compares requests per second in the incident window with
+// the baseline's.
+func trafficRatio(res *triage.Result) float64 {
+	w := res.Window
+	if w.Baseline.Start == nil || w.Baseline.End == nil || w.Incident.Start == nil || w.Incident.End == nil {
+		return 0
+	}
+	bd := w.Baseline.End.Sub(*w.Baseline.Start).Seconds()
+	id := w.Incident.End.Sub(*w.Incident.Start).Seconds()
+	if bd <= 0 || id <= 0 || res.Impact.BaselineRequests == 0 {
+		return 0
+	}
+	return (float64(res.Impact.Requests) / id) / (float64(res.Impact.BaselineRequests) / bd)
+}
+
+// shape classifies the error rate over the incident window.
+func shape(res *triage.Result, f *features) (string, float64) {
+	if !f.hasOnset {
+		return "flat", 1
+	}
+	var rates []float64
+	for _, p := range res.Series.Points {
+		if p.Time.Before(f.onset) || (!f.end.IsZero() && !p.Time.Before(f.end)) || p.Requests == 0 {
+			continue
+		}
+		rates = append(rates, float64(p.Errors)/float64(p.Requests))
+	}
+	if len(rates) < 3 {
+		return "step", 1
+	}
+	third := len(rates) / 3
+	if third == 0 {
+		third = 1
+	}
+	first, last := mean(rates[:third]), mean(rates[len(rates)-third:])
+	peak := 0.0
+	for _, r := range rates {
+		peak = math.Max(peak, r)
+	}
+	decay := 1.0
+	if first > 0 {
+		decay = last / first
+	}
+	head := mean(rates[:min(2, len(rates))])
+	switch {
+	case first > 0 && decay <= 0.6 && head >= 0.5*peak:
+		return "decay", decay
+	case last > 0 && first <= 0.5*last && head < 0.5*peak:
+		return "ramp", decay
+	case head >= 0.5*peak:
+		return "step", decay
+	}
+	return "flat", decay
+}
+
+func mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+// podNodes maps pod IPs and names to their node from kube_pod_info.
+func podNodes(raw []signal.Series, cat *prom.Catalog) map[string]string {
+	out := map[string]string{}
+	for _, s := range raw {
+		if r, ok := cat.Lookup(s); !ok || r.Role != prom.RolePodInfo {
+			continue
+		}
+		node := s.Labels["node"]
+		if node == "" {
+			continue
+		}
+		if ip := s.Labels["pod_ip"]; ip != "" {
+			out[ip] = node
+		}
+		if p := s.Labels["pod"]; p != "" {
+			out[p] = node
+		}
+	}
+	return out
+}
+
+// hostOf strips the port and any "(name)" from an upstream value.
+func hostOf(v string) string {
+	v = strings.TrimSpace(v)
+	if i := strings.IndexByte(v, ' '); i >= 0 {
+		v = v[:i]
+	}
+	if h, _, err := net.SplitHostPort(v); err == nil {
+		return strings.Trim(h, "[]")
+	}
+	return strings.Trim(v, "[]")
+}
+
+// findingsIn returns the top findings with a dimension of the layer.
+func (f *features) findingsIn(layer string) []triage.Finding {
+	var out []triage.Finding
+	for _, fd := range f.top {
+		for d := range fd.Scope {
+			if layerOf(d) == layer {
+				out = append(out, fd)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// scopeValue returns the value of the finding's dimension of the layer.
+func scopeValue(fd triage.Finding, layer string) (string, string) {
+	keys := make([]string, 0, len(fd.Scope))
+	for d := range fd.Scope {
+		keys = append(keys, d)
+	}
+	sort.Strings(keys)
+	for _, d := range keys {
+		if layerOf(d) == layer {
+			return d, fd.Scope[d]
+		}
+	}
+	return "", ""
+}
+
+// neverReached reports whether the failing requests never reached an
+// upstream (the best finding, or a combination in it, says no_upstream=true).
+func (f *features) neverReached() (bool, float64) {
+	for _, fd := range f.top {
+		if v, ok := fd.Scope["no_upstream"]; ok && v == "true" {
+			return true, fd.ErrorShare
+		}
+		for _, r := range fd.Related {
+			if v, ok := r.Scope["no_upstream"]; ok && v == "true" && r.Overlap >= 0.8 {
+				return true, fd.ErrorShare * r.Overlap
+			}
+		}
+	}
+	return false, 0
+}
+
+// window helpers for metrics.
+func (f *features) incident() prom.Window {
+	end := f.end
+	if end.IsZero() {
+		end = f.onset.Add(time.Hour)
+	}
+	return prom.Window{Start: f.onset, End: end}
+}
+
+func (f *features) before(d time.Duration) prom.Window {
+	return prom.Window{Start: f.onset.Add(-d), End: f.onset}
+}
+
+// maxOver is the largest value of any of the series inside w.
+func maxOver(series []prom.Series, w prom.Window) (float64, *prom.Series) {
+	best, at := math.Inf(-1), (*prom.Series)(nil)
+	for i := range series {
+		for _, p := range prom.In(series[i].Points, w) {
+			if p.V > best && !math.IsNaN(p.V) {
+				best, at = p.V, &series[i]
+			}
+		}
+	}
+	if at == nil {
+		return 0, nil
+	}
+	return best, at
+}
+
+// meanOf is the mean of every point of the series inside w.
+func meanOf(series []prom.Series, w prom.Window) (float64, int) {
+	sum, n := 0.0, 0
+	for _, s := range series {
+		for _, p := range prom.In(s.Points, w) {
+			if !math.IsNaN(p.V) && !math.IsInf(p.V, 0) {
+				sum += p.V
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	return sum / float64(n), n
+}
+
+// increaseIn sums the increase of counter-like series (restarts, OOM kills:
+// Derive gives rates for counters, so integrate them over w).
+func increaseIn(series []prom.Series, w prom.Window) float64 {
+	total := 0.0
+	for _, s := range series {
+		pts := prom.In(s.Points, w)
+		if s.Unit == "per_second" {
+			for i := 1; i < len(pts); i++ {
+				dt := float64(pts[i].T-pts[i-1].T) / 1000
+				if v := pts[i].V; v > 0 && !math.IsNaN(v) {
+					total += v * dt
+				}
+			}
+			continue
+		}
+		if len(pts) >= 2 && pts[len(pts)-1].V > pts[0].V {
+			total += pts[len(pts)-1].V - pts[0].V
+		}
+	}
+	return total
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }

@@ -1,0 +1,176 @@
+// Package hypothesis is the triage stage that turns scoped findings,
+// change events, metrics and database/DNS checks into ranked hypotheses:
+// candidate causes with the evidence for and against each, the change they
+// blame, the checks that would confirm them and containment options with
+// their risks.
+//
+// Each cause has one small detector (detectors.go) that states what evidence
+// it needs and scores how well the evidence fits. Changes are linked to the
+// incident by time, scope and shape (changes.go). Nothing here is keyed to a
+// particular scenario: the detectors read dimensions by their role (a pod, a
+// node, a zone, a load balancer, a version) and metrics by the role the
+// exporter catalogue gives them.
+package hypothesis
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/signal"
+	"github.com/sitrep-dev/sitrep/internal/source/prom"
+	"github.com/sitrep-dev/sitrep/internal/triage"
+)
+
+// Evidence is what the stage reads besides the access-log result.
+type Evidence struct {
+	Changes []signal.Change
+	// Metrics are raw metric series (Prometheus query_range results).
+	Metrics []signal.Series
+	// Catalog maps metric names to roles (nil: prom.DefaultCatalog).
+	Catalog *prom.Catalog
+	// DB is a database health snapshot; nil without --dsn.
+	DB *DBHealth
+	// DNS holds what resolvers answered for the names of dns changes.
+	DNS []DNSCheck
+}
+
+// DBHealth is the part of a database health check the detectors use.
+type DBHealth struct {
+	InUse, Max   int
+	IdleInTx     int
+	LockWaits    int
+	LongestQuery time.Duration
+	Refused      bool // the server refused the check's own connection: every slot taken
+	Lines        []string
+}
+
+// DNSCheck is what resolvers answered for the name of one dns change.
+type DNSCheck struct {
+	ChangeID        string
+	StillOld, Fresh int
+	Lines           []string
+}
+
+// Stage returns the hypotheses stage for triage.Options.Stages.
+func Stage(ev Evidence) triage.Stage {
+	return triage.Stage{Name: "hypotheses", Run: func(ctx context.Context, an *triage.Analysis) error {
+		Apply(an.Result, ev)
+		return nil
+	}}
+}
+
+// Minimum confidence for a hypothesis to be shown as an explanation; below
+// it the answer is "unknown" with what to check.
+const minConfidence = 0.35
+
+// Apply ranks the changes and the hypotheses into res.
+func Apply(res *triage.Result, ev Evidence) {
+	f := extract(res, ev)
+	res.Changes = rankChanges(f)
+	var hs []scored
+	for _, d := range detectors {
+		h := d.run(f)
+		if h == nil || h.score <= 0 {
+			continue
+		}
+		h.cause = d.cause
+		hs = append(hs, *h)
+	}
+	sort.SliceStable(hs, func(i, j int) bool { return hs[i].score > hs[j].score })
+	out := []triage.Hypothesis{}
+	if !f.significant || len(hs) == 0 || hs[0].score < minConfidence {
+		out = append(out, unknown(f, hs))
+	}
+	for _, h := range hs {
+		if len(out) >= 5 {
+			break
+		}
+		out = append(out, h.render(f))
+	}
+	res.Hypotheses = out
+}
+
+// scored is a detector's verdict before rendering.
+type scored struct {
+	cause    string
+	score    float64
+	change   *signal.Change
+	summary  string
+	evidence []string
+	against  []string
+	scope    map[string]string
+}
+
+func (h scored) render(f *features) triage.Hypothesis {
+	var id *string
+	if h.change != nil {
+		s := h.change.ID
+		id = &s
+	}
+	conf := h.score
+	if conf > 0.97 {
+		conf = 0.97 // never certain from logs and metrics alone
+	}
+	pb := playbook(h.cause, f, h)
+	ev := h.evidence
+	if ev == nil {
+		ev = []string{}
+	}
+	ag := h.against
+	if ag == nil {
+		ag = []string{}
+	}
+	return triage.Hypothesis{Cause: h.cause, Confidence: round2(conf), Summary: h.summary, ChangeID: id,
+		Evidence: ev, Against: ag, Checks: pb.checks, Containment: pb.containment}
+}
+
+func unknown(f *features, hs []scored) triage.Hypothesis {
+	h := triage.Hypothesis{Cause: "unknown", Evidence: []string{}, Against: []string{}, Checks: []string{}, Containment: []triage.Containment{}}
+	switch {
+	case !f.significant:
+		h.Confidence = 0.2
+		h.Summary = "No incident stands out: the error rate and latency are within the baseline's noise, so there is no cause to name."
+		h.Evidence = append(h.Evidence, fmt.Sprintf("error rate %s vs %s in the baseline", pct(f.errRate), pct(f.baseRate)))
+		h.Checks = append(h.Checks, "Check the time range (--since/--until) covers the reported problem, and that --error matches what users see (e.g. --error 'status>=500 || request_time>2').")
+	default:
+		h.Confidence = 0.3
+		h.Summary = "The evidence does not single out a cause; the findings narrow where to look."
+		if len(hs) > 0 {
+			h.Summary = fmt.Sprintf("The evidence does not single out a cause; the closest fit, %s, is weak (%.2f).", hs[0].cause, hs[0].score)
+		}
+		for _, fd := range f.top {
+			h.Evidence = append(h.Evidence, fd.Summary)
+		}
+		h.Checks = append(h.Checks,
+			"Compare the failing scope's configuration and recent changes with a healthy one (same service, other region/pod).",
+			"Add the change log (--changes or `sitrep change record`) and metrics (--metrics/--prometheus) and rerun: most causes need them to be told apart.")
+		h.Containment = append(h.Containment, triage.Containment{Action: "Shift traffic away from the failing scope if there is one (drain the pod/node/zone) while investigating.",
+			Risk: "Only safe if the remaining capacity can take the load; watch saturation after the shift."})
+	}
+	return h
+}
+
+func round2(x float64) float64 { return float64(int(x*100+0.5)) / 100 }
+
+func pct(x float64) string {
+	switch {
+	case x >= 0.1:
+		return fmt.Sprintf("%.0f%%", x*100)
+	case x >= 0.01:
+		return fmt.Sprintf("%.1f%%", x*100)
+	default:
+		return fmt.Sprintf("%.2f%%", x*100)
+	}
+}
+
+func clamp01(x float64) float64 {
+	switch {
+	case x < 0:
+		return 0
+	case x > 1:
+		return 1
+	}
+	return x
+}
