@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -113,8 +114,21 @@ func errorOf(t testing.TB, w *httptest.ResponseRecorder) errorDetail {
 	return e.Error
 }
 
+// TestRoutes runs every route, with its error cases, against the in-memory
+// store and the real SQLite store.
 func TestRoutes(t *testing.T) {
-	f, m := memFixture(t)
+	t.Run("memstore", func(t *testing.T) {
+		f, m := memFixture(t)
+		testRoutes(t, f, m)
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		svc := openStore(t, filepath.Join(t.TempDir(), "sitrep.db"))
+		svc.Incidents = incident.NewService(incident.Options{Store: svc.Backend, Now: func() time.Time { return t0 }})
+		testRoutes(t, newFixture(t, svc, Options{MaxBody: 4096}), nil)
+	})
+}
+
+func testRoutes(t *testing.T, f *fixture, m *memStore) {
 	ctx := context.Background()
 	inc, err := f.svc.Incidents.Declare(ctx, "alice", incident.DeclareInput{Title: "API 503s", Severity: "SEV2", Services: []string{"api"}})
 	if err != nil {
@@ -281,6 +295,9 @@ func TestRoutes(t *testing.T) {
 	}
 
 	t.Run("store down", func(t *testing.T) {
+		if m == nil {
+			t.Skip("needs the in-memory store")
+		}
 		m.mu.Lock()
 		m.pingErr = errors.New("disk on fire")
 		m.mu.Unlock()
