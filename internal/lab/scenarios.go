@@ -558,7 +558,7 @@ func setupMemoryLeak(g *gen) {
 	rng := g.rng
 	prev := g.apiVersion
 	ver := nextVersion(rng, prev)
-	deployAt := g.onset - minutes(rng, 100, 200)
+	deployAt := g.onset - minutes(rng, 60, 150)
 	var regions []*region
 	if rng.IntN(2) == 0 {
 		regions = g.regions
@@ -576,23 +576,26 @@ func setupMemoryLeak(g *gen) {
 	base := 330e6
 	type life struct {
 		kills []int64 // OOM kill times
+		down  []int64 // seconds until the restarted container is ready
 		rate  float64 // bytes per second
 	}
 	lives := map[*pod]*life{}
 	first := fresh[rng.IntN(len(fresh))]
 	for _, p := range fresh {
-		f := between(rng, 1.0, 1.5)
+		f := between(rng, 1.0, 1.35)
 		if p == first {
 			f = 1
 		}
 		l := &life{rate: (limit - base) / (float64(g.onset-p.from) * f)}
-		for t := p.from; ; {
+		for t, n := p.from, 0; ; n++ {
 			k := t + int64((limit-base)/l.rate)
 			if k > g.end {
 				break
 			}
 			l.kills = append(l.kills, k)
-			t = k + 25 + int64(rng.IntN(20))
+			// CrashLoopBackOff doubles the wait between restarts
+			l.down = append(l.down, int64(20+10<<min(n, 3)+rng.IntN(15)))
+			t = k + l.down[n]
 		}
 		lives[p] = l
 	}
@@ -600,12 +603,12 @@ func setupMemoryLeak(g *gen) {
 	state := func(p *pod, t int64) (mem float64, restarts int, down bool) {
 		l := lives[p]
 		since := p.from
-		for _, k := range l.kills {
+		for i, k := range l.kills {
 			if t < k {
 				break
 			}
 			restarts++
-			since = k + 25
+			since = k + l.down[i]
 			if t < since {
 				return base, restarts, true
 			}
@@ -618,18 +621,21 @@ func setupMemoryLeak(g *gen) {
 		}
 		mem, _, down := state(p, t)
 		if down {
+			// the ALB keeps sending to the target until its health
+			// checks fail; ingress-nginx retries another pod
 			o.conn = connRefused
 			return
 		}
 		for _, k := range lives[p].kills {
-			if t >= k-3 && t < k {
+			if t >= k-6 && t < k {
 				o.conn, o.t = connReset, float64(k-t)
 				return
 			}
 		}
 		// GC thrash as the heap nears the limit
-		x := mem / limit
-		o.t *= 1 + 8*math.Pow(x, 10)
+		if x := (mem/limit - 0.85) / 0.15; x > 0 {
+			o.t *= 1 + 25*x*x*x
+		}
 	}
 	g.h.podState = func(g *gen, p *pod, t int64, s *podState) {
 		if lives[p] == nil {
