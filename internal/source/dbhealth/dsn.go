@@ -45,8 +45,12 @@ func (t *Target) String() string {
 		u.User = url.User(t.User)
 	}
 	if strings.HasPrefix(t.Addr, "/") {
+		// A unix socket: spelled the way each family's DSN takes it.
 		u.Host = ""
 		q := url.Values{"socket": {t.Addr}}
+		if t.Engine == EnginePostgres {
+			q = url.Values{"host": {t.Addr}, "port": {fmt.Sprint(t.pg.Port)}}
+		}
 		u.RawQuery = q.Encode()
 	}
 	return u.String()

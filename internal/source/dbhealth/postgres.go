@@ -21,7 +21,8 @@ const pgSettingsSQL = `SELECT current_setting('server_version'), current_databas
 
 // pgActivitySQL lists the client backends but ours; $1 truncates queries.
 const pgActivitySQL = `SELECT a.pid, coalesce(a.usename::text, ''), coalesce(a.datname::text, ''),
-	coalesce(a.application_name, ''), coalesce(host(a.client_addr), ''), coalesce(a.state, ''),
+	coalesce(a.application_name, ''),
+	CASE WHEN a.client_port = -1 THEN 'local' ELSE coalesce(host(a.client_addr), '') END, coalesce(a.state, ''),
 	coalesce(a.wait_event_type, ''), coalesce(a.wait_event, ''),
 	coalesce(extract(epoch FROM clock_timestamp() - a.query_start), 0)::float8,
 	coalesce(extract(epoch FROM clock_timestamp() - a.state_change), 0)::float8,

@@ -3,6 +3,7 @@ package dbhealth
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -262,5 +263,33 @@ func TestPostgresLegacyEncoding(t *testing.T) {
 	}
 	if s.Database != "legacy" || s.Connections.Max != 20 {
 		t.Errorf("database %q max %d", s.Database, s.Connections.Max)
+	}
+}
+
+// TestPostgresSocketClients: clients on the unix socket show as "local",
+// and the check itself can connect through the socket.
+func TestPostgresSocketClients(t *testing.T) {
+	srv := pgtest.Start(t, pgtest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	port := strconv.Itoa(srv.Port)
+	sockDSN := "postgres://postgres@/postgres?host=" + srv.SocketDir() + "&port=" + port + "&application_name=cron"
+	c, err := pgx.Connect(ctx, sockDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	s, err := Check(ctx, "postgres://postgres@/postgres?host="+srv.SocketDir()+"&port="+port, Options{})
+	if err != nil {
+		t.Fatalf("Check through the socket: %v", err)
+	}
+	if s.Target != "postgresql://postgres@/postgres?host="+strings.ReplaceAll(srv.SocketDir(), "/", "%2F")+"&port="+port {
+		t.Errorf("target = %q", s.Target)
+	}
+	if len(s.Clients) != 1 || s.Clients[0].ClientAddr != "local" || s.Clients[0].ApplicationName != "cron" {
+		t.Errorf("clients = %+v, want one app=cron from local", s.Clients)
+	}
+	if !s.Has("connections-ok") || s.Has("connections-exhausted") {
+		t.Errorf("findings = %+v", s.Findings())
 	}
 }

@@ -317,6 +317,19 @@ func (s *Snapshot) Findings() []Finding {
 	return out
 }
 
+// Has reports whether any of the findings is of one of kinds, e.g.
+// s.Has("connections-exhausted", "connections-refused").
+func (s *Snapshot) Has(kinds ...string) bool {
+	for _, f := range s.Findings() {
+		for _, k := range kinds {
+			if f.Kind == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Severity is the most severe finding's severity.
 func (s *Snapshot) Severity() Severity {
 	sev := SeverityOK
