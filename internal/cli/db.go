@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -55,7 +56,7 @@ exhausted. If the server refuses the connection because every slot is taken,
 that refusal is reported as the finding.
 
 Exit status: 0 when the check ran (whatever it found), 1 when it could not
-run, 2 when --fail-on is reached.`,
+run, 2 when --fail-on is reached. With -v it logs each statement it runs.`,
 		Example: `  # PostgreSQL (any libpq/pgx URL option works, e.g. ?sslmode=require)
   sitrep db check --dsn postgres://sitrep@db.internal:5432/shop
 
@@ -83,8 +84,13 @@ run, 2 when --fail-on is reached.`,
 			default:
 				return fmt.Errorf("--fail-on %q: want never, warning or critical", failOn)
 			}
+			logger := a.Logger
+			if a.Verbose {
+				// -v shows each statement the check runs.
+				logger = slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			}
 			snap, err := dbhealth.Check(cmd.Context(), dsn, dbhealth.Options{
-				Logger:           a.Logger,
+				Logger:           logger,
 				Now:              a.Now,
 				StatementTimeout: timeout,
 				ConnectTimeout:   connectTimeout,

@@ -79,7 +79,7 @@ func checkMySQL(ctx context.Context, t *Target, opts Options, log *slog.Logger, 
 	defer conn.Close()
 
 	qctx := func(query string) (context.Context, context.CancelFunc) {
-		log.Debug("query", "sql", oneLine(query, 80))
+		log.Debug("query", "sql", oneLine(query, 2000))
 		return context.WithTimeout(ctx, opts.StatementTimeout+opts.StatementTimeout/2)
 	}
 	exec := func(query string) error {
@@ -91,8 +91,9 @@ func checkMySQL(ctx context.Context, t *Target, opts Options, log *slog.Logger, 
 
 	var ownID int64
 	var maxConns int
-	c, cancel := qctx("version")
-	err = conn.QueryRowContext(c, "SELECT VERSION(), @@max_connections, CONNECTION_ID(), COALESCE(DATABASE(), '')").
+	const versionSQL = "SELECT VERSION(), @@max_connections, CONNECTION_ID(), COALESCE(DATABASE(), '')"
+	c, cancel := qctx(versionSQL)
+	err = conn.QueryRowContext(c, versionSQL).
 		Scan(&s.Version, &maxConns, &ownID, &s.Database)
 	cancel()
 	if err != nil {
@@ -120,9 +121,10 @@ func checkMySQL(ctx context.Context, t *Target, opts Options, log *slog.Logger, 
 	// Status counters.
 	st := &MySQLStatus{}
 	s.MySQL = st
-	c, cancel = qctx("status")
-	rows, err := conn.QueryContext(c, `SHOW GLOBAL STATUS WHERE Variable_name IN ('Threads_connected', 'Threads_running',
-		'Max_used_connections', 'Connection_errors_max_connections', 'Aborted_connects', 'Uptime')`)
+	const statusSQL = `SHOW GLOBAL STATUS WHERE Variable_name IN ('Threads_connected', 'Threads_running',
+		'Max_used_connections', 'Connection_errors_max_connections', 'Aborted_connects', 'Uptime')`
+	c, cancel = qctx(statusSQL)
+	rows, err := conn.QueryContext(c, statusSQL)
 	if err != nil {
 		cancel()
 		return fmt.Errorf("read global status: %w", err)
@@ -158,8 +160,9 @@ func checkMySQL(ctx context.Context, t *Target, opts Options, log *slog.Logger, 
 	// Open InnoDB transactions by connection: an idle connection with one
 	// is idle in transaction.
 	trxAge := map[int64]float64{}
-	c, cancel = qctx("innodb_trx")
-	rows, err = conn.QueryContext(c, "SELECT trx_mysql_thread_id, COALESCE(TIMESTAMPDIFF(SECOND, trx_started, NOW()), 0) FROM information_schema.INNODB_TRX")
+	const trxSQL = "SELECT trx_mysql_thread_id, COALESCE(TIMESTAMPDIFF(SECOND, trx_started, NOW()), 0) FROM information_schema.INNODB_TRX"
+	c, cancel = qctx(trxSQL)
+	rows, err = conn.QueryContext(c, trxSQL)
 	if err == nil {
 		for rows.Next() {
 			var id int64
@@ -264,12 +267,12 @@ func mysqlLockWaits(conn *sql.Conn, qctx func(string) (context.Context, context.
 	var waits []LockWait
 	byWaiter := map[int64]int{}
 
-	c, cancel := qctx("detect lock views")
-	var isViews, psViews int
-	err := conn.QueryRowContext(c, `SELECT
+	const detectSQL = `SELECT
 		(SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'information_schema' AND TABLE_NAME = 'INNODB_LOCK_WAITS'),
-		(SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'performance_schema' AND TABLE_NAME = 'data_lock_waits')`).
-		Scan(&isViews, &psViews)
+		(SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'performance_schema' AND TABLE_NAME = 'data_lock_waits')`
+	c, cancel := qctx(detectSQL)
+	var isViews, psViews int
+	err := conn.QueryRowContext(c, detectSQL).Scan(&isViews, &psViews)
 	cancel()
 	query := ""
 	switch {

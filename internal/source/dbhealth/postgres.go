@@ -81,7 +81,7 @@ func checkPostgres(ctx context.Context, t *Target, opts Options, log *slog.Logge
 	defer conn.Close(context.Background())
 
 	q := func(sql string, args ...any) (context.Context, context.CancelFunc) {
-		log.Debug("query", "sql", oneLine(sql, 80))
+		log.Debug("query", "sql", oneLine(sql, 2000))
 		return context.WithTimeout(ctx, opts.StatementTimeout+opts.StatementTimeout/2)
 	}
 
