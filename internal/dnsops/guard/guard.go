@@ -132,8 +132,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		for _, r := range rep.Resolvers {
 			switch {
 			case returnsOld(&r.Result, old):
-				until := now.Add(time.Duration(r.TTL) * time.Second)
-				res.Holders = append(res.Holders, Holder{Resolver: r.Resolver, Values: r.Values, TTL: r.TTL, Until: until})
+				ttl := holdTTL(&r, old)
+				until := now.Add(time.Duration(ttl) * time.Second)
+				res.Holders = append(res.Holders, Holder{Resolver: r.Resolver, Values: r.Values, TTL: ttl, Until: until})
 				if until.After(res.ClearAt) {
 					res.ClearAt = until
 				}
@@ -202,6 +203,21 @@ func normalize(s string) string {
 		return a.String()
 	}
 	return dns.CanonicalName(s)
+}
+
+// holdTTL is how long the resolver keeps returning old: the time the check
+// found until its stale answer runs out; when it was not judged stale (no
+// --expect, no authority), the TTL of the record pointing at old.
+func holdTTL(r *dnsprobe.ResolverResult, old string) uint32 {
+	if r.ExpiresIn != nil {
+		return *r.ExpiresIn
+	}
+	for _, c := range r.Chain {
+		if normalize(c.Value) == old {
+			return c.TTL
+		}
+	}
+	return r.TTL
 }
 
 func returnsOld(r *dnsprobe.Result, old string) bool {

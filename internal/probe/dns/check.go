@@ -34,7 +34,7 @@ type CheckOptions struct {
 	// Resolvers are the caching resolvers to ask, in parallel.
 	Resolvers []Resolver
 	// Authority overrides the authoritative servers (host:port); when empty
-	// the zone's NS are found through the first resolver.
+	// the zone's NS are found through the first resolver that can.
 	Authority []string
 	// NoAuthority skips the comparison with the authoritative servers (for
 	// GeoDNS names whose answer depends on who asks).
@@ -147,7 +147,7 @@ func (c *Client) Check(ctx context.Context, opts CheckOptions) (*Report, error) 
 func judge(r *ResolverResult, auth *Result, expect []string, now time.Time) {
 	stale := func(reason string) {
 		r.Status, r.Reason = StatusStale, reason
-		ttl := r.TTL
+		ttl := staleTTL(&r.Result, auth)
 		r.ExpiresIn = &ttl
 		r.ExpiresAt = now.Add(time.Duration(ttl) * time.Second).UTC()
 	}
@@ -156,17 +156,54 @@ func judge(r *ResolverResult, auth *Result, expect []string, now time.Time) {
 		r.Status, r.Reason = StatusFailing, r.Error
 	case len(expect) > 0 && !containsAll(r.Values, expect):
 		if r.OK() {
-			stale(fmt.Sprintf("serves %s, not %s, for %s more", strings.Join(r.Values, ", "), strings.Join(expect, ", "), FormatTTL(r.TTL)))
+			stale(fmt.Sprintf("serves %s, not %s, for %s more", strings.Join(r.Values, ", "), strings.Join(expect, ", "), FormatTTL(staleTTL(&r.Result, auth))))
 		} else {
-			stale(fmt.Sprintf("%s (cached negative answer), not %s, for %s more", strings.ToUpper(r.ErrorKind), strings.Join(expect, ", "), FormatTTL(r.TTL)))
+			stale(fmt.Sprintf("%s (cached negative answer), not %s, for %s more", strings.ToUpper(r.ErrorKind), strings.Join(expect, ", "), FormatTTL(staleTTL(&r.Result, auth))))
 		}
-	case auth != nil && !slices.Equal(r.Values, auth.Values):
-		stale(fmt.Sprintf("serves %s; the authority now answers %s; cached for %s more", valuesOrErr(&r.Result), valuesOrErr(auth), FormatTTL(r.TTL)))
+	case auth != nil && (!slices.Equal(r.Values, auth.Values) || !sameChain(r.Chain, auth.Chain)):
+		stale(fmt.Sprintf("serves %s; the authority now answers %s; cached for %s more", describe(&r.Result), describe(auth), FormatTTL(staleTTL(&r.Result, auth))))
 	case !r.OK():
 		r.Status, r.Reason = StatusFailing, r.Error
 	default:
 		r.Status = StatusOK
 	}
+}
+
+// staleTTL is how long a resolver keeps serving its stale answer. Along a
+// CNAME chain, the first link that differs from the authority's chain is the
+// stale record: when it expires the resolver fetches the new one. Without
+// an authority answer to compare with, the longest TTL on the chain is the
+// upper bound.
+func staleTTL(r *Result, auth *Result) uint32 {
+	if auth != nil {
+		for i, c := range r.Chain {
+			if i >= len(auth.Chain) || c.Value != auth.Chain[i].Value {
+				return c.TTL
+			}
+		}
+		return r.TTL
+	}
+	ttl := r.TTL
+	for _, c := range r.Chain {
+		ttl = max(ttl, c.TTL)
+	}
+	return ttl
+}
+
+func sameChain(a, b []Record) bool {
+	return slices.EqualFunc(a, b, func(x, y Record) bool { return x.Value == y.Value })
+}
+
+// describe renders an answer with its CNAME chain: "→ lb.example. → 192.0.2.1".
+func describe(r *Result) string {
+	if len(r.Chain) == 0 {
+		return valuesOrErr(r)
+	}
+	parts := make([]string, 0, len(r.Chain)+1)
+	for _, c := range r.Chain {
+		parts = append(parts, c.Value)
+	}
+	return "→ " + strings.Join(append(parts, valuesOrErr(r)), " → ")
 }
 
 func valuesOrErr(r *Result) string {
@@ -220,7 +257,7 @@ func findings(rep *Report, auth *Result) []string {
 		if !r.Answered() {
 			continue
 		}
-		k := valuesOrErr(&r.Result)
+		k := describe(&r.Result)
 		if _, ok := sets[k]; !ok {
 			keys = append(keys, k)
 		}
@@ -236,10 +273,10 @@ func findings(rep *Report, auth *Result) []string {
 	}
 	switch {
 	case auth != nil:
-		out = append(out, fmt.Sprintf("authority %s answers %s (TTL %s)", auth.Resolver, valuesOrErr(auth), FormatTTL(auth.TTL)))
+		out = append(out, fmt.Sprintf("authority %s answers %s (TTL %s)", auth.Resolver, describe(auth), FormatTTL(auth.TTL)))
 		for _, a := range rep.Authority {
-			if a.Answered() && !slices.Equal(a.Values, auth.Values) {
-				out = append(out, fmt.Sprintf("authoritative servers disagree: %s answers %s (a secondary lagging behind?)", a.Resolver, valuesOrErr(&a)))
+			if a.Answered() && (!slices.Equal(a.Values, auth.Values) || !sameChain(a.Chain, auth.Chain)) {
+				out = append(out, fmt.Sprintf("authoritative servers disagree: %s answers %s (a secondary lagging behind?)", a.Resolver, describe(&a)))
 			}
 		}
 	case rep.AuthorityError != "":
@@ -256,10 +293,21 @@ func findings(rep *Report, auth *Result) []string {
 func (c *Client) authority(ctx context.Context, name string, opts CheckOptions) (zone string, results []Result, errText string) {
 	servers := opts.Authority
 	if len(servers) == 0 {
-		var err error
-		zone, servers, err = c.FindAuthority(ctx, name, opts.Resolvers[0].Addr)
-		if err != nil {
-			return zone, nil, err.Error()
+		// Walk up through the first resolver that can do it.
+		var errs []string
+		for _, r := range opts.Resolvers {
+			z, addrs, err := c.FindAuthority(ctx, name, r.Addr)
+			if err == nil {
+				zone, servers = z, addrs
+				break
+			}
+			errs = append(errs, err.Error())
+			if ctx.Err() != nil {
+				break
+			}
+		}
+		if len(servers) == 0 {
+			return zone, nil, strings.Join(errs, "; ") + " (name the authoritative servers with --authority)"
 		}
 	}
 	results = make([]Result, len(servers))

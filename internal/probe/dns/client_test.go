@@ -280,3 +280,63 @@ func TestFormatTTL(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckCNAMEChainStale: the record moved by changing a CNAME (the usual
+// load-balancer move). The stale element is the CNAME, so the time until
+// the cache runs out is the CNAME's remaining TTL, not the A record's.
+func TestCheckCNAMEChainStale(t *testing.T) {
+	chain := func(lb string, cnameTTL uint32, ip string) dns.HandlerFunc {
+		return func(w dns.ResponseWriter, r *dns.Msg) {
+			m := new(dns.Msg)
+			m.SetReply(r)
+			c, _ := dns.NewRR("api.shop.example. " + itoa(cnameTTL) + " IN CNAME " + lb)
+			a, _ := dns.NewRR(lb + " 20 IN A " + ip)
+			m.Answer = []dns.RR{c, a}
+			w.WriteMsg(m)
+		}
+	}
+	cache := fakeServer(t, chain("old-lb.shop.example.", 3000, "192.0.2.10"), nil)
+	auth := fakeServer(t, chain("new-lb.shop.example.", 3600, "192.0.2.20"), nil)
+	c := NewClient(Options{Timeout: time.Second})
+	for _, tc := range []struct {
+		name string
+		opts CheckOptions
+	}{
+		{"against the authority", CheckOptions{Authority: []string{auth}}},
+		{"with --expect only", CheckOptions{NoAuthority: true, Expect: []string{"192.0.2.20"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := tc.opts
+			o.Name, o.Resolvers = "api.shop.example", []Resolver{{"cache", cache}}
+			rep, err := c.Check(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := rep.Resolvers[0]
+			if r.Status != StatusStale || r.ExpiresIn == nil || *r.ExpiresIn != 3000 {
+				t.Fatalf("want stale for the CNAME's 3000 s: %+v (findings %v)", r, rep.Findings)
+			}
+		})
+	}
+	// Same final address through a different chain is still a difference.
+	same := fakeServer(t, chain("old-lb.shop.example.", 3000, "192.0.2.20"), nil)
+	rep, _ := c.Check(context.Background(), CheckOptions{Name: "api.shop.example", Resolvers: []Resolver{{"cache", same}}, Authority: []string{auth}})
+	if rep.Resolvers[0].Status != StatusStale || !strings.Contains(rep.Resolvers[0].Reason, "→ old-lb.shop.example. → 192.0.2.20") {
+		t.Fatalf("chain difference not flagged: %+v", rep.Resolvers[0])
+	}
+}
+
+// TestCheckNegativeCacheStale: a resolver that cached NXDOMAIN before the
+// record was created is stale for the negative-caching TTL.
+func TestCheckNegativeCacheStale(t *testing.T) {
+	nx := fakeServer(t, rcode(dns.RcodeNameError), nil)
+	c := NewClient(Options{Timeout: time.Second})
+	rep, err := c.Check(context.Background(), CheckOptions{Name: "www.shop.example", Resolvers: []Resolver{{"cache", nx}}, NoAuthority: true, Expect: []string{"192.0.2.20"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Resolvers[0]
+	if r.Status != StatusStale || *r.ExpiresIn != 30 || !strings.Contains(r.Reason, "NXDOMAIN (cached negative answer)") {
+		t.Fatalf("%+v", r)
+	}
+}
