@@ -23,7 +23,9 @@ type fakeCounter struct {
 	err error
 }
 
-func (f fakeCounter) CountSince(context.Context, []string, time.Time) (Traffic, error) { return f.tr, f.err }
+func (f fakeCounter) CountSince(context.Context, []string, time.Time) (Traffic, error) {
+	return f.tr, f.err
+}
 
 func TestGuardLogs(t *testing.T) {
 	last := now.Add(-3 * time.Minute)

@@ -160,7 +160,7 @@ func Make(o Options) (*Plan, error) {
 	}
 	p.Steps = []Step{
 		{ID: "lower-ttl", At: lowerAt, Title: fmt.Sprintf("Lower the TTL of %s %s from %s to %s", name, typ, human(ttl), human(LowTTL)),
-			Detail:  fmt.Sprintf("Keep the value %s. Caches that fetched the record just before this still hold it for up to %s, so the switch waits at least max(current TTL, 48 h) = %s.", from, human(ttl), human(lead)),
+			Detail: fmt.Sprintf("Keep the value %s. Caches that fetched the record just before this still hold it for up to %s, so the switch waits at least max(current TTL, 48 h) = %s.", from, human(ttl), human(lead)),
 			Change: &RecordChange{Old: from, New: from, TTL: cur, NewTTL: low}},
 		{ID: "verify-low-ttl", At: lowerAt.Add(ttl), Title: "Verify that resolvers see the low TTL",
 			Detail:  fmt.Sprintf("Every resolver must report a remaining TTL of at most %d s. A resolver still showing a larger TTL has the old TTL cached: postpone the switch until it runs out.", low),
