@@ -22,6 +22,9 @@ func (db *DB) PutChanges(ctx context.Context, changes []signal.Change) error {
 		if strings.TrimSpace(c.ID) == "" {
 			return fmt.Errorf("change %d: id is required: %w", i, store.ErrInvalid)
 		}
+		if err := checkTimes(c.Time); err != nil {
+			return fmt.Errorf("change %q: %w", c.ID, err)
+		}
 		c.Time = roundTime(c.Time)
 		doc, err := json.Marshal(c)
 		if err != nil {

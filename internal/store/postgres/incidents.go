@@ -21,6 +21,10 @@ const incidentCols = `id, title, severity, status, services, labels, commander, 
 // incidentValues are the column values of inc from title to closed_at, in
 // incidentCols order.
 func incidentValues(inc *incident.Incident) ([]any, error) {
+	if err := checkTimes(inc.DetectedAt, inc.CreatedAt, inc.UpdatedAt, inc.AcknowledgedAt, inc.MitigatedAt,
+		inc.ResolvedAt, inc.ClosedAt); err != nil {
+		return nil, err
+	}
 	impact, err := json.Marshal(inc.Impact)
 	if err != nil {
 		return nil, fmt.Errorf("impact: %v: %w", err, store.ErrInvalid)
@@ -299,6 +303,9 @@ func checkEvents(events []incident.Event) error {
 		if len(e.Payload) > 0 && !json.Valid(e.Payload) {
 			return fmt.Errorf("event %d: payload is not valid JSON: %w", i, store.ErrInvalid)
 		}
+		if err := checkTimes(e.Time); err != nil {
+			return fmt.Errorf("event %d: %w", i, err)
+		}
 	}
 	return nil
 }
@@ -362,6 +369,9 @@ func (db *DB) CreateAction(ctx context.Context, a *incident.ActionItem) error {
 	if a == nil {
 		return fmt.Errorf("create action item: nil action item: %w", store.ErrInvalid)
 	}
+	if err := checkTimes(a.CreatedAt, a.Due, a.DoneAt); err != nil {
+		return fmt.Errorf("create action item: %w", err)
+	}
 	var id int64
 	err := db.write(ctx, func(tx pgx.Tx) error {
 		if err := lockIncident(ctx, tx, a.IncidentID); err != nil {
@@ -396,6 +406,9 @@ func (db *DB) GetAction(ctx context.Context, id int64) (*incident.ActionItem, er
 func (db *DB) UpdateAction(ctx context.Context, a *incident.ActionItem) error {
 	if a == nil {
 		return fmt.Errorf("update action item: nil action item: %w", store.ErrInvalid)
+	}
+	if err := checkTimes(a.CreatedAt, a.Due, a.DoneAt); err != nil {
+		return fmt.Errorf("update action item #%d: %w", a.ID, err)
 	}
 	err := db.write(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE action_items SET title = $1, owner = $2, due = $3, state = $4,
@@ -476,4 +489,26 @@ func jsonMap(m map[string]string) string {
 	}
 	b, _ := json.Marshal(m) // strings always marshal
 	return string(b)
+}
+
+// checkTimes rejects times outside the years 0000–9999, which RFC 3339 (and
+// so the JSON forms of the records) cannot represent. Arguments are
+// time.Time or *time.Time (nil is fine).
+func checkTimes(ts ...any) error {
+	for _, v := range ts {
+		var t time.Time
+		switch x := v.(type) {
+		case time.Time:
+			t = x
+		case *time.Time:
+			if x == nil {
+				continue
+			}
+			t = *x
+		}
+		if y := t.UTC().Year(); y < 0 || y > 9999 {
+			return fmt.Errorf("time %s is outside the years 0000-9999: %w", t.UTC().Format(time.RFC3339), store.ErrInvalid)
+		}
+	}
+	return nil
 }

@@ -17,6 +17,9 @@ func (db *DB) CreateToken(ctx context.Context, t *auth.Token) error {
 	if t == nil || t.Name == "" || t.Hash == "" {
 		return fmt.Errorf("create token: name and hash are required: %w", store.ErrInvalid)
 	}
+	if err := checkTimes(t.CreatedAt); err != nil {
+		return fmt.Errorf("create token: %w", err)
+	}
 	var id int64
 	err := db.write(ctx, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `INSERT INTO tokens (name, role, hash, created_at, created_by)

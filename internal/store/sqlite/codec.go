@@ -3,7 +3,11 @@ package sqlite
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/sitrep-dev/sitrep/internal/store"
 )
 
 // timeLayout is how times are stored: UTC, fixed width, to the microsecond,
@@ -99,4 +103,40 @@ func jsonMap(m map[string]string) string {
 	}
 	b, _ := json.Marshal(m)
 	return string(b)
+}
+
+// checkTimes rejects times outside the years 0000–9999, which RFC 3339 (and
+// so the JSON forms of the records) cannot represent. Arguments are
+// time.Time or *time.Time (nil is fine).
+func checkTimes(ts ...any) error {
+	for _, v := range ts {
+		var t time.Time
+		switch x := v.(type) {
+		case time.Time:
+			t = x
+		case *time.Time:
+			if x == nil {
+				continue
+			}
+			t = *x
+		}
+		if y := t.UTC().Year(); y < 0 || y > 9999 {
+			return fmt.Errorf("time %s is outside the years 0000-9999: %w", t.UTC().Format(time.RFC3339), store.ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// checkText rejects what PostgreSQL cannot store in text either, so that
+// both backends accept the same records: invalid UTF-8 and NUL bytes.
+func checkText(vals ...string) error {
+	for _, v := range vals {
+		if !utf8.ValidString(v) {
+			return fmt.Errorf("text %q is not valid UTF-8: %w", v, store.ErrInvalid)
+		}
+		if strings.IndexByte(v, 0) >= 0 {
+			return fmt.Errorf("text %q contains a NUL byte: %w", v, store.ErrInvalid)
+		}
+	}
+	return nil
 }

@@ -19,6 +19,19 @@ const incidentCols = `id, title, severity, status, services, labels, commander, 
 // incidentValues are the column values of inc from title to closed_at, in
 // incidentCols order.
 func incidentValues(inc *incident.Incident) ([]any, error) {
+	if err := checkTimes(inc.DetectedAt, inc.CreatedAt, inc.UpdatedAt, inc.AcknowledgedAt, inc.MitigatedAt,
+		inc.ResolvedAt, inc.ClosedAt); err != nil {
+		return nil, err
+	}
+	text := []string{inc.Title, string(inc.Severity), string(inc.Status), inc.Commander, inc.Communications,
+		inc.Scribe, inc.RootCause, inc.Cause, inc.Resolution, inc.CreatedBy, inc.Impact.Summary}
+	text = append(append(text, inc.Services...), inc.Responders...)
+	for k, v := range inc.Labels {
+		text = append(text, k, v)
+	}
+	if err := checkText(text...); err != nil {
+		return nil, err
+	}
 	impact, err := json.Marshal(inc.Impact)
 	if err != nil {
 		return nil, fmt.Errorf("impact: %v: %w", err, store.ErrInvalid)
@@ -284,6 +297,12 @@ func checkEvents(events []incident.Event) error {
 		if len(e.Payload) > 0 && !json.Valid(e.Payload) {
 			return fmt.Errorf("event %d: payload is not valid JSON: %w", i, store.ErrInvalid)
 		}
+		if err := checkTimes(e.Time); err != nil {
+			return fmt.Errorf("event %d: %w", i, err)
+		}
+		if err := checkText(e.Kind, e.Actor, e.Text); err != nil {
+			return fmt.Errorf("event %d: %w", i, err)
+		}
 	}
 	return nil
 }
@@ -355,6 +374,12 @@ func (db *DB) CreateAction(ctx context.Context, a *incident.ActionItem) error {
 	if a == nil {
 		return fmt.Errorf("create action item: nil action item: %w", store.ErrInvalid)
 	}
+	if err := checkTimes(a.CreatedAt, a.Due, a.DoneAt); err != nil {
+		return fmt.Errorf("create action item: %w", err)
+	}
+	if err := checkText(a.Title, a.Owner, a.State, a.CreatedBy); err != nil {
+		return fmt.Errorf("create action item: %w", err)
+	}
 	var id int64
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		if err := incidentExists(ctx, tx, a.IncidentID); err != nil {
@@ -393,6 +418,12 @@ func (db *DB) GetAction(ctx context.Context, id int64) (*incident.ActionItem, er
 func (db *DB) UpdateAction(ctx context.Context, a *incident.ActionItem) error {
 	if a == nil {
 		return fmt.Errorf("update action item: nil action item: %w", store.ErrInvalid)
+	}
+	if err := checkTimes(a.CreatedAt, a.Due, a.DoneAt); err != nil {
+		return fmt.Errorf("update action item #%d: %w", a.ID, err)
+	}
+	if err := checkText(a.Title, a.Owner, a.State); err != nil {
+		return fmt.Errorf("update action item #%d: %w", a.ID, err)
 	}
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE action_items SET title = ?, owner = ?, due = ?, state = ?,

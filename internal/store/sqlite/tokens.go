@@ -20,6 +20,12 @@ func (db *DB) CreateToken(ctx context.Context, t *auth.Token) error {
 	if t == nil || t.Name == "" || t.Hash == "" {
 		return fmt.Errorf("create token: name and hash are required: %w", store.ErrInvalid)
 	}
+	if err := checkTimes(t.CreatedAt); err != nil {
+		return fmt.Errorf("create token: %w", err)
+	}
+	if err := checkText(t.Name, string(t.Role), t.Hash, t.CreatedBy); err != nil {
+		return fmt.Errorf("create token: %w", err)
+	}
 	var id int64
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		var taken int
@@ -111,6 +117,12 @@ func (db *DB) PutChanges(ctx context.Context, changes []signal.Change) error {
 		if strings.TrimSpace(c.ID) == "" {
 			return fmt.Errorf("change %d: id is required: %w", i, store.ErrInvalid)
 		}
+		if err := checkTimes(c.Time); err != nil {
+			return fmt.Errorf("change %q: %w", c.ID, err)
+		}
+		if err := checkText(c.ID, c.Kind, c.Service); err != nil {
+			return fmt.Errorf("change %q: %w", c.ID, err)
+		}
 		c.Time = roundTime(c.Time)
 		doc, err := json.Marshal(c)
 		if err != nil {
@@ -141,6 +153,16 @@ func (db *DB) ListChanges(ctx context.Context, since, until time.Time) ([]signal
 	q := `SELECT doc FROM changes`
 	var where []string
 	var args []any
+	// Stored times are years 0000-9999, compared as text: clamp the bounds.
+	if y := since.UTC().Year(); !since.IsZero() && y > 9999 || !until.IsZero() && until.UTC().Year() < 0 {
+		return []signal.Change{}, nil
+	}
+	if !since.IsZero() && since.UTC().Year() < 0 {
+		since = time.Time{}
+	}
+	if !until.IsZero() && until.UTC().Year() > 9999 {
+		until = time.Time{}
+	}
 	if !since.IsZero() {
 		where = append(where, "time >= ?")
 		args = append(args, fmtTime(since))

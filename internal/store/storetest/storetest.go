@@ -272,11 +272,29 @@ func testIncidentInvalid(t *testing.T, b Backend) {
 	bad := newIncident("bad severity", at(0))
 	bad.Severity = "SEV9"
 	wantErr(t, "CreateIncident with severity SEV9", b.CreateIncident(ctx, bad, nil), store.ErrInvalid)
+	late := newIncident("year 10000", at(0))
+	late.ResolvedAt = ptr(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))
+	wantErr(t, "CreateIncident resolved in the year 10000", b.CreateIncident(ctx, late, nil), store.ErrInvalid)
+	for name, mod := range map[string]func(*incident.Incident){
+		"a NUL byte in the title":    func(i *incident.Incident) { i.Title = "a\x00b" },
+		"invalid UTF-8 in the title": func(i *incident.Incident) { i.Title = "caf\xe9" },
+		"a NUL byte in a label":      func(i *incident.Incident) { i.Labels = map[string]string{"k": "v\x00"} },
+		"invalid UTF-8 in a service": func(i *incident.Incident) { i.Services = []string{"\xff"} },
+		"a NUL byte in the impact":   func(i *incident.Incident) { i.Impact.Summary = "\x00" },
+	} {
+		inc := newIncident("text", at(0))
+		mod(inc)
+		wantErr(t, "CreateIncident with "+name, b.CreateIncident(ctx, inc, nil), store.ErrInvalid)
+	}
+	err0 := b.PutChanges(ctx, []signal.Change{{ID: "chg\x00", Time: at(0), Kind: signal.KindOther, Summary: "x"}})
+	wantErr(t, "PutChanges with a NUL byte in the id", err0, store.ErrInvalid)
 	inc := mustCreate(t, b, newIncident("ok", at(0)))
 	err := b.AppendEvents(ctx, inc.ID, []incident.Event{{Time: at(0), Kind: incident.EventNote, Text: "x", Payload: json.RawMessage(`{not json`)}})
 	wantErr(t, "AppendEvents with a payload that is not JSON", err, store.ErrInvalid)
 	err = b.AppendEvents(ctx, inc.ID, []incident.Event{{Time: at(0), Text: "no kind"}})
 	wantErr(t, "AppendEvents without a kind", err, store.ErrInvalid)
+	err = b.AppendEvents(ctx, inc.ID, []incident.Event{{Time: at(0), Kind: incident.EventNote, Text: "nul \x00 inside"}})
+	wantErr(t, "AppendEvents with a NUL byte in the text", err, store.ErrInvalid)
 	got, err := b.GetIncident(ctx, inc.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -626,6 +644,9 @@ func testChanges(t *testing.T, b Backend) {
 	same(t, "until is exclusive", changeIDs(t, b, time.Time{}, t0.Add(12*time.Hour+10*time.Minute)), []string{"chg-1", "chg-2"})
 	same(t, "closed range", changeIDs(t, b, t0.Add(11*time.Hour), t0.Add(12*time.Hour+5*time.Minute)), []string{"chg-1", "chg-2"})
 	same(t, "empty range", changeIDs(t, b, t0.Add(20*time.Hour), time.Time{}), []string{})
+	far := time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)
+	same(t, "until beyond year 9999", changeIDs(t, b, t0, far), []string{"chg-1", "chg-2", "chg-3", "chg-4"})
+	same(t, "since beyond year 9999", changeIDs(t, b, far, time.Time{}), []string{})
 
 	list, err := b.ListChanges(ctx, time.Time{}, time.Time{})
 	if err != nil {
