@@ -363,3 +363,56 @@ func TestInterruptedWriteLeavesStoreConsistent(t *testing.T) {
 		t.Logf("round %d: %d writes acknowledged before SIGKILL, all present", round, len(acked))
 	}
 }
+
+// Two handles on one file behave like two processes (a CLI next to a
+// running server): their writers wait for each other instead of failing
+// with "database is locked".
+func TestTwoHandlesWriteWithoutBusyErrors(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sitrep.db")
+	ctx := t.Context()
+	var dbs [2]*DB
+	for i := range dbs {
+		db, err := Open(ctx, path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		dbs[i] = db
+	}
+	inc, err := incident.NewService(incident.Options{Store: dbs[0]}).Declare(ctx, "a", incident.DeclareInput{Title: "shared", Severity: "SEV3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const perWriter = 15
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*4*perWriter)
+	for h, db := range dbs {
+		svc := incident.NewService(incident.Options{Store: db})
+		for w := range 4 {
+			wg.Go(func() {
+				for n := range perWriter {
+					if _, err := svc.Note(ctx, inc.ID, "x", incident.EventNote, fmt.Sprintf("h%d w%d n%d", h, w, n), nil); err != nil {
+						errs <- err
+					}
+					if n%5 == 0 {
+						if _, err := svc.Assign(ctx, inc.ID, "x", incident.RoleResponder, fmt.Sprintf("h%d-w%d-%d", h, w, n)); err != nil {
+							errs <- err
+						}
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	evs, err := dbs[1].ListEvents(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 1 + 2*4*perWriter + 2*4*3; len(evs) != want {
+		t.Fatalf("%d events, want %d", len(evs), want)
+	}
+}
