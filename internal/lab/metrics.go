@@ -144,6 +144,8 @@ type nodeState struct {
 }
 
 type dbState struct {
+	// inUse and poolIdle are the api pools' busy and idle connections
+	inUse, poolIdle        float64
 	active, idle, idleInTx float64
 	maxConn                float64
 	maxTxDuration          float64
@@ -708,7 +710,7 @@ func (g *gen) dbMetrics(ms *metricSet) {
 				inUse += math.Min(ps.maxOpen, ps.inUse)
 				idle += ps.idle
 			}
-			s := dbState{active: math.Round(inUse*0.35 + 2 + rng.Float64()*2), idle: idle + inUse*0.65, idleInTx: float64(rng.IntN(3)), maxConn: maxConnections,
+			s := dbState{inUse: inUse, poolIdle: idle, active: math.Round(inUse*0.35 + 2 + rng.Float64()*2), idle: idle + inUse*0.65, idleInTx: float64(rng.IntN(3)), maxConn: maxConnections,
 				maxTxDuration: 0.02 + 0.2*rng.Float64(), locks: map[string]float64{}, threadsRunning: math.Round(2 + 6*u + rng.Float64()*2)}
 			if rng.Float64() < 0.01 {
 				s.maxTxDuration = 2 + 10*rng.Float64()

@@ -92,22 +92,19 @@ func podNames(ps []*pod) []string {
 }
 
 func nextVersion(rng *rand.Rand, v string) string {
-	// v2.<minor>.<patch> → v2.<minor+1>.0 or a patch
-	var major, minor, patch int
-	parse := func(s string) int { n, _ := strconv.Atoi(s); return n }
-	parts := []string{}
-	cur := ""
-	for _, c := range v[1:] {
-		if c == '.' {
-			parts = append(parts, cur)
-			cur = ""
-			continue
+	// v<major>.<minor>.<patch> → the next minor or patch; anything else
+	// starts again from v1.0.0
+	num := func(x string) int {
+		n, err := strconv.Atoi(x)
+		if err != nil || n < 0 || n > 1e6 {
+			return 0
 		}
-		cur += string(c)
+		return n
 	}
-	parts = append(parts, cur)
+	parts := strings.Split(strings.TrimPrefix(v, "v"), ".")
+	major, minor, patch := 1, 0, 0
 	if len(parts) == 3 {
-		major, minor, patch = parse(parts[0]), parse(parts[1]), parse(parts[2])
+		major, minor, patch = num(parts[0]), num(parts[1]), num(parts[2])
 	}
 	if rng.IntN(2) == 0 {
 		return "v" + strconv.Itoa(major) + "." + strconv.Itoa(minor+1) + ".0"
@@ -325,8 +322,12 @@ func setupDBPool(g *gen) {
 				leaked += math.Max(0, 25*sat(p, t)-2-10*g.util(r, t)*0.5)
 			}
 		}
+		// leaked sessions sit idle in transaction; the rest of the busy
+		// connections wait on locks those sessions hold
+		leaked = math.Min(leaked, s.inUse)
 		s.idleInTx += leaked
-		s.idle = math.Max(0, s.idle-leaked)
+		s.active = math.Max(2, (s.inUse-leaked)*0.8)
+		s.idle = s.poolIdle + (s.inUse-leaked)*0.2
 		if leaked > 0 {
 			s.maxTxDuration = float64(t-deployAt) * 0.9
 		}
