@@ -149,6 +149,7 @@ func newDNSCheckCmd(a *App) *cobra.Command {
 	var rf resolverFlags
 	var typ string
 	var expect []string
+	var maxTTL uint32
 	cmd := &cobra.Command{
 		Use:   "check NAME",
 		Short: "Ask every resolver what it answers for a name, and flag stale or failing ones",
@@ -157,7 +158,8 @@ resolver the answer, the remaining TTL, the response time and the error
 (timeout, SERVFAIL, NXDOMAIN, REFUSED, malformed; truncated answers are
 retried over TCP). The answer of the zone's authoritative servers is asked
 too: a resolver serving something else is stale, and so is one lacking an
---expect value; for those the time until their cache runs out is shown.
+--expect value or (with --max-ttl) holding the record for longer than the
+lowered TTL; for those the time until their cache runs out is shown.
 
 Exit status: 0 when every resolver is fine, 1 when one is stale or failing.`,
 		Example: `  # The system's resolvers (/etc/resolv.conf)
@@ -165,6 +167,9 @@ Exit status: 0 when every resolver is fine, 1 when one is stale or failing.`,
 
   # Named vantage points, after a switch
   sitrep dns check api.example.com --resolver eu=10.1.0.53 --resolver us=10.2.0.53 --expect 198.51.100.20
+
+  # Before a switch: has every resolver picked up the lowered TTL?
+  sitrep dns check api.example.com --resolvers vantage --max-ttl 60
 
   # A resolver set from the config file, an explicit authority, JSON
   sitrep dns check api.example.com --resolvers vantage --authority ns1.example.com -o json`,
@@ -187,7 +192,7 @@ Exit status: 0 when every resolver is fine, 1 when one is stale or failing.`,
 			}
 			rep, err := rf.client(a).Check(cmd.Context(), dnsprobe.CheckOptions{
 				Name: args[0], Type: qtype, Resolvers: resolvers, Authority: auth,
-				NoAuthority: rf.noAuthority, Expect: expect,
+				NoAuthority: rf.noAuthority, Expect: expect, MaxTTL: maxTTL,
 			})
 			if err != nil {
 				return err
@@ -208,6 +213,7 @@ Exit status: 0 when every resolver is fine, 1 when one is stale or failing.`,
 	rf.register(cmd, true)
 	cmd.Flags().StringVarP(&typ, "type", "t", "A", "record type: A, AAAA, CNAME, MX, TXT …")
 	cmd.Flags().StringArrayVar(&expect, "expect", nil, "value resolvers should now serve (repeat for several); resolvers lacking it are stale")
+	cmd.Flags().Uint32Var(&maxTTL, "max-ttl", 0, "seconds; a resolver holding the record for longer is stale (it cached it before the TTL was lowered)")
 	return cmd
 }
 
@@ -215,6 +221,9 @@ func writeCheckText(w io.Writer, rep *dnsprobe.Report, p palette) error {
 	fmt.Fprintf(w, "%s %s", rep.Name, rep.Type)
 	if len(rep.Expect) > 0 {
 		fmt.Fprintf(w, "  expect %s", strings.Join(rep.Expect, ", "))
+	}
+	if rep.MaxTTL > 0 {
+		fmt.Fprintf(w, "  max TTL %s", dnsprobe.FormatTTL(rep.MaxTTL))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w)

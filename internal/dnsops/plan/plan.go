@@ -32,6 +32,9 @@ const (
 	DefaultTTL = 86400 * time.Second
 )
 
+// unknownFrom stands for the current value when --from is not given.
+const unknownFrom = "(current value)"
+
 // Options describe the migration.
 type Options struct {
 	// Name is the record's name; Type its type (default A).
@@ -150,10 +153,11 @@ func Make(o Options) (*Plan, error) {
 
 	from := o.From
 	if from == "" {
-		from = "(current value)"
+		from = unknownFrom
 	}
 	low, cur, final := int(LowTTL/time.Second), p.CurrentTTL, int(FinalTTL/time.Second)
 	check := fmt.Sprintf("sitrep dns check %s --type %s", name, typ)
+	checkLow := fmt.Sprintf("%s --max-ttl %d", check, low)
 	guard := fmt.Sprintf("sitrep dns guard --old %s --name %s --type %s --expect %s --log OLD_ENDPOINT_ACCESS_LOG", quote(from), name, typ, quote(o.To))
 	if o.From == "" {
 		guard = fmt.Sprintf("sitrep dns guard --old OLD_ENDPOINT --name %s --type %s --expect %s --log OLD_ENDPOINT_ACCESS_LOG", name, typ, quote(o.To))
@@ -164,7 +168,7 @@ func Make(o Options) (*Plan, error) {
 			Change: &RecordChange{Old: from, New: from, TTL: cur, NewTTL: low}},
 		{ID: "verify-low-ttl", At: lowerAt.Add(ttl), Title: "Verify that resolvers see the low TTL",
 			Detail:  fmt.Sprintf("Every resolver must report a remaining TTL of at most %d s. A resolver still showing a larger TTL has the old TTL cached: postpone the switch until it runs out.", low),
-			Command: check},
+			Command: checkLow},
 		{ID: "switch", At: switchAt, Title: fmt.Sprintf("Switch %s %s to %s", name, typ, o.To),
 			Detail: fmt.Sprintf("Change the value from %s to %s, keeping the TTL at %s. Do not touch the old endpoint.", from, o.To, human(LowTTL)),
 			Change: &RecordChange{Old: from, New: o.To, TTL: low, NewTTL: low}},
@@ -192,6 +196,12 @@ func (p *Plan) Changes(actor string) []signal.Change {
 	sum := sha256.Sum256([]byte(p.Name + p.Type + p.To + p.SwitchAt.String()))
 	prefix := "dnsplan-" + hex.EncodeToString(sum[:4])
 	var out []signal.Change
+	unknown := func(v string) string {
+		if v == unknownFrom {
+			return ""
+		}
+		return v
+	}
 	for _, s := range p.Steps {
 		if s.Change == nil {
 			continue
@@ -204,7 +214,7 @@ func (p *Plan) Changes(actor string) []signal.Change {
 			Actor:   actor,
 			Details: map[string]any{
 				"name": strings.TrimSuffix(p.Name, "."), "type": p.Type,
-				"old": s.Change.Old, "new": s.Change.New,
+				"old": unknown(s.Change.Old), "new": unknown(s.Change.New),
 				"ttl": s.Change.TTL, "new_ttl": s.Change.NewTTL,
 				"planned": true, "step": s.ID,
 			},
@@ -243,7 +253,7 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 	fmt.Fprintf(w, "## DNS migration: `%s` %s → `%s`\n\n", p.Name, p.Type, p.To)
 	from := p.From
 	if from == "" {
-		from = "(current value)"
+		from = unknownFrom
 	}
 	fmt.Fprintf(w, "- Current value: `%s`, TTL %s\n- Switch: **%s**\n- Old endpoint kept until at least: **%s** (and until its traffic has stopped)\n\n",
 		from, human(time.Duration(p.CurrentTTL)*time.Second), p.SwitchAt.Format("2006-01-02 15:04 UTC"), p.KeepOldUntil.Format("2006-01-02 15:04 UTC"))

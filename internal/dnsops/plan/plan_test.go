@@ -111,3 +111,17 @@ func TestPlanChanges(t *testing.T) {
 		t.Fatalf("ttl changes: %+v / %+v", ch[0].Details, ch[2].Details)
 	}
 }
+
+func TestPlanChangesWithoutFrom(t *testing.T) {
+	p, err := Make(Options{Name: "api.example.com", To: "198.51.100.20", Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], "assumed 24 h") {
+		t.Errorf("notes: %v", p.Notes)
+	}
+	ch := p.Changes("netops")
+	if ch[0].DetailString("old") != "" || ch[1].DetailString("old") != "" || ch[1].DetailString("new") != "198.51.100.20" {
+		t.Fatalf("unknown old value must be empty, not a placeholder: %+v %+v", ch[0].Details, ch[1].Details)
+	}
+}

@@ -42,6 +42,10 @@ type CheckOptions struct {
 	// Expect lists the values resolvers should now serve; a resolver whose
 	// answer lacks one of them is stale.
 	Expect []string
+	// MaxTTL, when set, marks a resolver whose remaining TTL exceeds it as
+	// stale: it cached the record before its TTL was lowered (the check
+	// before a switch).
+	MaxTTL uint32
 }
 
 // ResolverResult is one resolver's answer, judged.
@@ -63,8 +67,9 @@ type Report struct {
 	Type string `json:"type"`
 	// Time is when the check ran.
 	Time time.Time `json:"time"`
-	// Expect echoes CheckOptions.Expect.
+	// Expect and MaxTTL echo CheckOptions.
 	Expect []string `json:"expect,omitempty"`
+	MaxTTL uint32   `json:"max_ttl,omitempty"`
 	// Resolvers holds one result per resolver, in the order given.
 	Resolvers []ResolverResult `json:"resolvers"`
 	// Zone is the zone the authority serves (when it was looked up).
@@ -104,7 +109,7 @@ func (c *Client) Check(ctx context.Context, opts CheckOptions) (*Report, error) 
 		return nil, fmt.Errorf("check: %q is not a domain name", opts.Name)
 	}
 	now := c.opts.Now()
-	rep := &Report{Name: name, Type: dns.TypeToString[opts.Type], Time: now.UTC(), Expect: opts.Expect}
+	rep := &Report{Name: name, Type: dns.TypeToString[opts.Type], Time: now.UTC(), Expect: opts.Expect, MaxTTL: opts.MaxTTL}
 	rep.Resolvers = make([]ResolverResult, len(opts.Resolvers))
 
 	var wg sync.WaitGroup
@@ -131,7 +136,7 @@ func (c *Client) Check(ctx context.Context, opts CheckOptions) (*Report, error) 
 	}
 	expect := normalizeValues(opts.Expect, opts.Type)
 	for i := range rep.Resolvers {
-		judge(&rep.Resolvers[i], auth, expect, now)
+		judge(&rep.Resolvers[i], auth, expect, opts.MaxTTL, now)
 		switch rep.Resolvers[i].Status {
 		case StatusStale:
 			rep.Stale++
@@ -144,7 +149,7 @@ func (c *Client) Check(ctx context.Context, opts CheckOptions) (*Report, error) 
 }
 
 // judge sets the status of one resolver's result.
-func judge(r *ResolverResult, auth *Result, expect []string, now time.Time) {
+func judge(r *ResolverResult, auth *Result, expect []string, maxTTL uint32, now time.Time) {
 	stale := func(reason string) {
 		r.Status, r.Reason = StatusStale, reason
 		ttl := staleTTL(&r.Result, auth)
@@ -164,6 +169,11 @@ func judge(r *ResolverResult, auth *Result, expect []string, now time.Time) {
 		stale(fmt.Sprintf("serves %s; the authority now answers %s; cached for %s more", describe(&r.Result), describe(auth), FormatTTL(staleTTL(&r.Result, auth))))
 	case !r.OK():
 		r.Status, r.Reason = StatusFailing, r.Error
+	case maxTTL > 0 && r.TTL > maxTTL:
+		r.Status, r.Reason = StatusStale, fmt.Sprintf("TTL %s left, above %s: it cached the record before the TTL was lowered", FormatTTL(r.TTL), FormatTTL(maxTTL))
+		ttl := r.TTL
+		r.ExpiresIn = &ttl
+		r.ExpiresAt = now.Add(time.Duration(ttl) * time.Second).UTC()
 	default:
 		r.Status = StatusOK
 	}

@@ -340,3 +340,22 @@ func TestCheckNegativeCacheStale(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 }
+
+// TestCheckMaxTTL: before a switch, a resolver still holding the record
+// with its old, long TTL is not ready.
+func TestCheckMaxTTL(t *testing.T) {
+	long := fakeServer(t, answerA(3600, "192.0.2.10"), nil)
+	short := fakeServer(t, answerA(45, "192.0.2.10"), nil)
+	c := NewClient(Options{Timeout: time.Second})
+	rep, err := c.Check(context.Background(), CheckOptions{Name: "www.shop.example", NoAuthority: true, MaxTTL: 60,
+		Resolvers: []Resolver{{"long", long}, {"short", short}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Resolvers[0]; r.Status != StatusStale || *r.ExpiresIn != 3600 || !strings.Contains(r.Reason, "TTL 1h left, above 1m") {
+		t.Errorf("long: %+v", r)
+	}
+	if r := rep.Resolvers[1]; r.Status != StatusOK {
+		t.Errorf("short: %+v", r)
+	}
+}
