@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -100,7 +101,12 @@ run, 2 when --fail-on is reached. With -v it logs each statement it runs.`,
 				return err
 			}
 			if a.Output == "json" {
-				err = writeJSON(a.Stdout, snap)
+				// Not writeJSON: the SQL in "checks" should read "> 0",
+				// not "\u003e 0".
+				enc := json.NewEncoder(a.Stdout)
+				enc.SetIndent("", "  ")
+				enc.SetEscapeHTML(false)
+				err = enc.Encode(snap)
 			} else {
 				err = dbhealth.WriteText(a.Stdout, snap, dbhealth.TextOptions{Color: isTTY(a.Stdout)})
 			}

@@ -111,12 +111,14 @@ func CheckTarget(ctx context.Context, t *Target, opts Options) (*Snapshot, error
 		}
 		if attempt == 3 {
 			s.Refused = ce.serverMsg
+			s.finish(opts)
 			return s, nil
 		}
 		log.Debug("server refused the connection, retrying", "err", err, "in", backoff)
 		select {
 		case <-ctx.Done():
 			s.Refused = ce.serverMsg
+			s.finish(opts)
 			return s, nil
 		case <-time.After(backoff):
 		}

@@ -1,6 +1,7 @@
 package dbhealth
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -10,7 +11,8 @@ import (
 
 // Snapshot is what one check saw on a database server. Its JSON field names
 // are stable (snake_case); fields are only ever added. Marshalled to JSON it
-// also carries "severity" and "findings" (see Severity and Findings).
+// also carries "severity", "findings", "checks" and "containment" (see the
+// methods of those names).
 type Snapshot struct {
 	// Engine is "postgresql", "mariadb" or "mysql".
 	Engine Engine `json:"engine"`
@@ -366,11 +368,25 @@ func (s *Snapshot) Evidence() []string {
 // MarshalJSON adds "severity" and "findings" to the snapshot's fields.
 func (s *Snapshot) MarshalJSON() ([]byte, error) {
 	type plain Snapshot
-	return json.Marshal(struct {
+	checks, actions := s.Checks(), s.Containment()
+	if checks == nil {
+		checks = []string{}
+	}
+	if actions == nil {
+		actions = []Action{}
+	}
+	// Not HTML-escaped: SQL in checks reads "> 0", not "\u003e 0".
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(struct {
 		*plain
-		Severity Severity  `json:"severity"`
-		Findings []Finding `json:"findings"`
-	}{(*plain)(s), s.Severity(), s.Findings()})
+		Severity    Severity  `json:"severity"`
+		Findings    []Finding `json:"findings"`
+		Checks      []string  `json:"checks"`
+		Containment []Action  `json:"containment"`
+	}{(*plain)(s), s.Severity(), s.Findings(), checks, actions})
+	return bytes.TrimRight(buf.Bytes(), "\n"), err
 }
 
 // Label names the group: "app=checkout user=shop addr=10.0.0.5".

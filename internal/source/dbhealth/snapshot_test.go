@@ -124,22 +124,27 @@ func TestGolden(t *testing.T) {
 		MySQL:       &MySQLStatus{ThreadsConnected: 11, ThreadsRunning: 1, MaxUsedConnections: 11, UptimeSeconds: 3, LockWaitSource: "information_schema.INNODB_LOCK_WAITS"},
 	}
 	mysqlSnap.finish(Options{TopQueries: 10, TopClients: 20})
+	refusedSnap := &Snapshot{Engine: EnginePostgres, Target: "postgresql://app@db:5432/shop", TakenAt: takenAt, Refused: "sorry, too many clients already"}
+	refusedSnap.finish(Options{TopQueries: 10, TopClients: 20})
 	for _, tc := range []struct {
 		name string
 		s    *Snapshot
-	}{{"postgres-exhausted", s}, {"mariadb-exhausted", mysqlSnap}, {"refused", &Snapshot{Engine: EnginePostgres, Target: "postgresql://app@db:5432/shop",
-		TakenAt: takenAt, Refused: "sorry, too many clients already"}}} {
+	}{{"postgres-exhausted", s}, {"mariadb-exhausted", mysqlSnap}, {"refused", refusedSnap}} {
 		t.Run(tc.name, func(t *testing.T) {
 			var txt bytes.Buffer
 			if err := WriteText(&txt, tc.s, TextOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			js, err := json.MarshalIndent(tc.s, "", "  ")
-			if err != nil {
+			// As the CLI writes it.
+			var js bytes.Buffer
+			enc := json.NewEncoder(&js)
+			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(tc.s); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, tc.name+".txt", txt.Bytes())
-			golden(t, tc.name+".json", append(js, '\n'))
+			golden(t, tc.name+".json", js.Bytes())
 		})
 	}
 }
@@ -186,5 +191,42 @@ func TestJSONFieldsStable(t *testing.T) {
 	}
 	if m["severity"] != "critical" {
 		t.Errorf("severity = %v", m["severity"])
+	}
+}
+
+func TestChecksAndContainment(t *testing.T) {
+	s := checkoutIncident()
+	checks := strings.Join(s.Checks(), "\n")
+	for _, want := range []string{"FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY", "pg_blocking_pids(pid) AS blocked_by",
+		"state LIKE 'idle in transaction%'"} {
+		if !strings.Contains(checks, want) {
+			t.Errorf("checks lack %q:\n%s", want, checks)
+		}
+	}
+	var actions []string
+	for _, a := range s.Containment() {
+		if a.Risk == "" {
+			t.Errorf("action %q has no risk", a.Action)
+		}
+		actions = append(actions, a.Action+" | "+a.Risk)
+	}
+	all := strings.Join(actions, "\n")
+	for _, want := range []string{
+		"Do not scale the application tier out; if anything, lower the connection pool size of app=checkout user=shop addr=10.0.3.17 | every new instance opens its own pool",
+		"AND application_name = 'checkout';",
+		"SELECT pg_terminate_backend(4711);  -- the blocker, pid 4711 (app=checkout user=shop addr=10.0.3.17) (idle in transaction for 5m12s) | rolls back",
+		"SELECT pg_cancel_backend(3990);",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("containment lacks %q:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "4802") {
+		t.Errorf("containment targets the lock waiter 4802 instead of its blocker:\n%s", all)
+	}
+
+	healthy := &Snapshot{Engine: EngineMariaDB, Connections: Connections{InUse: 1, Max: 100, UsedRatio: 0.01}}
+	if len(healthy.Checks()) != 0 || len(healthy.Containment()) != 0 {
+		t.Errorf("a healthy server gets checks %v and containment %v", healthy.Checks(), healthy.Containment())
 	}
 }

@@ -112,6 +112,19 @@ func WriteText(w io.Writer, s *Snapshot, opts TextOptions) error {
 		tw.Flush()
 	}
 
+	if checks := s.Checks(); len(checks) > 0 {
+		fmt.Fprintf(ew, "\nChecks (read-only)\n")
+		for _, c := range checks {
+			fmt.Fprintf(ew, "  %s\n", c)
+		}
+	}
+	if actions := s.Containment(); len(actions) > 0 {
+		fmt.Fprintf(ew, "\nContainment options (sitrep runs none of them)\n")
+		for _, a := range actions {
+			fmt.Fprintf(ew, "  - %s\n    risk: %s\n", a.Action, a.Risk)
+		}
+	}
+
 	if len(s.Warnings) > 0 {
 		fmt.Fprintf(ew, "\nNot visible to this check\n")
 		for _, w := range s.Warnings {
