@@ -210,3 +210,15 @@ func (a *Aggregator) topPaths(w windows, n int) []PathImpact {
 	}
 	return out
 }
+
+// Dimensions lists the dimensions the aggregate kept (not dropped for
+// cardinality), in first-seen order.
+func (a *Aggregator) Dimensions() []string {
+	var out []string
+	for _, d := range a.dims {
+		if !d.dropped {
+			out = append(out, d.name)
+		}
+	}
+	return out
+}
