@@ -91,7 +91,7 @@ type dimension struct {
 	// method, status class, user-agent family …).
 	small    []string
 	ids      map[string]uint32
-	overN    uint64 // requests counted as "(other)"
+	overN    uint64   // requests counted as "(other)"
 	vals     []string // by id; vals[0] is the absent value
 	counts   []uint32 // [(id*slots + slot)*2 + failed]
 	seen     uint64
