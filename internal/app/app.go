@@ -13,11 +13,11 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -93,6 +93,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Services, error) {
 		if err != nil {
 			return nil, err
 		}
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
 		s.Driver, s.Location = "sqlite", path
 		db, err := sqlite.Open(ctx, path, sqlite.Options{Logger: opts.Logger})
 		if err != nil {
@@ -126,8 +129,8 @@ func sqlitePath(dsn string, getenv func(string) string) (string, error) {
 		return defaultDBPath(getenv)
 	}
 	if looksLikeKeyValueDSN(dsn) {
-		return "", fmt.Errorf("cannot open store %q: it looks like a PostgreSQL key=value connection string; "+
-			"use a postgres:// URL (postgres://user@host:5432/dbname) with --db or SITREP_DB: %w", postgres.Redact(dsn), store.ErrInvalid)
+		return "", &OpenError{Location: "(connection string)", Reason: "it looks like a PostgreSQL key=value connection string",
+			Hint: "pass a postgres:// URL (postgres://user@host:5432/dbname) with --db or SITREP_DB", Err: store.ErrInvalid}
 	}
 	if rest, ok := strings.CutPrefix(dsn, "~"+string(filepath.Separator)); ok || dsn == "~" {
 		home, err := homeDir(getenv)
@@ -197,20 +200,42 @@ func (e *OpenError) Error() string {
 func (e *OpenError) Unwrap() error { return e.Err }
 
 func openError(location string, err error) error {
-	oe := &OpenError{Location: location, Reason: err.Error(), Hint: "pass --db or set SITREP_DB", Err: err}
-	var pe *fs.PathError
+	oe := &OpenError{Location: location, Reason: reason(location, err), Hint: "pass --db or set SITREP_DB", Err: err}
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		oe.Reason = "gave up: " + err.Error()
+		oe.Reason = "gave up: " + oe.Reason
 	case errors.Is(err, fs.ErrPermission):
 		oe.Reason = "permission denied"
 		oe.Hint = "make it writable for this user, or pass --db or set SITREP_DB to a path you can write"
-	case errors.As(err, &pe):
-		oe.Reason = pe.Op + " " + pe.Path + ": " + pe.Err.Error()
+	case strings.Contains(err.Error(), "is not a SQLite database"):
+		oe.Reason = "the file is not a SQLite database"
+		oe.Hint = "pass --db or set SITREP_DB to a sitrep database (a new path creates one)"
 	case strings.Contains(err.Error(), "upgrade sitrep"):
 		oe.Hint = "install a newer sitrep, or pass --db or set SITREP_DB to another store"
 	case strings.HasPrefix(err.Error(), "postgres: connect"):
 		oe.Hint = "check that PostgreSQL is running and the URL is right (--db or SITREP_DB)"
 	}
 	return oe
+}
+
+// reason is err's message without what OpenError says already: the
+// backend prefix, the location, the sentinel suffix, repeated lines.
+func reason(location string, err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Op + " " + pe.Path + ": " + pe.Err.Error()
+	}
+	msg := err.Error()
+	for _, p := range []string{"sqlite: ", "postgres: ", "open " + location + ": ", "connect to " + location + ": "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	msg = strings.TrimSuffix(msg, ": "+store.ErrInvalid.Error())
+	var lines []string
+	for _, l := range strings.Split(msg, "\n") {
+		l = strings.TrimSpace(l)
+		if l != "" && !slices.Contains(lines, l) {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, " ")
 }
