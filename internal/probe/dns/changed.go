@@ -95,11 +95,11 @@ func (c *Client) checkChange(ctx context.Context, opts ChangedOptions, ch *signa
 	var oldLabels []string
 	for _, r := range rep.Resolvers {
 		switch {
-		case len(oldV) > 0 && r.OK() && overlaps(r.Values, oldV):
+		case len(oldV) > 0 && r.OK() && overlaps(answerAndChain(&r.Result), oldV):
 			ev.StillOld++
 			oldLabels = append(oldLabels, r.Resolver)
 			ev.LongestRemaining = max(ev.LongestRemaining, time.Duration(r.TTL)*time.Second)
-		case len(newV) > 0 && r.OK() && containsAll(r.Values, newV):
+		case len(newV) > 0 && r.OK() && containsAll(answerAndChain(&r.Result), newV):
 			ev.Fresh++
 		}
 	}

@@ -39,8 +39,9 @@ type CheckOptions struct {
 	// NoAuthority skips the comparison with the authoritative servers (for
 	// GeoDNS names whose answer depends on who asks).
 	NoAuthority bool
-	// Expect lists the values resolvers should now serve; a resolver whose
-	// answer lacks one of them is stale.
+	// Expect lists the values resolvers should now serve (answer values or
+	// CNAME targets on the way); a resolver whose answer lacks one of them is
+	// stale.
 	Expect []string
 	// MaxTTL, when set, marks a resolver whose remaining TTL exceeds it as
 	// stale: it cached the record before its TTL was lowered (the check
@@ -159,7 +160,7 @@ func judge(r *ResolverResult, auth *Result, expect []string, maxTTL uint32, now 
 	switch {
 	case !r.Answered():
 		r.Status, r.Reason = StatusFailing, r.Error
-	case len(expect) > 0 && !containsAll(r.Values, expect):
+	case len(expect) > 0 && !containsAll(answerAndChain(&r.Result), expect):
 		if r.OK() {
 			stale(fmt.Sprintf("serves %s, not %s, for %s more", strings.Join(r.Values, ", "), strings.Join(expect, ", "), FormatTTL(staleTTL(&r.Result, auth))))
 		} else {
@@ -223,6 +224,16 @@ func valuesOrErr(r *Result) string {
 	return strings.Join(r.Values, ", ")
 }
 
+// answerAndChain returns the answer's values and the CNAME targets on the
+// way to them: an --expect value may name either.
+func answerAndChain(r *Result) []string {
+	out := slices.Clone(r.Values)
+	for _, c := range r.Chain {
+		out = append(out, c.Value)
+	}
+	return out
+}
+
 func containsAll(have, want []string) bool {
 	for _, w := range want {
 		if !slices.Contains(have, w) {
@@ -243,6 +254,9 @@ func normalizeValues(vs []string, qtype uint16) []string {
 		}
 		if rr, err := dns.NewRR(". 0 IN " + dns.TypeToString[qtype] + " " + v); err == nil && rr != nil {
 			v = record(rr).Value
+		} else if _, ok := dns.IsDomainName(v); ok && strings.ContainsRune(v, '.') {
+			// A CNAME target expected on the way to an address.
+			v = dns.CanonicalName(v)
 		}
 		out = append(out, v)
 	}

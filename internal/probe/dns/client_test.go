@@ -304,6 +304,7 @@ func TestCheckCNAMEChainStale(t *testing.T) {
 	}{
 		{"against the authority", CheckOptions{Authority: []string{auth}}},
 		{"with --expect only", CheckOptions{NoAuthority: true, Expect: []string{"192.0.2.20"}}},
+		{"expecting the new CNAME target", CheckOptions{NoAuthority: true, Expect: []string{"New-LB.shop.example"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := tc.opts
@@ -317,6 +318,10 @@ func TestCheckCNAMEChainStale(t *testing.T) {
 				t.Fatalf("want stale for the CNAME's 3000 s: %+v (findings %v)", r, rep.Findings)
 			}
 		})
+	}
+	// Expecting the target the cache already follows is fresh.
+	if rep, _ := c.Check(context.Background(), CheckOptions{Name: "api.shop.example", Resolvers: []Resolver{{"cache", cache}}, NoAuthority: true, Expect: []string{"old-lb.shop.example."}}); rep.Resolvers[0].Status != StatusOK {
+		t.Fatalf("expected CNAME target present: %+v", rep.Resolvers[0])
 	}
 	// Same final address through a different chain is still a difference.
 	same := fakeServer(t, chain("old-lb.shop.example.", 3000, "192.0.2.20"), nil)
