@@ -135,7 +135,7 @@ func (sc scenario) scan() ScanFunc {
 var t0 = time.Date(2026, 11, 20, 11, 0, 0, 0, time.UTC)
 
 func scenarios() []scenario {
-	base := scenario{start: t0, duration: time.Hour, requests: 120000, onset: 40 * time.Minute, baseErr: 0.003}
+	base := scenario{start: t0, duration: time.Hour, requests: 60000, onset: 40 * time.Minute, baseErr: 0.003}
 	with := func(name string, f func(*genReq) float64) scenario {
 		s := base
 		s.name, s.fail = name, f
