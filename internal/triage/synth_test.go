@@ -183,3 +183,8 @@ func scenarios() []scenario {
 		}),
 	}
 }
+
+type (
+	signalSink = signal.RequestSink
+	signalReq  = signal.Request
+)
