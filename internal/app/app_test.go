@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/signal"
 	"github.com/sitrep-dev/sitrep/internal/store"
@@ -17,6 +19,10 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/store/sqlite"
 	"github.com/sitrep-dev/sitrep/internal/testsrv/pgtest"
 )
+
+// TestMain checks that Services.Close stops every goroutine the store
+// started.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 

@@ -12,12 +12,17 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.uber.org/goleak"
 
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/store"
 	"github.com/sitrep-dev/sitrep/internal/store/storetest"
 	"github.com/sitrep-dev/sitrep/internal/testsrv/pgtest"
 )
+
+// TestMain checks that closing a store stops every goroutine it started
+// (pgxpool's health checks, database/sql's openers).
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var dbSeq atomic.Int64
 
