@@ -146,7 +146,7 @@ func runTriage(ctx context.Context, a *App, f *triageFlags) error {
 			in.MalformedSamples = append(in.MalformedSamples, triage.MalformedLine{File: m.File, Line: m.Line, Text: m.Text, Reason: m.Reason})
 		}
 		if st.FormatSuspect {
-			in.FormatWarning = fmt.Sprintf("%s of %s lines did not parse: the log format is probably wrong", strconv.FormatInt(st.Malformed, 10), strconv.FormatInt(st.Lines, 10))
+			in.FormatWarning = fmt.Sprintf("%d of %d lines (%.0f%%) did not parse: the log format is probably wrong", st.Malformed, st.Lines, 100*float64(st.Malformed)/float64(max(st.Lines, 1)))
 			if st.Suggestion != "" {
 				in.FormatWarning += fmt.Sprintf("; try --log-format %q", st.Suggestion)
 			} else {
@@ -160,7 +160,15 @@ func runTriage(ctx context.Context, a *App, f *triageFlags) error {
 			}
 			switch {
 			case d.Ambiguous:
-				notes = append(notes, fmt.Sprintf("%s: format detected as %s, but %s parse it as well; give --log-format to choose", src, d.Name, strings.Join(d.Candidates, ", ")))
+				var others []string
+				for _, c := range d.Candidates {
+					if c != d.Name {
+						others = append(others, c)
+					}
+				}
+				if len(others) > 0 {
+					notes = append(notes, fmt.Sprintf("%s: format detected as %s, but %s parse it as well; give --log-format to choose", src, d.Name, strings.Join(others, ", ")))
+				}
 			case d.Extra:
 				notes = append(notes, fmt.Sprintf("%s: lines carry fields after the %s format; give your log_format with --log-format to analyse them", src, d.Name))
 			}

@@ -187,6 +187,9 @@ func (a *Aggregator) topPaths(w windows, n int) []PathImpact {
 	win := a.slotWindows(w)
 	ns := a.slots.n
 	for id := 1; id < len(d.vals); id++ {
+		if uint32(id) == d.overflow {
+			continue
+		}
 		var e, r int64
 		for p, k := range win {
 			if k == 1 {

@@ -318,9 +318,10 @@ func (a *Aggregator) scope(opt *Options, res *Result) (windows, series) {
 	if failing != nil {
 		im.ClientsAffected = int64(failing.Estimate())
 	}
-	if im.ClientsAffected > im.Clients {
-		im.Clients = im.ClientsAffected
-	}
+	// HyperLogLog estimates are within a few percent: keep them consistent
+	// with the exact counts.
+	im.ClientsAffected = min(im.ClientsAffected, im.Errors)
+	im.Clients = min(max(im.Clients, im.ClientsAffected), im.Requests)
 
 	// Series for the report.
 	res.Series.BucketSeconds = float64(s.width) / 1e9

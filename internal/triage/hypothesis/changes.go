@@ -18,8 +18,14 @@ func (f *features) timeFit(c *signal.Change, tau time.Duration) float64 {
 	if !f.hasOnset {
 		return 0
 	}
+	return f.timeFitAt(c, f.onset, tau)
+}
+
+// timeFitAt is timeFit against another reference time, such as the start
+// of a climb in connections or memory that preceded the onset.
+func (f *features) timeFitAt(c *signal.Change, ref time.Time, tau time.Duration) float64 {
 	slack := f.bucket + 2*time.Minute
-	d := f.onset.Sub(c.Time)
+	d := ref.Sub(c.Time)
 	switch {
 	case d < -slack:
 		return 0
@@ -119,6 +125,18 @@ func (f *features) scopeMatch(c *signal.Change) (float64, string) {
 		return 0, ""
 	}
 	best, reason := 0.0, ""
+	// Instances roll up to nodes and zones: a change naming the node or
+	// zone that holds the failures names them too.
+	for _, g := range [][]group{f.nodes, f.zones} {
+		if len(g) > 0 && g[0].errShare >= 0.5 {
+			for _, t := range toks {
+				if valueMatches(t, g[0].name) {
+					best = 0.8
+					reason = fmt.Sprintf("names %s, which holds %s of the errors", g[0].name, pct(g[0].errShare))
+				}
+			}
+		}
+	}
 	for i, fd := range f.top {
 		if i >= 4 {
 			break
@@ -238,6 +256,15 @@ func round(d time.Duration) string {
 // fits well enough. A change is never blamed only for being the latest:
 // it needs either a close time fit or a scope that names the failures.
 func (f *features) bestChange(kinds []string, tau time.Duration, scopeWeight float64) (*signal.Change, float64, []string) {
+	return f.bestChangeAt(kinds, f.onset, tau, scopeWeight)
+}
+
+// bestChangeAt is bestChange with the time fit measured against ref (the
+// start of a ramp, say) instead of the onset.
+func (f *features) bestChangeAt(kinds []string, ref time.Time, tau time.Duration, scopeWeight float64) (*signal.Change, float64, []string) {
+	if !f.hasOnset {
+		return nil, 0, nil
+	}
 	var best *signal.Change
 	bestScore := 0.0
 	var why []string
@@ -254,8 +281,8 @@ func (f *features) bestChange(kinds []string, tau time.Duration, scopeWeight flo
 				ctau = time.Duration(ttl) * time.Second
 			}
 		}
-		tf := f.timeFit(c, ctau)
-		if tf == 0 {
+		tf := f.timeFitAt(c, ref, ctau)
+		if tf == 0 || c.Time.After(f.onset.Add(f.bucket+2*time.Minute)) {
 			continue
 		}
 		sm, reason := f.scopeMatch(c)
@@ -263,9 +290,16 @@ func (f *features) bestChange(kinds []string, tau time.Duration, scopeWeight flo
 		if conflict {
 			sm = -0.6
 		}
-		score := (1-scopeWeight)*tf + scopeWeight*sm
-		if sm <= 0 && tf < 0.6 {
-			continue // neither close in time nor naming the failures
+		if sm <= 0 && f.concentrated {
+			// When the failures sit in one place, a change that does not
+			// name that place cannot explain them, however close in time.
+			continue
+		}
+		// Time gates everything: a change that names the failing scope but
+		// happened hours before a sudden onset did not trigger it.
+		score := tf * ((1 - scopeWeight) + scopeWeight*sm)
+		if score < 0.15 {
+			continue
 		}
 		if score > bestScore {
 			best, bestScore = c, score

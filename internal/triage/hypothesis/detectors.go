@@ -251,6 +251,10 @@ func badDeploy(f *features) *scored {
 	if rs := f.restartsIn(); rs > 0 {
 		h.against = append(h.against, fmt.Sprintf("%.0f container restarts in the incident window", rs))
 	}
+	if f.trafficRatio >= 1.5 {
+		score -= 0.15
+		h.against = append(h.against, fmt.Sprintf("traffic is %.1f× the baseline's: load alone can explain saturation", f.trafficRatio))
+	}
 	h.score = clamp01(score)
 	h.summary = fmt.Sprintf("The %s %s %s before the onset broke the service: %s.", c.Kind, c.ID, round(f.lag(c)), strings.TrimSuffix(c.Summary, "."))
 	return h
@@ -318,7 +322,14 @@ func dbPool(f *features) *scored {
 	if r, b, a := f.stepRatio(prom.RoleCPU); r >= 1.5 {
 		h.evidence = append(h.evidence, fmt.Sprintf("application CPU up from %.2f to %.2f cores", b, a))
 	}
-	c, cfit, why := f.bestChange([]string{signal.KindDeploy, signal.KindConfig, signal.KindScale, signal.KindFeatureFlag, signal.KindRollback}, 2*time.Hour, 0.3)
+	ref := f.onset
+	if f.m != nil {
+		if t := riseStart(f.m.Role(prom.RoleDBConnUsage), f.onset.Add(-6*time.Hour), f.end); !t.IsZero() && t.Before(f.onset) {
+			ref = t
+			h.evidence = append(h.evidence, fmt.Sprintf("connections started to climb at %s, %s before the onset", t.Format("15:04"), round(f.onset.Sub(t))))
+		}
+	}
+	c, cfit, why := f.bestChangeAt([]string{signal.KindDeploy, signal.KindConfig, signal.KindScale, signal.KindFeatureFlag, signal.KindRollback}, ref, 30*time.Minute, 0.3)
 	if c != nil && (u.has && u.peak >= 0.9) {
 		h.change = c
 		score += 0.15 * cfit
@@ -328,6 +339,10 @@ func dbPool(f *features) *scored {
 		h.against = append(h.against, "no connection metrics or db check to confirm: run `sitrep db check --dsn …` or give postgres_exporter/mysqld_exporter metrics")
 	}
 	h.score = clamp01(score)
+	if !u.has {
+		h.summary = "Requests may be waiting for database connections, but there is no connection data to tell."
+		return h
+	}
 	if h.change != nil {
 		h.summary = fmt.Sprintf("Database connections are exhausted (%s of the maximum); requests wait for a connection and time out. %s %s (%s before the onset) likely leaks or multiplies connections.", pct(u.peak), h.change.Kind, h.change.ID, round(f.lag(h.change)))
 	} else {
@@ -427,7 +442,7 @@ func memoryLeak(f *features) *scored {
 			ramping++
 		}
 	}
-	if total > 0 && ramping*2 >= total {
+	if ramping >= 2 && ramping*10 >= total {
 		score += 0.35
 		h.evidence = append(h.evidence, fmt.Sprintf("memory ramps steadily on %d of %d instances", ramping, total))
 	} else if total > 0 {
@@ -448,7 +463,12 @@ func memoryLeak(f *features) *scored {
 	if !f.concentrated {
 		score += 0.1
 	}
-	c, cfit, why := f.bestChange([]string{signal.KindDeploy, signal.KindConfig, signal.KindFeatureFlag}, 6*time.Hour, 0.3)
+	ref := f.onset
+	if t := riseStart(series, f.onset.Add(-6*time.Hour), f.end); !t.IsZero() && t.Before(f.onset) {
+		ref = t
+		h.evidence = append(h.evidence, fmt.Sprintf("memory started to climb at %s, %s before the onset", t.Format("15:04"), round(f.onset.Sub(t))))
+	}
+	c, cfit, why := f.bestChangeAt([]string{signal.KindDeploy, signal.KindConfig, signal.KindFeatureFlag}, ref, 30*time.Minute, 0.3)
 	if c != nil && ramping > 0 {
 		h.change = c
 		score += 0.15 * cfit
@@ -487,6 +507,16 @@ func badPod(f *features) *scored {
 	if !same(p, f.top[0]) {
 		score -= 0.2
 		h.against = append(h.against, "another finding explains the errors better: "+f.top[0].Summary)
+	}
+	if len(f.nodes) > 0 && f.nodes[0].failing >= 2 && f.nodes[0].errShare >= 0.5 {
+		score -= 0.3
+		h.against = append(h.against, fmt.Sprintf("%d instances on node %s fail, not one", f.nodes[0].failing, f.nodes[0].name))
+	}
+	if len(f.zones) > 0 {
+		if failing, _ := f.failingNodesIn(f.zones[0].name, 0.15); failing >= 2 && f.zones[0].errShare >= 0.5 {
+			score -= 0.3
+			h.against = append(h.against, fmt.Sprintf("%d nodes of zone %s fail, not one instance", failing, f.zones[0].name))
+		}
 	}
 	node := f.podNode[hostOf(v)]
 	if node != "" {
@@ -532,30 +562,50 @@ func badNode(f *features) *scored {
 		score += 0.45 + 0.2*ns[0].ErrorShare
 		h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the errors with %s of the traffic", d, v, pct(ns[0].ErrorShare), pct(ns[0].TrafficShare)))
 	}
-	// Upstream findings grouped by the node their pod runs on.
-	byNode := map[string][]triage.Finding{}
+	// Instances rolled up to their node: one node holding most errors,
+	// its zone's other nodes healthy.
+	if node == "" && len(f.nodes) > 0 {
+		n0 := f.nodes[0]
+		zone := f.nodeZone[n0.name]
+		failing, total := f.failingNodesIn(zone, 0.15)
+		// Several of the node's instances must fail: one failing instance
+		// among healthy neighbours is that instance's problem.
+		if n0.errShare >= 0.4 && n0.errRate >= 0.15 && n0.failing >= 2 && (zone == "" || failing <= 1) {
+			node = n0.name
+			score += 0.45 + 0.2*math.Min(n0.errShare, 1)
+			h.evidence = append(h.evidence, fmt.Sprintf("the instances on node %s hold %s of the errors; %d of its %d instances fail (error rate %s on the node)", n0.name, pct(n0.errShare), n0.failing, n0.members, pct(n0.errRate)))
+			if zone != "" && total > 1 {
+				h.evidence = append(h.evidence, fmt.Sprintf("the other %d nodes of zone %s are healthy", total-1, zone))
+			}
+		} else if n0.errShare >= 0.4 && zone != "" && failing > 1 {
+			h.against = append(h.against, fmt.Sprintf("%d nodes of zone %s fail, not one", failing, zone))
+		}
+	}
+	// Upstream findings grouped by the node their pod runs on: several
+	// distinct instances (not one instance seen through two load
+	// balancers) failing on one node.
+	hosts := map[string]map[string]bool{}
 	share := map[string]float64{}
 	for _, p := range f.findingsIn(layerPod) {
 		_, v := scopeValue(p, layerPod)
-		if n := f.podNode[hostOf(v)]; n != "" {
-			byNode[n] = append(byNode[n], p)
+		h := hostOf(v)
+		n := f.podNode[h]
+		if n == "" {
+			continue
+		}
+		if hosts[n] == nil {
+			hosts[n] = map[string]bool{}
+		}
+		if !hosts[n][h] {
 			share[n] += p.ErrorShare
 		}
-		for _, r := range p.Related {
-			for d, rv := range r.Scope {
-				if layerOf(d) == layerPod {
-					if n := f.podNode[hostOf(rv)]; n != "" && n == f.podNode[hostOf(v)] {
-						share[n] += 0 // same node: already counted
-					}
-				}
-			}
-		}
+		hosts[n][h] = true
 	}
-	for n, ps := range byNode {
-		if len(ps) >= 2 && share[n] >= 0.5 && node == "" {
+	for n, hs := range hosts {
+		if len(hs) >= 2 && share[n] >= 0.5 && node == "" {
 			node = n
 			score += 0.45 + 0.2*math.Min(share[n], 1)
-			h.evidence = append(h.evidence, fmt.Sprintf("%d failing instances all run on node %s and hold %s of the errors", len(ps), n, pct(math.Min(share[n], 1))))
+			h.evidence = append(h.evidence, fmt.Sprintf("%d failing instances all run on node %s and hold %s of the errors", len(hs), n, pct(math.Min(share[n], 1))))
 		}
 	}
 	if f.m != nil && f.hasOnset {
@@ -595,21 +645,39 @@ func badNode(f *features) *scored {
 // finding on a zone/region dimension. Refuted by: a dns or cdn change
 // scoped there (then stale DNS or the CDN is the better story).
 func zoneOutage(f *features) *scored {
-	zs := f.findingsIn(layerZone)
-	if len(zs) == 0 {
+	var d, v string
+	var share, rate, traffic float64
+	h := &scored{}
+	score := 0.0
+	if zs := f.findingsIn(layerZone); len(zs) > 0 {
+		z := zs[0]
+		d, v = scopeValue(z, layerZone)
+		share, rate, traffic = z.ErrorShare, z.ErrorRate, z.TrafficShare
+		h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the errors with %s of the traffic (error rate %s there)", d, v, pct(share), pct(traffic), pct(rate)))
+	}
+	if len(f.zones) > 0 && (d == "" || f.zones[0].errShare > share) {
+		z0 := f.zones[0]
+		failing, total := f.failingNodesIn(z0.name, 0.15)
+		// A zone fails across its nodes; one failing node is that node's
+		// (or one instance's) problem.
+		if failing >= 2 {
+			d, v, share, rate = "zone", z0.name, z0.errShare, z0.errRate
+			h.evidence = append(h.evidence, fmt.Sprintf("the instances in zone %s hold %s of the errors (error rate %s there); %d of its %d nodes fail", v, pct(share), pct(rate), failing, total))
+			if failing >= 2 {
+				score += 0.1
+			}
+		}
+	}
+	if d == "" {
 		return nil
 	}
-	z := zs[0]
-	d, v := scopeValue(z, layerZone)
-	h := &scored{scope: map[string]string{d: v}}
-	score := 0.0
-	if z.ErrorShare >= 0.6 {
-		score += 0.4 + 0.15*z.ErrorShare
-	} else if z.ErrorShare >= 0.3 {
+	h.scope = map[string]string{d: v}
+	if share >= 0.6 {
+		score += 0.4 + 0.15*share
+	} else if share >= 0.3 {
 		score += 0.15
 	}
-	h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the errors with %s of the traffic (error rate %s there)", d, v, pct(z.ErrorShare), pct(z.TrafficShare), pct(z.ErrorRate)))
-	if z.ErrorRate >= 0.5 {
+	if rate >= 0.5 {
 		score += 0.1
 		h.evidence = append(h.evidence, fmt.Sprintf("most requests in %s=%s fail", d, v))
 	}
@@ -726,8 +794,11 @@ func certExpired(f *features) *scored {
 		h.evidence = append(h.evidence, why...)
 	}
 	tls := false
-	for _, fd := range f.top {
-		for _, v := range fd.Scope {
+	for _, fd := range f.res.Findings {
+		for dim, v := range fd.Scope {
+			if layerOf(dim) != layerStatus {
+				continue // an ARN or host naming "cert" says nothing about TLS errors
+			}
 			lv := strings.ToLower(v)
 			if strings.Contains(lv, "ssl") || strings.Contains(lv, "tls") || strings.Contains(lv, "cert") || strings.Contains(lv, "handshake") {
 				tls = true
@@ -762,7 +833,8 @@ func capacity(f *features) *scored {
 		return nil
 	}
 	h := &scored{}
-	score := 0.45 * clamp01((ratio-1)/1)
+	// Diurnal swings move traffic by tens of percent; a surge is more.
+	score := 0.5 * clamp01((ratio-1.2)/0.8)
 	h.evidence = append(h.evidence, fmt.Sprintf("traffic is %.1f× the baseline's rate", ratio))
 	if f.latRatio >= 2 {
 		score += 0.15
@@ -782,12 +854,16 @@ func capacity(f *features) *scored {
 	if u := f.connUsage(); u.has && u.peak >= 0.9 {
 		h.against = append(h.against, fmt.Sprintf("database connections at %s of the maximum", pct(u.peak)))
 	}
-	if c, cfit, why := f.bestChange(signal.ChangeKinds, 30*time.Minute, 0.5); c != nil && cfit >= 0.5 {
+	if c, _, why := f.bestChange(signal.ChangeKinds, 30*time.Minute, 0.4); c != nil && f.timeFit(c, 30*time.Minute) >= 0.6 {
 		score -= 0.2
 		h.against = append(h.against, why...)
 	} else {
 		score += 0.1
 		h.evidence = append(h.evidence, "no change lines up with the onset")
+	}
+	if f.latRatio < 1.5 && f.hasLatency {
+		score -= 0.1
+		h.against = append(h.against, "latency did not rise: the service is not saturated")
 	}
 	h.score = clamp01(score)
 	h.summary = fmt.Sprintf("Load outgrew capacity: traffic is %.1f× the baseline's and the service saturates, with no change to blame.", ratio)

@@ -36,7 +36,8 @@ var layers = map[string]string{
 	"region": layerZone, "zone": layerZone, "az": layerZone, "availability_zone": layerZone, "datacenter": layerZone,
 	"dc": layerZone, "cluster": layerZone, "pop": layerZone, "edge_location": layerZone, "edge": layerZone, "location": layerZone,
 	"elb": layerLB, "source": layerLB, "lb": layerLB, "load_balancer": layerLB, "frontend": layerLB, "backend": layerLB,
-	"upstream_name": layerLB, "target_group_arn": layerLB, "ingress": layerLB,
+	"upstream_name": layerLB, "target_group_arn": layerLB, "ingress": layerLB, "chosen_cert_arn": layerLB,
+	"ssl_cipher": layerClient, "ssl_protocol": layerClient, "protocol": layerClient,
 	"version": layerVersion, "app_version": layerVersion, "image": layerVersion, "release": layerVersion,
 	"build": layerVersion, "canary": layerVersion, "track": layerVersion, "revision": layerVersion,
 	"path": layerPath, "uri": layerPath, "method": layerPath, "host": layerPath, "domain_name": layerPath,
@@ -96,7 +97,19 @@ type features struct {
 
 	m        *prom.Metrics
 	podNode  map[string]string // pod IP or pod name → node
+	nodeZone map[string]string // node → zone (from metric labels)
 	statuses map[string]int64
+
+	// Failures rolled up from instances to nodes and zones (rollup).
+	pods, nodes, zones []group
+}
+
+// group counts the incident's requests of instances sharing a node or zone.
+type group struct {
+	name              string
+	req, err          int64
+	members, failing  int // instances, and those failing at >= 20%
+	errShare, errRate float64
 }
 
 func extract(res *triage.Result, ev Evidence) *features {
@@ -109,6 +122,7 @@ func extract(res *triage.Result, ev Evidence) *features {
 		f.m = prom.Derive(ev.Metrics, cat)
 	}
 	f.podNode = podNodes(ev.Metrics, cat)
+	f.nodeZone = nodeZones(ev.Metrics)
 	f.significant = res.Impact.Significant && res.Impact.Onset != nil
 	if res.Impact.Onset != nil {
 		f.onset, f.hasOnset = res.Impact.Onset.UTC(), true
@@ -355,11 +369,187 @@ func increaseIn(series []prom.Series, w prom.Window) float64 {
 			}
 			continue
 		}
-		if len(pts) >= 2 && pts[len(pts)-1].V > pts[0].V {
-			total += pts[len(pts)-1].V - pts[0].V
+		switch s.Unit {
+		case "count": // per-interval increases
+			for _, p := range pts {
+				if p.V > 0 && !math.IsNaN(p.V) {
+					total += p.V
+				}
+			}
+		case "flag": // 1 while the last termination was an OOM kill: count rises
+			for i := 1; i < len(pts); i++ {
+				if pts[i].V > 0 && pts[i-1].V <= 0 {
+					total++
+				}
+			}
+		default:
+			if len(pts) >= 2 && pts[len(pts)-1].V > pts[0].V {
+				total += pts[len(pts)-1].V - pts[0].V
+			}
 		}
 	}
 	return total
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// nodeZones maps nodes to zones from the labels of any series that carry
+// both (node_exporter with topology labels, kube_node_labels …).
+func nodeZones(raw []signal.Series) map[string]string {
+	out := map[string]string{}
+	for _, s := range raw {
+		node := s.Labels["node"]
+		if node == "" {
+			continue
+		}
+		for _, k := range []string{"zone", "topology_kubernetes_io_zone", "label_topology_kubernetes_io_zone", "failure_domain_beta_kubernetes_io_zone", "label_failure_domain_beta_kubernetes_io_zone", "availability_zone"} {
+			if z := s.Labels[k]; z != "" {
+				out[node] = z
+				break
+			}
+		}
+	}
+	return out
+}
+
+// rollup counts the incident's requests per instance (the upstream
+// dimension), then per node and per zone the instances run on, so that a
+// node or zone failing across many instances is seen even when no single
+// instance stands out.
+func (f *features) rollup(agg *triage.Aggregator) {
+	if agg == nil || f.res.Impact.Errors == 0 {
+		return
+	}
+	var stats []triage.ValueStat
+	for _, dim := range []string{"upstream", "target", "upstream_addr", "pod"} {
+		if stats = agg.Values(dim, f.res); len(stats) > 0 {
+			break
+		}
+	}
+	if len(stats) == 0 {
+		return
+	}
+	E := float64(f.res.Impact.Errors)
+	byHost := map[string]*group{}
+	for _, st := range stats {
+		h := hostOf(st.Value)
+		if h == "" || h == "-" {
+			continue
+		}
+		g := byHost[h]
+		if g == nil {
+			g = &group{name: h}
+			byHost[h] = g
+		}
+		g.req += st.Requests
+		g.err += st.Errors
+	}
+	nodes, zones := map[string]*group{}, map[string]*group{}
+	for h, g := range byHost {
+		g.errShare, g.members = float64(g.err)/E, 1
+		if g.req > 0 {
+			g.errRate = float64(g.err) / float64(g.req)
+		}
+		if g.errRate >= 0.2 && g.err >= 3 {
+			g.failing = 1
+		}
+		f.pods = append(f.pods, *g)
+		n := f.podNode[h]
+		if n == "" {
+			continue
+		}
+		add := func(m map[string]*group, key string) {
+			x := m[key]
+			if x == nil {
+				x = &group{name: key}
+				m[key] = x
+			}
+			x.req += g.req
+			x.err += g.err
+			x.members++
+			x.failing += g.failing
+		}
+		add(nodes, n)
+		if z := f.nodeZone[n]; z != "" {
+			add(zones, z)
+		}
+	}
+	finish := func(m map[string]*group) []group {
+		var out []group
+		for _, g := range m {
+			g.errShare = float64(g.err) / E
+			if g.req > 0 {
+				g.errRate = float64(g.err) / float64(g.req)
+			}
+			out = append(out, *g)
+		}
+		sort.Slice(out, func(i, j int) bool {
+			if out[i].err != out[j].err {
+				return out[i].err > out[j].err
+			}
+			return out[i].name < out[j].name
+		})
+		return out
+	}
+	f.nodes, f.zones = finish(nodes), finish(zones)
+	sort.Slice(f.pods, func(i, j int) bool {
+		if f.pods[i].err != f.pods[j].err {
+			return f.pods[i].err > f.pods[j].err
+		}
+		return f.pods[i].name < f.pods[j].name
+	})
+}
+
+// failingNodesIn counts the nodes of a zone whose error rate is at least r.
+func (f *features) failingNodesIn(zone string, r float64) (failing, total int) {
+	for _, n := range f.nodes {
+		if f.nodeZone[n.name] != zone {
+			continue
+		}
+		total++
+		if n.errRate >= r && n.err >= 3 {
+			failing++
+		}
+	}
+	return failing, total
+}
+
+// riseStart finds when a series began its climb to the peak it reaches in
+// the incident: the first point after which it stays above the level of
+// the window's first hour plus a quarter of the rise (zero when it does
+// not rise).
+func riseStart(series []prom.Series, from, to time.Time) time.Time {
+	var best time.Time
+	for _, s := range series {
+		pts := prom.In(s.Points, prom.Window{Start: from, End: to})
+		if len(pts) < 6 {
+			continue
+		}
+		base, _ := prom.Mean(pts, prom.Window{Start: from, End: from.Add(time.Hour)})
+		peak := base
+		for _, p := range pts {
+			peak = math.Max(peak, p.V)
+		}
+		if peak <= base*1.2 || peak-base <= 0 {
+			continue
+		}
+		th := base + 0.25*(peak-base)
+		start := -1
+		for i, p := range pts {
+			if p.V >= th {
+				if start < 0 {
+					start = i
+				}
+			} else if p.V < base+0.1*(peak-base) {
+				start = -1 // fell back to the base: not the climb yet
+			}
+		}
+		if start >= 0 {
+			t := time.UnixMilli(pts[start].T).UTC()
+			if best.IsZero() || t.Before(best) {
+				best = t
+			}
+		}
+	}
+	return best
+}

@@ -56,7 +56,7 @@ type DNSCheck struct {
 // Stage returns the hypotheses stage for triage.Options.Stages.
 func Stage(ev Evidence) triage.Stage {
 	return triage.Stage{Name: "hypotheses", Run: func(ctx context.Context, an *triage.Analysis) error {
-		Apply(an.Result, ev)
+		applyWith(an.Result, an.Aggregate, ev)
 		return nil
 	}}
 }
@@ -66,8 +66,11 @@ func Stage(ev Evidence) triage.Stage {
 const minConfidence = 0.35
 
 // Apply ranks the changes and the hypotheses into res.
-func Apply(res *triage.Result, ev Evidence) {
+func Apply(res *triage.Result, ev Evidence) { applyWith(res, nil, ev) }
+
+func applyWith(res *triage.Result, agg *triage.Aggregator, ev Evidence) {
 	f := extract(res, ev)
+	f.rollup(agg)
 	res.Changes = rankChanges(f)
 	var hs []scored
 	for _, d := range detectors {
