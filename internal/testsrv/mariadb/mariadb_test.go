@@ -3,6 +3,9 @@ package mariadb_test
 import (
 	"context"
 	"database/sql"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,5 +47,27 @@ func TestStartCreateDatabaseAndUser(t *testing.T) {
 	}
 	if got, want := srv.URL("svc", "pw", "app"), "mysql://svc:pw@127.0.0.1:"; len(got) < len(want) || got[:len(want)] != want {
 		t.Errorf("URL = %q", got)
+	}
+}
+
+// TestMissingBinaries runs Start in a child process with no MariaDB: it
+// skips normally and fails under CI=true.
+func TestMissingBinaries(t *testing.T) {
+	if os.Getenv("MARIADBTEST_CHILD") == "1" {
+		mariadb.Start(t, mariadb.Options{})
+		t.Log("started without binaries")
+		return
+	}
+	for _, tc := range []struct {
+		ci       string
+		wantFail bool
+		wantText string
+	}{{"true", true, "CI=true: run scripts/install-deps.sh"}, {"", false, "--- SKIP"}} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestMissingBinaries$", "-test.v")
+		cmd.Env = append(os.Environ(), "MARIADBTEST_CHILD=1", "SITREP_MARIADBD=/nonexistent", "CI="+tc.ci)
+		out, err := cmd.CombinedOutput()
+		if (err != nil) != tc.wantFail || !strings.Contains(string(out), tc.wantText) {
+			t.Errorf("CI=%q: err=%v, want failure=%v and %q in:\n%s", tc.ci, err, tc.wantFail, tc.wantText, out)
+		}
 	}
 }

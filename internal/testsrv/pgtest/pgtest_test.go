@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,5 +97,27 @@ func TestNewForTestMain(t *testing.T) {
 	}
 	if _, err := pgx.Connect(ctx, dsn); err == nil {
 		t.Error("server still accepts connections after Stop")
+	}
+}
+
+// TestMissingBinaries runs Start in a child process with no PostgreSQL:
+// it skips normally and fails under CI=true.
+func TestMissingBinaries(t *testing.T) {
+	if os.Getenv("PGTEST_CHILD") == "1" {
+		pgtest.Start(t, pgtest.Options{})
+		t.Log("started without binaries")
+		return
+	}
+	for _, tc := range []struct {
+		ci       string
+		wantFail bool
+		wantText string
+	}{{"true", true, "CI=true: run scripts/install-deps.sh"}, {"", false, "--- SKIP"}} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestMissingBinaries$", "-test.v")
+		cmd.Env = append(os.Environ(), "PGTEST_CHILD=1", "SITREP_PG_BIN=/nonexistent", "CI="+tc.ci)
+		out, err := cmd.CombinedOutput()
+		if (err != nil) != tc.wantFail || !strings.Contains(string(out), tc.wantText) {
+			t.Errorf("CI=%q: err=%v, want failure=%v and %q in:\n%s", tc.ci, err, tc.wantFail, tc.wantText, out)
+		}
 	}
 }
