@@ -212,6 +212,8 @@ func openError(location string, err error) error {
 		oe.Hint = "pass --db or set SITREP_DB to a sitrep database (a new path creates one)"
 	case strings.Contains(err.Error(), "upgrade sitrep"):
 		oe.Hint = "install a newer sitrep, or pass --db or set SITREP_DB to another store"
+	case strings.Contains(err.Error(), "SQLSTATE 42501"): // insufficient_privilege
+		oe.Hint = "sitrep creates its own tables: let its role own the database (CREATE DATABASE sitrep OWNER sitrep) or grant it CREATE on the schema"
 	case strings.HasPrefix(err.Error(), "postgres: connect"):
 		oe.Hint = "check that PostgreSQL is running and the URL is right (--db or SITREP_DB)"
 	}
@@ -229,6 +231,7 @@ func reason(location string, err error) string {
 	for _, p := range []string{"sqlite: ", "postgres: ", "open " + location + ": ", "connect to " + location + ": "} {
 		msg = strings.TrimPrefix(msg, p)
 	}
+	msg = strings.ReplaceAll(msg, " "+location+":", ":")
 	msg = strings.TrimSuffix(msg, ": "+store.ErrInvalid.Error())
 	var lines []string
 	for _, l := range strings.Split(msg, "\n") {

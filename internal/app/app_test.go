@@ -206,4 +206,14 @@ func TestOpenPostgres(t *testing.T) {
 	if _, ok := svc.Backend.(*postgres.DB); !ok || svc.Driver != "postgres" {
 		t.Fatalf("Open(postgresql://…) gave %T, driver %q", svc.Backend, svc.Driver)
 	}
+
+	// PostgreSQL 15 no longer lets every role create tables in public: a
+	// role that does not own the database gets told what to change.
+	srv.CreateDatabase(t, "owned_by_postgres")
+	srv.Exec(t, "", "CREATE ROLE visitor LOGIN")
+	_, err = Open(t.Context(), srv.UserDSN("visitor", "owned_by_postgres"), Options{})
+	if err == nil || !strings.Contains(err.Error(), "permission denied") || !strings.Contains(err.Error(), "OWNER") {
+		t.Fatalf("Open as a role that may not create tables = %v; want permission denied and what to do", err)
+	}
+	t.Log(err)
 }

@@ -135,7 +135,7 @@ func (db *DB) migrate(ctx context.Context, cc *pgx.ConnConfig) error {
 	}
 	current, target, err := p.GetVersions(ctx)
 	if err != nil {
-		return fmt.Errorf("postgres: read schema version of %s: %v", db.dsn, err)
+		return fmt.Errorf("postgres: migrate %s: %v", db.dsn, err)
 	}
 	if current > target {
 		return fmt.Errorf("postgres: %s has schema version %d but this sitrep knows only up to %d: upgrade sitrep: %w",

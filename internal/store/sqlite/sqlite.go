@@ -219,7 +219,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	for try := 0; ; try++ {
 		current, target, err := p.GetVersions(ctx)
 		if err != nil {
-			return fmt.Errorf("sqlite: read schema version of %s: %v", db.path, err)
+			return fmt.Errorf("sqlite: migrate %s: %v", db.path, err)
 		}
 		if current > target {
 			return fmt.Errorf("sqlite: %s has schema version %d but this sitrep knows only up to %d: upgrade sitrep: %w",
