@@ -370,6 +370,7 @@ func (a *Aggregator) correlate(w windows, top int) []Finding {
 		if len(f.Related) > maxRelated {
 			f.Related = f.Related[:maxRelated]
 		}
+		localize(&f)
 		f.Summary = summarize(&f)
 		out = append(out, f)
 	}
@@ -461,4 +462,27 @@ func newCand(dims, vals []string, e, n, eb, nb, E, N, Eb, Nb float64) *cand {
 	}
 	f.dims, f.vals = dims, vals
 	return &cand{f: f, prec: prec, rec: rec}
+}
+
+// localize turns "these requests never reached a backend" (no_upstream=true,
+// upstream=-) into a combination with the region, zone or node that holds
+// all of them (region=eu, no_upstream=true): the symptom alone does not say
+// where to look. It applies only when nearly every request of the finding
+// fails, so the finding's counts are those of the combination.
+func localize(f *Finding) {
+	if len(f.dims) != 1 || f.ErrorRate < 0.9 || specificity(f.dims[0], f.vals[0]) != 9 {
+		return
+	}
+	for i, r := range f.Related {
+		if r.pair || r.Covers < 0.95 || priority(r.Dimension) > 14 || r.Dimension == f.dims[0] {
+			continue
+		}
+		f.Related = append(f.Related[:i:i], f.Related[i+1:]...)
+		f.dims = []string{r.Dimension, f.dims[0]}
+		f.vals = []string{r.Value, f.vals[0]}
+		f.Dimension = strings.Join(f.dims, ",")
+		f.Value = strings.Join(f.vals, ",")
+		f.Scope[r.Dimension] = r.Value
+		return
+	}
 }

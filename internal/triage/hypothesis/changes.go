@@ -40,6 +40,21 @@ func (f *features) lag(c *signal.Change) time.Duration { return f.onset.Sub(c.Ti
 
 // changeTokens are the values a change names: its scope, its service and
 // the values in its details (versions, pods, addresses, names).
+// broadKeys are scope keys naming a wide place: matching one only inside a
+// composite value (a region inside an ARN or a log file name) says little.
+var broadKeys = map[string]bool{"region": true, "zone": true, "cluster": true, "az": true, "datacenter": true, "dc": true, "service": true}
+
+func broadTokens(c *signal.Change) map[string]bool {
+	out := map[string]bool{}
+	for k, v := range c.Scope {
+		if broadKeys[k] {
+			out[strings.ToLower(v)] = true
+		}
+	}
+	out[strings.ToLower(c.Service)] = true
+	return out
+}
+
 func changeTokens(c *signal.Change) []string {
 	var out []string
 	add := func(s string) {
@@ -124,6 +139,7 @@ func (f *features) scopeMatch(c *signal.Change) (float64, string) {
 	if len(toks) == 0 {
 		return 0, ""
 	}
+	broad := broadTokens(c)
 	best, reason := 0.0, ""
 	// Instances roll up to nodes and zones: a change naming the node or
 	// zone that holds the failures names them too.
@@ -155,11 +171,18 @@ func (f *features) scopeMatch(c *signal.Change) (float64, string) {
 				}
 			}
 			for _, t := range toks {
+				wt := weight
+				if broad[t] && layerOf(dim) != layerZone {
+					wt *= 0.4 // a region named inside an ARN or file name
+				}
+				if wt <= best {
+					continue
+				}
 				for _, v := range cands {
 					if v != "" && valueMatches(t, v) {
-						best = weight
+						best = wt
 						reason = fmt.Sprintf("names %s=%s, where %s of the errors are", dim, val, pct(fd.ErrorShare))
-						return
+						break
 					}
 				}
 			}
@@ -219,6 +242,13 @@ func rankChanges(f *features) []triage.Change {
 			reasons = append(reasons, fmt.Sprintf("happened %s before the onset", round(lag)))
 		}
 		sm, why := f.scopeMatch(c)
+		switch fit := f.serviceFit(c); {
+		case fit > 0 && sm < 0.6:
+			sm, why = 0.6, fmt.Sprintf("changes %s, the service the failing requests belong to", orDefault(c.Service, c.Scope["service"]))
+		case fit < 0 && sm <= 0.3 && kindIn(c.Kind, appKinds):
+			sm = -0.3
+			reasons = append(reasons, fmt.Sprintf("changes %s, not the failing service", orDefault(c.Service, c.Scope["service"])))
+		}
 		if why != "" {
 			reasons = append(reasons, why)
 		}
@@ -290,6 +320,12 @@ func (f *features) bestChangeAt(kinds []string, ref time.Time, tau time.Duration
 		if conflict {
 			sm = -0.6
 		}
+		if fit := f.serviceFit(c); fit > 0 && sm < 0.6 {
+			sm = 0.6
+			reason = fmt.Sprintf("changes %s, the service the failing requests belong to", orDefault(c.Service, c.Scope["service"]))
+		} else if fit < 0 && sm <= 0.3 && kindIn(c.Kind, appKinds) {
+			continue // a change to another service
+		}
 		if sm <= 0 && f.concentrated {
 			// When the failures sit in one place, a change that does not
 			// name that place cannot explain them, however close in time.
@@ -317,6 +353,10 @@ func (f *features) bestChangeAt(kinds []string, ref time.Time, tau time.Duration
 	}
 	return best, clamp01(bestScore), why
 }
+
+// appKinds are the changes made to one service, which a service name ties
+// to (or rules out for) the failing traffic.
+var appKinds = []string{signal.KindDeploy, signal.KindRollback, signal.KindConfig, signal.KindFeatureFlag, signal.KindScale}
 
 func kindIn(k string, kinds []string) bool {
 	for _, x := range kinds {

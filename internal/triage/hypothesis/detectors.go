@@ -834,7 +834,7 @@ func capacity(f *features) *scored {
 	}
 	h := &scored{}
 	// Diurnal swings move traffic by tens of percent; a surge is more.
-	score := 0.5 * clamp01((ratio-1.2)/0.8)
+	score := 0.5 * clamp01((ratio-1.1)/0.6)
 	h.evidence = append(h.evidence, fmt.Sprintf("traffic is %.1f× the baseline's rate", ratio))
 	if f.latRatio >= 2 {
 		score += 0.15

@@ -102,6 +102,9 @@ type features struct {
 
 	// Failures rolled up from instances to nodes and zones (rollup).
 	pods, nodes, zones []group
+	// svcWords are the words naming the failing traffic's service (from
+	// upstream and service names), with the share of errors they cover.
+	svcWords map[string]float64
 }
 
 // group counts the incident's requests of instances sharing a node or zone.
@@ -420,6 +423,7 @@ func (f *features) rollup(agg *triage.Aggregator) {
 	if agg == nil || f.res.Impact.Errors == 0 {
 		return
 	}
+	f.serviceWords(agg)
 	var stats []triage.ValueStat
 	for _, dim := range []string{"upstream", "target", "upstream_addr", "pod"} {
 		if stats = agg.Values(dim, f.res); len(stats) > 0 {
@@ -514,10 +518,10 @@ func (f *features) failingNodesIn(zone string, r float64) (failing, total int) {
 	return failing, total
 }
 
-// riseStart finds when a series began its climb to the peak it reaches in
-// the incident: the first point after which it stays above the level of
-// the window's first hour plus a quarter of the rise (zero when it does
-// not rise).
+// riseStart finds when a series began its climb to the level it reaches
+// near the onset: from the first point at 90% of the peak, walk back to the
+// last point still near the low of the three hours before (zero when the
+// series does not climb).
 func riseStart(series []prom.Series, from, to time.Time) time.Time {
 	var best time.Time
 	for _, s := range series {
@@ -525,31 +529,119 @@ func riseStart(series []prom.Series, from, to time.Time) time.Time {
 		if len(pts) < 6 {
 			continue
 		}
-		base, _ := prom.Mean(pts, prom.Window{Start: from, End: from.Add(time.Hour)})
-		peak := base
+		peak := math.Inf(-1)
 		for _, p := range pts {
 			peak = math.Max(peak, p.V)
 		}
-		if peak <= base*1.2 || peak-base <= 0 {
+		top := -1
+		for i, p := range pts {
+			if p.V >= 0.9*peak {
+				top = i
+				break
+			}
+		}
+		if top <= 0 {
 			continue
 		}
-		th := base + 0.25*(peak-base)
-		start := -1
-		for i, p := range pts {
-			if p.V >= th {
-				if start < 0 {
-					start = i
-				}
-			} else if p.V < base+0.1*(peak-base) {
-				start = -1 // fell back to the base: not the climb yet
+		low := math.Inf(1)
+		lo := time.UnixMilli(pts[top].T).Add(-3 * time.Hour).UnixMilli()
+		for _, p := range pts[:top] {
+			if p.T >= lo {
+				low = math.Min(low, p.V)
 			}
 		}
-		if start >= 0 {
-			t := time.UnixMilli(pts[start].T).UTC()
-			if best.IsZero() || t.Before(best) {
-				best = t
+		if math.IsInf(low, 1) || peak-low <= 0.2*math.Abs(peak) {
+			continue
+		}
+		th := low + 0.15*(peak-low)
+		start := 0
+		for i := top; i >= 0; i-- {
+			if pts[i].V <= th {
+				start = i
+				break
 			}
+		}
+		t := time.UnixMilli(pts[start].T).UTC()
+		if best.IsZero() || t.Before(best) {
+			best = t
 		}
 	}
 	return best
+}
+
+// serviceWords collects the words of the names that say which service the
+// failing requests belong to (ingress upstream names such as
+// prod-api-80, target groups, service/app fields), weighted by the share
+// of the incident's errors they cover. A change to another service is then
+// known not to be about the failing one.
+func (f *features) serviceWords(agg *triage.Aggregator) {
+	E := float64(f.res.Impact.Errors)
+	words := map[string]float64{}
+	for _, dim := range []string{"upstream_name", "target_group_arn", "service", "app", "kubernetes.labels.app", "upstream"} {
+		stats := agg.Values(dim, f.res)
+		if len(stats) == 0 {
+			continue
+		}
+		seen := map[string]float64{}
+		for _, st := range stats {
+			v := st.Value
+			if dim == "upstream" {
+				i := strings.Index(v, "(")
+				if i < 0 {
+					continue
+				}
+				v = v[i+1:]
+			}
+			if dim == "target_group_arn" {
+				if i := strings.Index(v, "targetgroup/"); i >= 0 {
+					v = v[i+len("targetgroup/"):]
+				}
+			}
+			for _, w := range strings.FieldsFunc(strings.ToLower(v), func(r rune) bool {
+				return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+			}) {
+				if len(w) >= 2 && !isDigits(w) {
+					seen[w] += float64(st.Errors)
+				}
+			}
+		}
+		for w, e := range seen {
+			if sh := e / E; sh > words[w] {
+				words[w] = sh
+			}
+		}
+	}
+	f.svcWords = words
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// serviceFit says whether a change's service is the failing traffic's
+// (1), another one (-1), or unknown (0).
+func (f *features) serviceFit(c *signal.Change) int {
+	svc := strings.ToLower(c.Service)
+	if svc == "" {
+		svc = strings.ToLower(c.Scope["service"])
+	}
+	if svc == "" || len(f.svcWords) == 0 {
+		return 0
+	}
+	parts := strings.FieldsFunc(svc, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') })
+	all := len(parts) > 0
+	for _, p := range parts {
+		if f.svcWords[p] < 0.3 {
+			all = false
+		}
+	}
+	if all {
+		return 1
+	}
+	return -1
 }
