@@ -216,6 +216,8 @@ func explainConnect(t *Target, err error, authFailed, tooMany bool, dbMissing bo
 		ce.hint = fmt.Sprintf("authentication failed for user %q — check the user and password in --dsn", t.User)
 	case dbMissing:
 		ce.hint = fmt.Sprintf("database %q does not exist — check the database name in --dsn", t.Database)
+	case errors.Is(err, context.Canceled):
+		ce.hint = "interrupted"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		ce.hint = "connection refused — is the server running and is --dsn right?"
 	case errors.As(err, &dnsErr):
