@@ -214,6 +214,9 @@ func (s *Snapshot) Findings() []Finding {
 		return out
 	}
 	c := s.Connections
+	if c.Max > 0 && c.UsedRatio == 0 {
+		c.UsedRatio = float64(c.InUse) / float64(c.Max)
+	}
 
 	// Connections against the limit.
 	if c.Max > 0 {
