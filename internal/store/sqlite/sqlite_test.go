@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -133,7 +134,9 @@ func TestOpenErrorsSayWhatIsWrong(t *testing.T) {
 
 func TestOpenReadOnlyFileIsPermissionError(t *testing.T) {
 	if os.Geteuid() == 0 {
-		t.Skip("root can write any file")
+		// Root can write any file: run this test again as nobody.
+		rerunAsNobody(t, "^TestOpenReadOnlyFileIsPermissionError$")
+		return
 	}
 	path := filepath.Join(t.TempDir(), "ro.db")
 	db, err := Open(t.Context(), path, Options{})
@@ -416,5 +419,50 @@ func TestTwoHandlesWriteWithoutBusyErrors(t *testing.T) {
 	}
 	if want := 1 + 2*4*perWriter + 2*4*3; len(evs) != want {
 		t.Fatalf("%d events, want %d", len(evs), want)
+	}
+}
+
+// rerunAsNobody runs the test binary's tests matching run as the user
+// nobody, from a copy of the binary nobody can execute, and fails t when
+// they fail.
+func rerunAsNobody(t *testing.T, run string) {
+	t.Helper()
+	u, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skipf("running as root and there is no user nobody: %v", err)
+	}
+	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
+	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "store.test")
+	if err := os.WriteFile(exe, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(tmp, 0o777); err != nil { // umask
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), exe, "-test.run="+run, "-test.v")
+	cmd.Dir = tmp
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "HOME="+tmp)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s as nobody: %v\n%s", run, err, out)
+	}
+	if !strings.Contains(string(out), "--- PASS") {
+		t.Fatalf("%s as nobody ran nothing:\n%s", run, out)
 	}
 }

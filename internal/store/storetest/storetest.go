@@ -286,6 +286,17 @@ func testIncidentInvalid(t *testing.T, b Backend) {
 		mod(inc)
 		wantErr(t, "CreateIncident with "+name, b.CreateIncident(ctx, inc, nil), store.ErrInvalid)
 	}
+	// A bad event fails the whole declaration: no incident without its
+	// first events.
+	half := newIncident("half", at(0))
+	err1 := b.CreateIncident(ctx, half, []incident.Event{
+		{Time: at(0), Kind: incident.EventStatus, Text: "declared"},
+		{Time: at(0), Kind: incident.EventNote, Text: "bad", Payload: json.RawMessage(`{`)},
+	})
+	wantErr(t, "CreateIncident with an invalid event", err1, store.ErrInvalid)
+	if list, err := b.ListIncidents(ctx, incident.ListFilter{}); err != nil || len(list) != 0 {
+		t.Fatalf("after failed creations the store holds %d incidents (%v), want none", len(list), err)
+	}
 	err0 := b.PutChanges(ctx, []signal.Change{{ID: "chg\x00", Time: at(0), Kind: signal.KindOther, Summary: "x"}})
 	wantErr(t, "PutChanges with a NUL byte in the id", err0, store.ErrInvalid)
 	inc := mustCreate(t, b, newIncident("ok", at(0)))
