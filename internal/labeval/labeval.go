@@ -27,7 +27,7 @@ type Options struct {
 	FirstSeed int64
 	// Scenarios to run (default: all).
 	Scenarios []string
-	// Scale is the lab scale (default 0.5: quick, still realistic).
+	// Scale is the lab scale (default 1).
 	Scale float64
 	// Dir is where scenarios are generated (default: a temporary directory,
 	// removed afterwards).
@@ -87,7 +87,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		o.FirstSeed = 1
 	}
 	if o.Scale <= 0 {
-		o.Scale = 0.5
+		o.Scale = 1
 	}
 	if len(o.Scenarios) == 0 {
 		for _, s := range lab.Scenarios() {
