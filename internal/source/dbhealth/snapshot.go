@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -510,9 +511,15 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// oneLine collapses whitespace and truncates to max runes with "…".
+// secretLiteral matches the string literal of PASSWORD '…', PASSWORD = '…',
+// PASSWORD('…') and IDENTIFIED BY '…', also when truncated.
+var secretLiteral = regexp.MustCompile(`(?i)\b(password|identified\s+by)(\s*=\s*|\s*\(\s*|\s+)'[^']*('|$)`)
+
+// oneLine collapses whitespace, masks password literals (query texts end up
+// in reports and timelines) and truncates to max runes with "…".
 func oneLine(s string, max int) string {
 	s = strings.Join(strings.Fields(s), " ")
+	s = secretLiteral.ReplaceAllString(s, "${1}${2}'***'")
 	r := []rune(s)
 	if len(r) > max {
 		return string(r[:max-1]) + "…"

@@ -230,3 +230,19 @@ func TestChecksAndContainment(t *testing.T) {
 		t.Errorf("a healthy server gets checks %v and containment %v", healthy.Checks(), healthy.Containment())
 	}
 }
+
+func TestOneLineMasksPasswords(t *testing.T) {
+	for in, want := range map[string]string{
+		"ALTER ROLE app PASSWORD 'hunter2'":               "ALTER ROLE app PASSWORD '***'",
+		"CREATE USER 'a'@'%' IDENTIFIED BY 'hunter2'":     "CREATE USER 'a'@'%' IDENTIFIED BY '***'",
+		"SET PASSWORD FOR 'a'@'%' = PASSWORD('hunter2')":  "SET PASSWORD FOR 'a'@'%' = PASSWORD('***')",
+		"SET PASSWORD = 'hunter2'":                        "SET PASSWORD = '***'",
+		"alter user app with\n  password 'hunt":           "alter user app with password '***'",
+		"SELECT * FROM users WHERE password_hash = 'abc'": "SELECT * FROM users WHERE password_hash = 'abc'",
+		"UPDATE orders SET status = 'paid' WHERE id = 1":  "UPDATE orders SET status = 'paid' WHERE id = 1",
+	} {
+		if got := oneLine(in, 200); got != want {
+			t.Errorf("oneLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
