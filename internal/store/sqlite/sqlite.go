@@ -219,7 +219,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	for try := 0; ; try++ {
 		current, target, err := p.GetVersions(ctx)
 		if err != nil {
-			return fmt.Errorf("sqlite: migrate %s: %v", db.path, err)
+			return db.migrateErr(err)
 		}
 		if current > target {
 			return fmt.Errorf("sqlite: %s has schema version %d but this sitrep knows only up to %d: upgrade sitrep: %w",
@@ -238,10 +238,21 @@ func (db *DB) migrate(ctx context.Context) error {
 			return nil
 		}
 		if try >= 2 || ctx.Err() != nil {
-			return fmt.Errorf("sqlite: migrate %s: %v", db.path, err)
+			return db.migrateErr(err)
 		}
 		db.log.Debug("migration failed, retrying", "err", err)
 	}
+}
+
+func (db *DB) migrateErr(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM:
+			return db.openErr(err)
+		}
+	}
+	return fmt.Errorf("sqlite: migrate %s: %v", db.path, err)
 }
 
 // Path is the absolute path of the database file (":memory:" for an

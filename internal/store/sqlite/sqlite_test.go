@@ -155,6 +155,15 @@ func TestOpenReadOnlyFileIsPermissionError(t *testing.T) {
 	if !errors.Is(err, fs.ErrPermission) {
 		t.Fatalf("Open of a read-only file = %v, want fs.ErrPermission", err)
 	}
+	// An empty read-only file (a valid, empty database) fails in the
+	// migrations, the same way.
+	empty := filepath.Join(t.TempDir(), "empty.db")
+	if err := os.WriteFile(empty, nil, 0o400); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(t.Context(), empty, Options{}); !errors.Is(err, fs.ErrPermission) {
+		t.Fatalf("Open of an empty read-only file = %v, want fs.ErrPermission", err)
+	}
 }
 
 func TestReopenKeepsDataAndSkipsMigrations(t *testing.T) {
