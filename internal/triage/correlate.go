@@ -371,6 +371,21 @@ func (a *Aggregator) correlate(w windows, top int) []Finding {
 			f.Related = f.Related[:maxRelated]
 		}
 		localize(&f)
+		// A related combination that contains one of the finding's own
+		// values is only a slice or a restatement of it.
+		kept := f.Related[:0]
+		for _, r := range f.Related {
+			dup := false
+			for k, v := range r.Scope {
+				if f.Scope[k] == v && (r.pair || len(f.Scope) == 1) {
+					dup = true
+				}
+			}
+			if !dup {
+				kept = append(kept, r)
+			}
+		}
+		f.Related = kept
 		f.Summary = summarize(&f)
 		out = append(out, f)
 	}
