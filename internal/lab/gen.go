@@ -2,7 +2,6 @@ package lab
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -74,6 +73,9 @@ type hooks struct {
 	cdnOrigin func(g *gen, r *req, origin *region, t int64) (int, string, float64)
 	// rate multiplies a region's traffic at t.
 	rate func(r *region, t int64) float64
+	// afterRates runs once the traffic is known (to place the onset where
+	// the load crosses saturation, say).
+	afterRates func(g *gen)
 	// metrics adjusts the per-pod and per-node resource model.
 	podState  func(g *gen, p *pod, t int64, s *podState)
 	nodeState func(g *gen, n *node, t int64, s *nodeState)
@@ -228,6 +230,9 @@ func (g *gen) util(r *region, t int64) float64 {
 func (g *gen) run(ctx context.Context, dir string) (*Manifest, error) {
 	g.def.setup(g)
 	g.buildRates()
+	if g.h.afterRates != nil {
+		g.h.afterRates(g)
+	}
 	g.addDecoys()
 	g.truth.Scenario = g.def.Name
 	g.truth.Seed = g.opts.Seed
@@ -433,10 +438,7 @@ func (g *gen) request(r *req, reg *region, t int64) {
 		g.viaCDN(r, t)
 		return
 	}
-	st, dur, size := g.viaIngress(r, reg, t)
-	_ = st
-	_ = dur
-	_ = size
+	g.viaIngress(r, reg, t)
 }
 
 var refererPages = []string{"/", "/", "/cart", "/checkout", "/search?q=linen+shirt", "/account/orders", "/products/blue-linen-shirt-4121", "/category/women", "/category/sale?page=2", "/products/running-shoes-1877"}
@@ -456,7 +458,10 @@ func (g *gen) podHandle(r *req, p *pod, tn int64) outcome {
 		lat *= 4 + rng.Float64()*30
 	}
 	o := outcome{status: rt.ok, conn: connOK}
-	if rt.size > 0 {
+	switch {
+	case rt.ok == 404:
+		o.size = int(rt.size) // the same error page every time
+	case rt.size > 0:
 		o.size = int(lognormal(rng, rt.size, 0.3))
 	}
 	x := rng.Float64()
@@ -490,7 +495,9 @@ func (g *gen) podHandle(r *req, p *pod, tn int64) outcome {
 			if rng.IntN(3) == 0 {
 				o.conn, o.timeout = connTimeout, 60
 			} else {
+				// shed at the door: the queue is full
 				o.status, o.size = 503, 95
+				lat = 0.001 + 0.01*rng.Float64()
 			}
 		}
 	}
@@ -673,11 +680,7 @@ func (g *gen) viaALB(r *req, tn int64) {
 	b = append(b, ' ')
 	b = append(b, a.id...)
 	b = append(b, ' ')
-	if r.c.ipv6 {
-		b = append(b, r.c.ip...) // ALB writes IPv6 clients without brackets
-	} else {
-		b = append(b, r.c.ip...)
-	}
+	b = append(b, r.c.ip...) // IPv6 clients too are written without brackets
 	b = append(b, ':')
 	b = strconv.AppendInt(b, int64(1024+rng.IntN(64500)), 10)
 	b = append(b, ' ')
@@ -869,9 +872,3 @@ func appendJSONString(b []byte, s []byte) []byte {
 	}
 	return append(b, '"')
 }
-
-func (g *gen) fmtTime(t int64) string {
-	return time.Unix(t, 0).UTC().Format(time.RFC3339)
-}
-
-var _ = fmt.Sprintf

@@ -852,6 +852,15 @@ func setupCapacity(g *gen) {
 			s.cpu = math.Min(0.99, s.cpu)
 		}
 	}
+	g.h.afterRates = func(g *gen) {
+		// users start failing when the load crosses saturation
+		for t := at; t < g.end; t += 60 {
+			if g.util(r, t) >= 0.92 {
+				g.onset = t
+				return
+			}
+		}
+	}
 	g.truth.Scope = map[string]string{"region": r.name}
 	g.truth.Notes = "From " + g.ts(at) + " traffic in " + r.name + " climbs to " + strconv.FormatFloat(round3(mult), 'f', -1, 64) +
 		"× its usual level (a marketing push notification). The api deployment is already at its autoscaler's maximum: CPU is pinned, requests queue and are shed with 503s and timeouts. " +

@@ -299,7 +299,6 @@ type node struct {
 	idx            int
 	cpus           int
 	memBytes       float64
-	// index into the global node list
 }
 
 type pod struct {
