@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -198,6 +199,7 @@ func checkMySQL(ctx context.Context, t *Target, opts Options, log *slog.Logger, 
 	}
 	sessions := map[int64]*Query{}
 	groups := clientGroups{}
+	procGroups := map[[4]string]*ProcessGroup{}
 	var order []int64
 	for rows.Next() {
 		var q Query
@@ -232,6 +234,14 @@ func checkMySQL(ctx context.Context, t *Target, opts Options, log *slog.Logger, 
 		conns.InUse++
 		conns.ByState[q.State]++
 		groups.add(q.User, "", q.ClientAddr, q.State)
+		pk := [4]string{q.User, q.ClientAddr, command, q.WaitEvent}
+		pg := procGroups[pk]
+		if pg == nil {
+			pg = &ProcessGroup{User: q.User, Host: q.ClientAddr, Command: command, State: q.WaitEvent}
+			procGroups[pk] = pg
+		}
+		pg.Count++
+		pg.MaxSeconds = max(pg.MaxSeconds, secs)
 		sessions[q.PID] = &q
 		order = append(order, q.PID)
 	}
@@ -251,6 +261,23 @@ func checkMySQL(ctx context.Context, t *Target, opts Options, log *slog.Logger, 
 		conns.ByState["unknown"] += hidden
 	}
 	s.Clients = groups.list()
+	st.Processlist = make([]ProcessGroup, 0, len(procGroups))
+	for _, g := range procGroups {
+		st.Processlist = append(st.Processlist, *g)
+	}
+	sort.Slice(st.Processlist, func(i, j int) bool {
+		a, b := st.Processlist[i], st.Processlist[j]
+		if a.Count != b.Count {
+			return a.Count > b.Count
+		}
+		if a.MaxSeconds != b.MaxSeconds {
+			return a.MaxSeconds > b.MaxSeconds
+		}
+		return fmt.Sprint(a) < fmt.Sprint(b)
+	})
+	if len(st.Processlist) > opts.TopClients {
+		st.Processlist = st.Processlist[:opts.TopClients]
+	}
 	for _, id := range order {
 		if q := sessions[id]; q.State == "active" || q.State == "idle_in_transaction" {
 			s.LongestQueries = append(s.LongestQueries, *q)

@@ -97,6 +97,9 @@ func TestMariaDBExhaustedConnections(t *testing.T) {
 	if len(s.Clients) != 1 || s.Clients[0].User != "app" || s.Clients[0].ClientAddr != "127.0.0.1" || s.Clients[0].Total != 10 {
 		t.Errorf("clients = %+v, want user=app addr=127.0.0.1 with 10", s.Clients)
 	}
+	if pl := s.MySQL.Processlist; len(pl) != 1 || pl[0].User != "app" || pl[0].Command != "Sleep" || pl[0].Count != 10 {
+		t.Errorf("processlist = %+v, want one group of 10 sleeping app threads", pl)
+	}
 	f := findingOf(t, s, "connections-exhausted")
 	for _, want := range []string{"10 of 10 connections in use (100%)", "7 idle in transaction from user=app addr=127.0.0.1"} {
 		if !strings.Contains(f.Summary, want) {

@@ -154,6 +154,21 @@ type MySQLStatus struct {
 	// information_schema.INNODB_LOCK_WAITS or
 	// performance_schema.data_lock_waits.
 	LockWaitSource string `json:"lock_wait_source"`
+	// Processlist groups the client threads by user, host, command and
+	// thread state, largest first.
+	Processlist []ProcessGroup `json:"processlist"`
+}
+
+// ProcessGroup is the processlist threads sharing user, host (without
+// port), command and state.
+type ProcessGroup struct {
+	User    string `json:"user"`
+	Host    string `json:"host"`
+	Command string `json:"command"`
+	State   string `json:"state"`
+	Count   int    `json:"count"`
+	// MaxSeconds is the longest TIME among them.
+	MaxSeconds float64 `json:"max_seconds"`
 }
 
 // Severity grades a finding and a snapshot.

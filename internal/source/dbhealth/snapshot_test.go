@@ -121,7 +121,8 @@ func TestGolden(t *testing.T) {
 		Database: "shop", TakenAt: takenAt,
 		Connections: Connections{InUse: 10, Max: 10, ReservedSuperuser: 1, AvailableToUsers: 10, ByState: map[string]int{"idle": 3, "idle_in_transaction": 7}},
 		Clients:     []ClientGroup{{User: "app", ClientAddr: "127.0.0.1", Total: 10, ByState: map[string]int{"idle": 3, "idle_in_transaction": 7}}},
-		MySQL:       &MySQLStatus{ThreadsConnected: 11, ThreadsRunning: 1, MaxUsedConnections: 11, UptimeSeconds: 3, LockWaitSource: "information_schema.INNODB_LOCK_WAITS"},
+		MySQL: &MySQLStatus{ThreadsConnected: 11, ThreadsRunning: 1, MaxUsedConnections: 11, UptimeSeconds: 3, LockWaitSource: "information_schema.INNODB_LOCK_WAITS",
+			Processlist: []ProcessGroup{{User: "app", Host: "127.0.0.1", Command: "Sleep", Count: 10, MaxSeconds: 2}}},
 	}
 	mysqlSnap.finish(Options{TopQueries: 10, TopClients: 20})
 	refusedSnap := &Snapshot{Engine: EnginePostgres, Target: "postgresql://app@db:5432/shop", TakenAt: takenAt, Refused: "sorry, too many clients already"}

@@ -84,6 +84,16 @@ func WriteText(w io.Writer, s *Snapshot, opts TextOptions) error {
 		tw.Flush()
 	}
 
+	if m := s.MySQL; m != nil && len(m.Processlist) > 0 {
+		fmt.Fprintf(ew, "\nProcesslist\n")
+		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "  THREADS\tLONGEST\tUSER\tHOST\tCOMMAND\tSTATE\n")
+		for _, g := range m.Processlist {
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", g.Count, fmtDur(g.MaxSeconds), dash(g.User), dash(g.Host), dash(g.Command), dash(g.State))
+		}
+		tw.Flush()
+	}
+
 	if len(s.LongestQueries) > 0 {
 		fmt.Fprintf(ew, "\nLongest-running statements and open transactions\n")
 		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
