@@ -147,6 +147,9 @@ func Generate(ctx context.Context, name, dir string, opts GenerateOptions) (*Man
 		opts.Now = ReferenceTime
 	}
 	opts.Now = opts.Now.UTC().Truncate(time.Minute)
+	if err := clearPrevious(dir); err != nil {
+		return nil, err
+	}
 	for _, sub := range []string{"logs", "metrics"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return nil, fmt.Errorf("create output directory: %w", err)
@@ -158,6 +161,35 @@ func Generate(ctx context.Context, name, dir string, opts GenerateOptions) (*Man
 		return nil, err
 	}
 	return m, nil
+}
+
+// clearPrevious removes the files of an earlier lab run in dir, so that a
+// glob over dir/logs sees only this run. It refuses to touch a logs or
+// metrics directory that is not a lab output (no truth.json beside it).
+func clearPrevious(dir string) error {
+	_, err := os.Stat(filepath.Join(dir, "truth.json"))
+	previous := err == nil
+	for _, sub := range []struct{ name, ext string }{{"logs", ".log"}, {"logs", ".jsonl"}, {"metrics", ".json"}} {
+		entries, err := os.ReadDir(filepath.Join(dir, sub.name))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read output directory: %w", err)
+		}
+		for _, e := range entries {
+			if e.IsDir() || !strings.HasSuffix(e.Name(), sub.ext) {
+				continue
+			}
+			if !previous {
+				return fmt.Errorf("%s already holds %s and is not the output of an earlier lab run: choose an empty directory", filepath.Join(dir, sub.name), e.Name())
+			}
+			if err := os.Remove(filepath.Join(dir, sub.name, e.Name())); err != nil {
+				return fmt.Errorf("remove earlier output: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 func writeJSONFile(path string, v any) error {

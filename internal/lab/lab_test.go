@@ -392,3 +392,30 @@ func TestReadTruth(t *testing.T) {
 		t.Error("ReadTruth of a change log: no error")
 	}
 }
+
+// TestRegenerateInPlace: a second run in the same directory leaves only its
+// own files, and a directory holding someone else's logs is refused.
+func TestRegenerateInPlace(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	if _, err := Generate(ctx, "dns-ttl-migration", dir, GenerateOptions{Seed: 1, Scale: 0.02}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Generate(ctx, "cdn-origin", dir, GenerateOptions{Seed: 1, Scale: 0.02})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "logs"))
+	if len(entries) != len(m.Logs) {
+		t.Errorf("logs/ holds %d files, the run wrote %d", len(entries), len(m.Logs))
+	}
+	other := t.TempDir()
+	os.MkdirAll(filepath.Join(other, "logs"), 0o755)
+	os.WriteFile(filepath.Join(other, "logs", "access.log"), []byte("x\n"), 0o644)
+	if _, err := Generate(ctx, "bad-pod", other, GenerateOptions{Seed: 1, Scale: 0.02}); err == nil || !strings.Contains(err.Error(), "empty directory") {
+		t.Errorf("generate over someone's logs: err = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(other, "logs", "access.log")); err != nil {
+		t.Errorf("their log is gone: %v", err)
+	}
+}
