@@ -5,7 +5,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X github.com/sitrep-dev/sitrep/internal/cli.Version=$(VERSION)
 PKGS      := ./...
 FUZZTIME  ?= 20s
-STATICCHECK_VERSION ?= 2025.1.1
+STATICCHECK_VERSION ?= v0.8.2
 
 .PHONY: help build test test-short deps bench bench-triage lint fuzz demo clean
 

@@ -1,14 +1,12 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/sitrep-dev/sitrep/internal/app"
 	"github.com/sitrep-dev/sitrep/internal/auth"
 	"github.com/sitrep-dev/sitrep/internal/store"
 )
@@ -56,7 +54,7 @@ func tokenCreateCmd(a *App) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--role: %w", err)
 			}
-			svc, err := openStore(cmd.Context(), a)
+			svc, err := a.services(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -94,7 +92,7 @@ func tokenListCmd(a *App) *cobra.Command {
 			if err := a.checkOutput("text", "json"); err != nil {
 				return err
 			}
-			svc, err := openStore(cmd.Context(), a)
+			svc, err := a.services(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -133,7 +131,7 @@ func tokenRevokeCmd(a *App) *cobra.Command {
 			if err := a.checkOutput("text", "json"); err != nil {
 				return err
 			}
-			svc, err := openStore(cmd.Context(), a)
+			svc, err := a.services(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -152,11 +150,4 @@ func tokenRevokeCmd(a *App) *cobra.Command {
 
 func explainToken(err error) error {
 	return fmt.Errorf("%w (see tokens with: sitrep token list)", err)
-}
-
-// openStore opens the store named by --db/SITREP_DB for serve and token.
-// (The same as the shared a.services helper; kept here so that these
-// commands do not wait for it.)
-func openStore(ctx context.Context, a *App) (*app.Services, error) {
-	return app.Open(ctx, a.DB, app.Options{Logger: a.Logger, Now: a.Now, Getenv: a.Getenv})
 }

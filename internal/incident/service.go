@@ -299,12 +299,11 @@ func (s *Service) Note(ctx context.Context, id int64, actor, kind, text string, 
 	if payload != nil && !json.Valid(payload) {
 		return nil, invalidf("payload", "is not valid JSON")
 	}
-	ev := Event{Time: s.clock(), Kind: kind, Actor: actor, Text: text, Payload: payload}
-	if err := s.st.AppendEvents(ctx, id, []Event{ev}); err != nil {
+	evs := []Event{{Time: s.clock(), Kind: kind, Actor: actor, Text: text, Payload: payload}}
+	if err := s.st.AppendEvents(ctx, id, evs); err != nil {
 		return nil, fmt.Errorf("%s: %w", FormatID(id), err)
 	}
-	evs := []Event{ev}
-	return &evs[0], nil
+	return &evs[0], nil // AppendEvents set its id
 }
 
 // AppendEvidence appends several evidence events at once (a triage run's
