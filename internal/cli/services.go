@@ -51,4 +51,3 @@ func explain(err error) error {
 	}
 	return err
 }
-
