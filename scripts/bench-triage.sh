@@ -10,7 +10,8 @@
 #   sitrep triage -o json      the full triage, when the CLI has it
 #   goaccess                   on a GOACCESS_LINES slice of the combined file (it is slow)
 # and prints wall and CPU (user+sys) seconds, MB/s and lines/s (by wall
-# time) and peak RSS for each. On a shared machine compare CPU seconds too.
+# time), MB per CPU-second and peak RSS for each. On a shared machine, where
+# other processes steal the cores, compare CPU seconds.
 #
 # Environment: BENCH_DIR (default ${TMPDIR:-/tmp}/sitrep-bench), GOACCESS_LINES
 # (default 1000000), REPEAT (runs per measurement, best wall time kept;
@@ -100,7 +101,7 @@ measure() {
     t1=$(date +%s.%N)
     if [ "$status" -ne 0 ]; then
       note "$tool on $(basename "$file") failed (exit $status); see $out"
-      ROWS+=("$tool|$(basename "$file")|failed|-|-|-|-")
+      ROWS+=("$tool|$(basename "$file")|failed|-|-|-|-|-")
       return 0
     fi
     s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
@@ -117,7 +118,7 @@ measure() {
   local bytes
   bytes=$(stat -c %s "$file")
   ROWS+=("$(awk -v tool="$tool" -v f="$(basename "$file")" -v b="$bytes" -v n="$nlines" -v s="$best" -v rss="$rss" -v cpu="$bestcpu" \
-    'BEGIN { printf "%s|%s|%.2f|%s|%.1f|%.0f|%s", tool, f, s, cpu, b / s / 1e6, n / s, rss }')")
+    'BEGIN { c = (cpu == "-" || cpu == 0) ? "-" : sprintf("%.0f", b / cpu / 1e6); printf "%s|%s|%.2f|%s|%.1f|%s|%.0f|%s", tool, f, s, cpu, b / s / 1e6, c, n / s, rss }')")
   note "$(printf '%s' "${ROWS[-1]}" | tr '|' ' ')"
 }
 
@@ -144,7 +145,7 @@ REPEAT=$SAVED_REPEAT
 echo
 echo "triage benchmark: $LINES lines, $(nproc) CPUs, $(go env GOVERSION), page cache warm, best of $REPEAT, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 {
-  echo "TOOL|FILE|WALL S|CPU S|MB/S|LINES/S|PEAK RSS MiB"
+  echo "TOOL|FILE|WALL S|CPU S|MB/S|MB/CPU-S|LINES/S|PEAK RSS MiB"
   printf '%s\n' "${ROWS[@]}"
 } | column -t -s '|'
 echo
