@@ -146,7 +146,11 @@ func (s *Snapshot) finish(opts Options) {
 	}
 	s.Slow = s.countSlow()
 	sort.SliceStable(s.LongestQueries, func(i, j int) bool {
-		return s.LongestQueries[i].DurationSeconds > s.LongestQueries[j].DurationSeconds
+		a, b := s.LongestQueries[i], s.LongestQueries[j]
+		if a.DurationSeconds != b.DurationSeconds {
+			return a.DurationSeconds > b.DurationSeconds
+		}
+		return a.PID < b.PID
 	})
 	if len(s.LongestQueries) > opts.TopQueries {
 		s.LongestQueries = s.LongestQueries[:opts.TopQueries]
