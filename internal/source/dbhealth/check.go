@@ -42,7 +42,8 @@ type Options struct {
 	StatementTimeout time.Duration
 	// TopQueries is how many longest queries to keep (default 10).
 	TopQueries int
-	// TopClients is how many client groups to keep (default 20).
+	// TopClients is how many client groups (and MySQL processlist groups)
+	// to keep (default 20).
 	TopClients int
 	// QueryTextMax truncates query texts to this many characters
 	// (default 200).
