@@ -5,6 +5,8 @@ package changelog
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -51,8 +53,11 @@ func (s *Service) Record(ctx context.Context, actor string, changes []signal.Cha
 			c.Actor = actor
 		}
 		if c.ID == "" {
-			c.ID = fmt.Sprintf("chg-%s-%d", c.Time.Format("20060102T150405.000000"), i)
-			c.ID = strings.ReplaceAll(c.ID, ".", "")
+			var b [4]byte
+			if _, err := rand.Read(b[:]); err != nil {
+				return nil, err
+			}
+			c.ID = "chg-" + hex.EncodeToString(b[:])
 		}
 		if strings.TrimSpace(c.Summary) == "" {
 			return nil, fmt.Errorf("change %q: summary is required: %w", c.ID, store.ErrInvalid)
