@@ -345,4 +345,3 @@ func openInput(a *App, path string) (io.Reader, func(), error) {
 	}
 	return f, func() { f.Close() }, nil
 }
-

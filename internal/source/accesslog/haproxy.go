@@ -17,7 +17,7 @@ var haproxyNames = []string{
 //	… haproxy[pid]: ci:cp [tr] ft b/s [host] TR/Tw/Tc/Tr/Ta ST B CC CS tsc ac/fc/bc/sc/rc sq/bq {hdrs} "request"
 func (p *parser) parseHAProxy(line []byte) string {
 	i := bytes.Index(line, []byte("]: "))
-	if i < 0 || bytes.Index(line[:i], []byte("[")) < 0 {
+	if i < 0 || !bytes.Contains(line[:i], []byte("[")) {
 		return "no \"haproxy[pid]: \" prefix"
 	}
 	rest := line[i+3:]

@@ -46,12 +46,6 @@ func Detectors() [][2]string {
 
 var deployKinds = []string{signal.KindDeploy, signal.KindRollback, signal.KindConfig, signal.KindFeatureFlag}
 
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
-}
 
 // --- shared measurements ---------------------------------------------------
 
@@ -117,13 +111,6 @@ func (f *features) stepRatio(r prom.Role) (float64, float64, float64) {
 		return 1, before, after
 	}
 	return after / before, before, after
-}
-
-func (f *features) aboveBaseline() float64 {
-	if f.baseRate <= 0 {
-		return f.errRate
-	}
-	return f.errRate - f.baseRate
 }
 
 // --- detectors -------------------------------------------------------------

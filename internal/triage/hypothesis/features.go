@@ -394,7 +394,6 @@ func increaseIn(series []prom.Series, w prom.Window) float64 {
 	return total
 }
 
-func ms(t time.Time) int64 { return t.UnixMilli() }
 
 // nodeZones maps nodes to zones from the labels of any series that carry
 // both (node_exporter with topology labels, kube_node_labels …).

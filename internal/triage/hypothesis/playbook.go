@@ -117,7 +117,7 @@ func playbook(cause string, f *features, h scored) plan {
 		}
 		p.contain(fmt.Sprintf("Bring the old endpoint %s back into service (re-register healthy targets, or point it at the new backend) and keep it serving %s, until its traffic stops", old, keep),
 			"Low: it serves the same backend; it costs the old load balancer for a while longer. Check its TLS certificate and security groups still fit.")
-		p.contain(fmt.Sprintf("If the old address can be kept, move it onto the new load balancer (an elastic/static IP reassignment), so cached answers reach healthy targets"),
+		p.contain("If the old address can be kept, move it onto the new load balancer (an elastic/static IP reassignment), so cached answers reach healthy targets",
 			"Only possible where the provider lets the address move; done wrong it takes the new endpoint down too.")
 		p.contain("Do not roll back the application or flush caches: nobody can flush other organisations' resolvers, and a rollback changes nothing for clients on cached answers while creating false confidence",
 			"Rolling back burns time and adds a second change during the incident.")
