@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,4 +57,51 @@ func TestScanJSONKeyAndEmptyFile(t *testing.T) {
 	if _, lines, _, err := scan(empty, 9, "", 2, 1<<10); err != nil || lines != 0 {
 		t.Fatalf("empty file: lines=%d err=%v", lines, err)
 	}
+}
+
+// FuzzScan checks the range splitting against a naive count: whatever the
+// bytes, the number of workers and the buffer size, every line is seen
+// once and its field counted.
+func FuzzScan(f *testing.F) {
+	f.Add([]byte("a b c\nd e f\n"), uint8(2), uint16(64), uint8(2))
+	f.Add([]byte("1 - - [x] \"GET / HTTP/1.1\" 200 1\n\n\nno newline at end"), uint8(3), uint16(17), uint8(9))
+	f.Add([]byte("\n"), uint8(1), uint16(1), uint8(1))
+	f.Fuzz(func(t *testing.T, data []byte, workers uint8, buf uint16, field uint8) {
+		w := int(workers%4) + 1
+		fd := int(field%10) + 1
+		longest := 0
+		for _, l := range bytes.Split(data, []byte("\n")) {
+			longest = max(longest, len(l)+1)
+		}
+		bs := max(int(buf)%512, longest+1, 2)
+		path := filepath.Join(t.TempDir(), "f")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		counts, lines, _, err := scan(path, fd, "", w, bs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]int64{}
+		var wantLines int64
+		rest := data
+		for len(rest) > 0 {
+			var line []byte
+			if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+				line, rest = rest[:i], rest[i+1:]
+			} else {
+				line, rest = rest, nil
+			}
+			wantLines++
+			want[string(extract(line, fd, nil))]++
+		}
+		if lines != wantLines {
+			t.Fatalf("lines = %d, want %d", lines, wantLines)
+		}
+		for k, n := range want {
+			if counts[k] != n {
+				t.Fatalf("count[%q] = %d, want %d", k, counts[k], n)
+			}
+		}
+	})
 }
