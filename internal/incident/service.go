@@ -388,6 +388,9 @@ type EditInput struct {
 	Services []string          `json:"services,omitempty"`
 	Labels   map[string]string `json:"labels,omitempty"`
 	Impact   *Impact           `json:"impact,omitempty"`
+	// DetectedAt is when the problem started (the onset), if earlier than
+	// the declaration.
+	DetectedAt *time.Time `json:"detected_at,omitempty"`
 }
 
 // Edit changes title, severity, services, labels or impact. Each change is
@@ -441,6 +444,11 @@ func (s *Service) Edit(ctx context.Context, id int64, actor string, in EditInput
 		if in.Impact != nil {
 			inc.Impact = mergeImpact(inc.Impact, *in.Impact)
 			notes = append(notes, "impact recorded: "+inc.Impact.String())
+		}
+		if in.DetectedAt != nil && (inc.DetectedAt == nil || !inc.DetectedAt.Equal(in.DetectedAt.UTC())) {
+			t := in.DetectedAt.UTC().Truncate(time.Microsecond)
+			inc.DetectedAt = &t
+			notes = append(notes, "onset recorded: "+t.Format("2006-01-02 15:04:05 UTC"))
 		}
 		if len(notes) == 0 {
 			return nil, nil
