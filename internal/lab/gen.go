@@ -228,6 +228,9 @@ func (g *gen) util(r *region, t int64) float64 {
 }
 
 func (g *gen) run(ctx context.Context, dir string) (*Manifest, error) {
+	if g.rng.Float64() < 0.6 {
+		g.benignDeploy()
+	}
 	g.def.setup(g)
 	g.buildRates()
 	if g.h.afterRates != nil {

@@ -55,6 +55,21 @@ var registry = []*scenarioDef{
 
 func (g *gen) pickRegion() *region { return g.regions[g.rng.IntN(len(g.regions))] }
 
+// busyRegion picks a region carrying at least a fifth of the traffic at the
+// onset, so that its failure shows in the totals.
+func (g *gen) busyRegion() *region {
+	var busy []*region
+	for _, r := range g.regions {
+		if r.weight*diurnal(g.localHour(r, g.onset))/meanDiurnal(g, g.onset) >= 0.2 {
+			busy = append(busy, r)
+		}
+	}
+	if len(busy) == 0 {
+		return g.regions[0]
+	}
+	return busy[g.rng.IntN(len(busy))]
+}
+
 func between(rng *rand.Rand, lo, hi float64) float64 { return lo + (hi-lo)*rng.Float64() }
 
 func minutes(rng *rand.Rand, lo, hi int) int64 { return int64(lo+rng.IntN(hi-lo+1)) * 60 }
@@ -81,6 +96,49 @@ func (g *gen) rollout(r *region, version string, at, stagger int64) []*pod {
 	}
 	r.api = append(r.api, fresh...)
 	return fresh
+}
+
+func alivePods(ps []*pod, t int64) []*pod {
+	var out []*pod
+	for _, p := range ps {
+		if p.alive(t) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// benignDeploy rolls out a harmless api release hours before the onset, in
+// one region or all: the failing service's own deploy that did not cause
+// the incident is the decoy responders most often blame.
+func (g *gen) benignDeploy() {
+	rng := g.rng
+	at := g.onset - minutes(rng, 160, 280)
+	regions := g.regions
+	if rng.IntN(2) == 0 {
+		regions = []*region{g.pickRegion()}
+	}
+	prev := g.apiVersion
+	ver := nextVersion(rng, prev)
+	var fresh []*pod
+	t := at
+	for _, r := range regions {
+		fresh = append(fresh, g.rollout(r, ver, t, 15)...)
+		t += 45
+	}
+	summary := "deploy api " + ver
+	if len(regions) == 1 {
+		summary += " to " + regions[0].cluster
+	} else {
+		summary += " to all regions"
+	}
+	var pods []*pod
+	if len(regions) == 1 && rng.IntN(2) == 0 {
+		pods = fresh
+	}
+	g.deployChange(at, regions, ver, prev, pods, summary)
+	g.apiVersion = ver
+	g.params["benign_api_deploy_version"] = ver
 }
 
 func podNames(ps []*pod) []string {
@@ -350,7 +408,7 @@ func setupDBPool(g *gen) {
 
 func setupBadDeploy(g *gen) {
 	rng := g.rng
-	r := g.pickRegion()
+	r := g.busyRegion()
 	prev := g.apiVersion
 	ver := nextVersion(rng, prev)
 	at := g.onset
@@ -457,9 +515,10 @@ func setupBadDeploy(g *gen) {
 
 func setupBadPod(g *gen) {
 	rng := g.rng
-	r := g.pickRegion()
+	r := g.busyRegion()
 	g.scopeRegion = r
-	bp := r.api[rng.IntN(len(r.api))]
+	alive := alivePods(r.api, g.onset)
+	bp := alive[rng.IntN(len(alive))]
 	failP := between(rng, 0.6, 0.95)
 	status := []int{500, 503, 500}[rng.IntN(3)]
 	g.h.pod = func(g *gen, rq *req, p *pod, t int64, o *outcome) {
@@ -492,14 +551,11 @@ func setupBadPod(g *gen) {
 
 func setupBadNode(g *gen) {
 	rng := g.rng
-	r := g.pickRegion()
+	r := g.busyRegion()
 	g.scopeRegion = r
 	// a node that runs api pods
-	var bn *node
-	for bn == nil {
-		p := r.api[rng.IntN(len(r.api))]
-		bn = p.node
-	}
+	alive := alivePods(r.api, g.onset)
+	bn := alive[rng.IntN(len(alive))].node
 	failP := between(rng, 0.35, 0.7)
 	g.h.pod = func(g *gen, rq *req, p *pod, t int64, o *outcome) {
 		if p.node != bn || t < g.onset {
@@ -564,7 +620,7 @@ func setupMemoryLeak(g *gen) {
 	if rng.IntN(2) == 0 {
 		regions = g.regions
 	} else {
-		regions = []*region{g.pickRegion()}
+		regions = []*region{g.busyRegion()}
 		g.scopeRegion = regions[0]
 	}
 	var fresh []*pod
@@ -587,7 +643,8 @@ func setupMemoryLeak(g *gen) {
 		if p == first {
 			f = 1
 		}
-		l := &life{rate: (limit - base) / (float64(g.onset-p.from) * f)}
+		// the first pod starts thrashing (93% of its limit) at the onset
+		l := &life{rate: (0.93*limit - base) / (float64(g.onset-p.from) * f)}
 		for t, n := p.from, 0; ; n++ {
 			k := t + int64((limit-base)/l.rate)
 			if k > g.end {
@@ -633,9 +690,14 @@ func setupMemoryLeak(g *gen) {
 				return
 			}
 		}
-		// GC thrash as the heap nears the limit
+		// GC thrash as the heap nears the limit: slow, then requests miss
+		// their 5 s deadline
 		if x := (mem/limit - 0.85) / 0.15; x > 0 {
 			o.t *= 1 + 25*x*x*x
+		}
+		if x := (mem/limit - 0.93) / 0.07; x > 0 && g.trng.Float64() < 0.5*x {
+			o.t = 5 + 0.01*g.trng.Float64()
+			o.status, o.size = 503, 85
 		}
 	}
 	g.h.podState = func(g *gen, p *pod, t int64, s *podState) {
@@ -660,7 +722,7 @@ func setupMemoryLeak(g *gen) {
 		g.truth.Scope["region"] = regions[0].name
 	}
 	g.truth.Notes = "api " + ver + " (deployed " + g.ts(c.Time.Unix()) + ") leaks memory on every request: each pod's working set grows until it hits its 1 GiB limit and is OOM-killed; " +
-		"the first kill is at " + g.ts(g.onset) + ", then they recur. In-flight requests are reset and the pod refuses connections while it restarts. " +
+		"the first pod starts failing requests in GC thrash at " + g.ts(g.onset) + ", is killed minutes later, and kills recur. In-flight requests are reset and the pod refuses connections while it restarts. " +
 		"Restarting only resets the clock; rolling back to " + prev + " fixes it."
 	g.params["deploy_at"] = g.ts(c.Time.Unix())
 	g.params["version"] = ver
@@ -676,7 +738,7 @@ func setupSlowQueries(g *gen) {
 	if rng.IntN(2) == 0 {
 		regions = g.regions
 	} else {
-		regions = []*region{g.pickRegion()}
+		regions = []*region{g.busyRegion()}
 		g.scopeRegion = regions[0]
 	}
 	in := map[*region]bool{}
@@ -796,7 +858,7 @@ func setupCDNOrigin(g *gen) {
 func setupCertExpired(g *gen) {
 	rng := g.rng
 	g.cdn = &cdnConf{hitRatio: between(rng, 0.35, 0.6), name: "E" + randString(rng, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 13)}
-	r := g.pickRegion()
+	r := g.busyRegion()
 	g.scopeRegion = r
 	host := "origin-" + r.name + ".example.com"
 	at := g.onset
@@ -873,7 +935,7 @@ func setupCapacity(g *gen) {
 
 func setupZoneOutage(g *gen) {
 	rng := g.rng
-	r := g.pickRegion()
+	r := g.busyRegion()
 	g.scopeRegion = r
 	zone := r.nodes[rng.IntN(len(r.nodes))].zone
 	failP := between(rng, 0.7, 0.95)
