@@ -21,7 +21,7 @@ func BenchmarkAggregate(b *testing.B) {
 	}
 	var lines []line
 	var names []string
-	sc := scenarios()[1]
+	sc := scenarioNamed(b, "bad-pod")
 	sc.requests = 20000
 	sc.generate(func() signal.RequestSink {
 		return sinkFunc(func(r *signal.Request) {

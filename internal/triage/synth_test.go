@@ -1,9 +1,16 @@
 package triage
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/signal"
@@ -134,54 +141,98 @@ func (sc scenario) scan() ScanFunc {
 
 var t0 = time.Date(2026, 11, 20, 11, 0, 0, 0, time.UTC)
 
+// scenarioFile is a scenario in testdata/scenarios/*.json: traffic over the
+// generator's dimensions (region, source, upstream, upstream_addr, node,
+// path, method, ua_family, no_upstream, client_net, p2p, bitrate), failure
+// rules that apply from the onset, and what the engine must conclude.
+// Adding a case means adding a file.
+type scenarioFile struct {
+	Description string  `json:"description"`
+	Requests    int     `json:"requests"`
+	Minutes     int     `json:"minutes"`
+	OnsetMinute int     `json:"onset_minute"` // 0: no incident
+	BaseError   float64 `json:"base_error"`
+	Fail        []struct {
+		When map[string]string   `json:"when"` // every field equals
+		Not  map[string][]string `json:"not"`  // no field has any of these
+		Rate float64             `json:"rate"`
+		Set  map[string]string   `json:"set"` // fields rewritten on matching requests
+	} `json:"fail"`
+	Expect struct {
+		TopScope   map[string]string `json:"top_scope"`
+		Onset      *bool             `json:"onset"`
+		NoFindings bool              `json:"no_findings"`
+	} `json:"expect"`
+}
+
+func loadScenario(path string) (scenario, scenarioFile, error) {
+	var f scenarioFile
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return scenario{}, f, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return scenario{}, f, fmt.Errorf("%s: %w", path, err)
+	}
+	sc := scenario{
+		name: strings.TrimSuffix(filepath.Base(path), ".json"), start: t0,
+		duration: time.Duration(f.Minutes) * time.Minute, requests: f.Requests,
+		onset: time.Duration(f.OnsetMinute) * time.Minute, baseErr: f.BaseError,
+	}
+	if len(f.Fail) > 0 {
+		rules := f.Fail
+		sc.fail = func(g *genReq) float64 {
+			p := 0.0
+		next:
+			for _, r := range rules {
+				for k, v := range r.When {
+					if g.vals[k] != v {
+						continue next
+					}
+				}
+				for k, vs := range r.Not {
+					for _, v := range vs {
+						if g.vals[k] == v {
+							continue next
+						}
+					}
+				}
+				for k, v := range r.Set {
+					g.vals[k] = v
+				}
+				p = max(p, r.Rate)
+			}
+			return p
+		}
+	}
+	return sc, f, nil
+}
+
+// scenarios loads every scenario file, sorted by name.
 func scenarios() []scenario {
-	base := scenario{start: t0, duration: time.Hour, requests: 60000, onset: 40 * time.Minute, baseErr: 0.003}
-	with := func(name string, f func(*genReq) float64) scenario {
-		s := base
-		s.name, s.fail = name, f
-		return s
+	paths, _ := filepath.Glob("testdata/scenarios/*.json")
+	sort.Strings(paths)
+	var out []scenario
+	for _, p := range paths {
+		sc, _, err := loadScenario(p)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, sc)
 	}
-	return []scenario{
-		with("stale-endpoint", func(g *genReq) float64 {
-			// Clients still holding the old DNS answer reach the stale
-			// endpoint and never reach a backend; the others are fine.
-			if g.vals["region"] == "eu" && g.vals["ua_family"] != "curl" && g.vals["ua_family"] != "bot" && g.vals["method"] == "GET" {
-				g.vals["upstream"], g.vals["upstream_addr"], g.vals["no_upstream"] = "-", "-", "true"
-				return 1
-			}
-			return 0
-		}),
-		with("bad-pod", func(g *genReq) float64 {
-			if g.vals["upstream"] == "10.0.2.2:8080" {
-				return 0.8
-			}
-			return 0
-		}),
-		with("bad-node", func(g *genReq) float64 {
-			if g.vals["node"] == "node-3" {
-				return 0.6
-			}
-			return 0
-		}),
-		with("bad-path", func(g *genReq) float64 {
-			if g.vals["path"] == "/api/checkout" {
-				return 0.9
-			}
-			return 0
-		}),
-		with("p2p-bitrate", func(g *genReq) float64 {
-			if g.vals["p2p"] == "1" && g.vals["bitrate"] == "2000" {
-				return 0.95
-			}
-			return 0
-		}),
-		with("region-everywhere", func(g *genReq) float64 {
-			if g.vals["region"] == "eu" {
-				return 0.9
-			}
-			return 0
-		}),
+	return out
+}
+
+// scenarioNamed returns the scenario of testdata/scenarios/NAME.json.
+func scenarioNamed(t testing.TB, name string) scenario {
+	t.Helper()
+	sc, _, err := loadScenario(filepath.Join("testdata", "scenarios", name+".json"))
+	if err != nil {
+		t.Fatal(err)
 	}
+	return sc
 }
 
 type (

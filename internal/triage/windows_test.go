@@ -9,7 +9,7 @@ import (
 // TestRecovery: an incident that ends inside the log has an end, and the
 // incident window stops there.
 func TestRecovery(t *testing.T) {
-	sc := scenarios()[1] // bad pod
+	sc := scenarioNamed(t, "bad-pod")
 	inner := sc.fail
 	sc.fail = func(g *genReq) float64 {
 		return inner(g)
@@ -45,7 +45,7 @@ func TestRecovery(t *testing.T) {
 // TestBaselineOverride: --baseline replaces the automatic baseline and the
 // incident runs from its end (or the onset, when later).
 func TestBaselineOverride(t *testing.T) {
-	sc := scenarios()[3] // bad path at minute 40
+	sc := scenarioNamed(t, "bad-path")
 	b := [2]time.Time{sc.start, sc.start.Add(10 * time.Minute)}
 	res, err := Run(context.Background(), Options{Scan: sc.scan(), Baseline: &b})
 	if err != nil {
@@ -67,7 +67,7 @@ func TestBaselineOverride(t *testing.T) {
 
 // TestSinceUntil: requests outside --since/--until are not analysed.
 func TestSinceUntil(t *testing.T) {
-	sc := scenarios()[3]
+	sc := scenarioNamed(t, "bad-path")
 	res, err := Run(context.Background(), Options{Scan: sc.scan(), Since: sc.start.Add(30 * time.Minute), Until: sc.start.Add(50 * time.Minute)})
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func TestSinceUntil(t *testing.T) {
 // TestLatencyOnset: when errors do not move but latency does, the onset
 // comes from latency.
 func TestLatencyOnset(t *testing.T) {
-	sc := scenarios()[1]
+	sc := scenarioNamed(t, "bad-pod")
 	sc.name, sc.fail = "slow", nil
 	gen := sc.scan()
 	res, err := Run(context.Background(), Options{Scan: func(ctx context.Context, ns func() signalSink) (Inputs, error) {
@@ -115,28 +115,10 @@ func TestLatencyOnset(t *testing.T) {
 	}
 }
 
-// TestSpreadErrors: every request fails more (a bad deploy of the only
-// service): the impact is significant but no dimension value is a finding.
-func TestSpreadErrors(t *testing.T) {
-	sc := scenarios()[1]
-	sc.name = "spread"
-	sc.fail = func(*genReq) float64 { return 0.2 }
-	res, err := Run(context.Background(), Options{Scan: sc.scan()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !res.Impact.Significant || res.Impact.Onset == nil {
-		t.Fatalf("impact not significant: %+v", res.Impact)
-	}
-	for _, f := range res.Findings {
-		t.Errorf("finding on uniformly spread errors: %s=%s share %.2f rate %.3f z %.1f", f.Dimension, f.Value, f.ErrorShare, f.ErrorRate, f.Significance)
-	}
-}
-
 // TestRampOnset: errors that ramp up (caches expiring, a leak) get their
 // onset where the ramp starts, not in its middle.
 func TestRampOnset(t *testing.T) {
-	sc := scenarios()[0]
+	sc := scenarioNamed(t, "stale-endpoint")
 	sc.name = "ramp"
 	sc.fail = func(g *genReq) float64 { return 0 }
 	gen := sc.scan()
