@@ -109,17 +109,21 @@ type LogFile struct {
 
 // Manifest lists what Generate wrote.
 type Manifest struct {
-	Dir     string    `json:"dir"`
-	Logs    []LogFile `json:"logs"`
-	Changes string    `json:"changes"`
+	// Dir is the directory written into.
+	Dir string `json:"dir"`
+	// Logs are the access logs, sorted by path.
+	Logs []LogFile `json:"logs"`
+	// Changes is the path of changes.jsonl.
+	Changes string `json:"changes"`
 	// ChangeCount is the number of changes in Changes.
 	ChangeCount int `json:"change_count"`
 	// Metrics lists the metric files, one query_range body each.
 	Metrics []string `json:"metrics"`
 	// MetricSeries is the number of series across the metric files.
-	MetricSeries int    `json:"metric_series"`
-	TruthPath    string `json:"truth"`
-	Truth        Truth  `json:"truth_content"`
+	MetricSeries int `json:"metric_series"`
+	// TruthPath is the path of truth.json, and Truth its content.
+	TruthPath string `json:"truth"`
+	Truth     Truth  `json:"truth_content"`
 	// Start and End bound the generated period.
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
