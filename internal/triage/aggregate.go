@@ -22,6 +22,8 @@ const (
 	maxSampledDims    = 64    // dimensions recorded in a sample
 	maxStatusCodes    = 32    // distinct status codes tracked, the rest is "other"
 	smallDim          = 12    // values looked up by linear scan before a map
+	maxDims           = 128   // dimensions per aggregate; further fields are ignored
+	maxTotalValues    = 40000 // values across all dimensions (memory budget)
 	otherValue        = "(other)"
 	absentValue       = "(none)"
 )
@@ -141,6 +143,7 @@ type Aggregator struct {
 
 	dims      []*dimension
 	dimByName map[string]int
+	totalVals int // values interned across dimensions
 
 	statusCodes []int
 	statusIdx   map[int]int
@@ -267,6 +270,9 @@ func (a *Aggregator) dimIndex(name string) int {
 	}
 	if i, ok := a.dimByName[name]; ok {
 		return i
+	}
+	if len(a.dims) >= maxDims {
+		return -1
 	}
 	d := &dimension{name: name, ids: map[string]uint32{}, vals: []string{absentValue}, small: make([]string, 0, smallDim)}
 	d.counts = make([]uint32, a.slots.n*2)
@@ -506,6 +512,7 @@ func (a *Aggregator) intern(d *dimension, v []byte) uint32 {
 			// Most requests overflow the value cap (raw client addresses):
 			// the dimension cannot concentrate anything; stop paying for it.
 			d.dropped = true
+			a.totalVals -= len(d.vals)
 			d.ids, d.vals, d.counts, d.small = nil, nil, nil, nil
 			return 0
 		}
@@ -515,13 +522,15 @@ func (a *Aggregator) intern(d *dimension, v []byte) uint32 {
 	if (n == 1000 || n >= a.opt.MaxValues) && float64(n) > 0.5*float64(d.seen) {
 		// Nearly every request brings a new value: an id, a timestamp.
 		d.dropped = true
+		a.totalVals -= len(d.vals)
 		d.ids, d.vals, d.counts, d.small = nil, nil, nil, nil
 		return 0
 	}
 	s := string(v)
-	if n >= a.opt.MaxValues {
+	if n >= a.opt.MaxValues || a.totalVals >= maxTotalValues {
 		s = otherValue
 	}
+	a.totalVals++
 	id := uint32(n)
 	d.ids[s] = id
 	if d.small != nil {
@@ -548,9 +557,10 @@ func (a *Aggregator) internString(d *dimension, v string) uint32 {
 		return d.overflow
 	}
 	n := len(d.vals)
-	if n >= a.opt.MaxValues {
+	if n >= a.opt.MaxValues || a.totalVals >= maxTotalValues {
 		v = otherValue
 	}
+	a.totalVals++
 	id := uint32(n)
 	d.ids[v] = id
 	if d.small != nil {
