@@ -78,7 +78,7 @@ func action(dims, vals []string) string {
 }
 
 func isUpstream(d string) bool {
-	return d == "upstream" || d == "upstream_addr" || d == "upstream_name"
+	return d == "upstream" || d == "upstream_addr" || d == "upstream_name" || d == "target"
 }
 
 // specificity ranks how directly a dimension points to an action.

@@ -160,6 +160,8 @@ type scenarioFile struct {
 	} `json:"fail"`
 	Expect struct {
 		TopScope   map[string]string `json:"top_scope"`
+		// Scopes must all be among the findings.
+		Scopes []map[string]string `json:"scopes"`
 		Onset      *bool             `json:"onset"`
 		NoFindings bool              `json:"no_findings"`
 	} `json:"expect"`

@@ -48,6 +48,19 @@ func TestScenarioFiles(t *testing.T) {
 			if f.Expect.NoFindings && len(res.Findings) > 0 {
 				t.Errorf("%d findings, want none", len(res.Findings))
 			}
+			for _, w := range f.Expect.Scopes {
+				found := false
+				for _, fd := range res.Findings {
+					ok := len(fd.Scope) == len(w)
+					for k, v := range w {
+						ok = ok && fd.Scope[k] == v
+					}
+					found = found || ok
+				}
+				if !found {
+					t.Errorf("no finding with scope %v", w)
+				}
+			}
 			if w := f.Expect.TopScope; len(w) > 0 {
 				if len(res.Findings) == 0 {
 					t.Fatalf("no findings; impact %+v", res.Impact)
