@@ -419,3 +419,23 @@ func TestRegenerateInPlace(t *testing.T) {
 		t.Errorf("their log is gone: %v", err)
 	}
 }
+
+// TestManySeeds generates every scenario for many seeds, tiny, to catch
+// parameter combinations that break.
+func TestManySeeds(t *testing.T) {
+	n := int64(10)
+	if testing.Short() {
+		n = 3
+	}
+	for _, s := range Scenarios() {
+		for seed := int64(0); seed < n; seed++ {
+			m, err := Generate(context.Background(), s.Name, t.TempDir(), GenerateOptions{Seed: seed * 7919, Scale: 0.005})
+			if err != nil {
+				t.Fatalf("%s seed %d: %v", s.Name, seed*7919, err)
+			}
+			if m.Truth.Onset.IsZero() || len(m.Truth.Scope) == 0 {
+				t.Errorf("%s seed %d: truth %+v", s.Name, seed*7919, m.Truth)
+			}
+		}
+	}
+}
