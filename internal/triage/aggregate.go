@@ -91,14 +91,15 @@ type dimension struct {
 	// small holds the values while there are few: a linear scan comparing
 	// length then bytes beats hashing for the common dimensions (region,
 	// method, status class, user-agent family …).
-	small    []string
-	ids      map[string]uint32
-	overN    uint64   // requests counted as "(other)"
-	vals     []string // by id; vals[0] is the absent value
-	counts   []uint32 // [(id*slots + slot)*2 + failed]
-	seen     uint64
-	dropped  bool
-	overflow uint32
+	small     []string
+	smallKeys []uint64 // smallKey of each small value
+	ids       map[string]uint32
+	overN     uint64   // requests counted as "(other)"
+	vals      []string // by id; vals[0] is the absent value
+	counts    []uint32 // [(id*slots + slot)*2 + failed]
+	seen      uint64
+	dropped   bool
+	overflow  uint32
 }
 
 type bucket struct {
@@ -496,8 +497,9 @@ func (a *Aggregator) statusIndex(code int) int {
 func (a *Aggregator) intern(d *dimension, v []byte) uint32 {
 	d.seen++
 	if d.small != nil {
-		for i, x := range d.small {
-			if len(x) == len(v) && (len(v) == 0 || x[0] == v[0]) && x == string(v) {
+		k := smallKey(v)
+		for i, x := range d.smallKeys {
+			if x == k && (len(v) < 8 || d.small[i] == string(v)) {
 				return uint32(i + 1)
 			}
 		}
@@ -536,8 +538,9 @@ func (a *Aggregator) intern(d *dimension, v []byte) uint32 {
 	if d.small != nil {
 		if len(d.small) < smallDim {
 			d.small = append(d.small, s)
+			d.smallKeys = append(d.smallKeys, smallKey([]byte(s)))
 		} else {
-			d.small = nil
+			d.small, d.smallKeys = nil, nil
 		}
 	}
 	d.vals = append(d.vals, s)
@@ -566,8 +569,9 @@ func (a *Aggregator) internString(d *dimension, v string) uint32 {
 	if d.small != nil {
 		if len(d.small) < smallDim {
 			d.small = append(d.small, v)
+			d.smallKeys = append(d.smallKeys, smallKey([]byte(v)))
 		} else {
-			d.small = nil
+			d.small, d.smallKeys = nil, nil
 		}
 	}
 	d.vals = append(d.vals, v)
@@ -803,4 +807,15 @@ func newHLL() *hyperloglog.Sketch {
 		panic(err) // constant arguments: cannot fail
 	}
 	return s
+}
+
+// smallKey packs a value's length and first 7 bytes: equal keys mean equal
+// values for values shorter than 8 bytes, and a cheap filter otherwise.
+func smallKey(v []byte) uint64 {
+	k := uint64(len(v)) << 56
+	n := min(len(v), 7)
+	for i := 0; i < n; i++ {
+		k |= uint64(v[i]) << (8 * i)
+	}
+	return k
 }

@@ -522,7 +522,7 @@ func (f *features) failingNodesIn(zone string, r float64) (failing, total int) {
 // last point still near the low of the three hours before (zero when the
 // series does not climb).
 func riseStart(series []prom.Series, from, to time.Time) time.Time {
-	var best time.Time
+	var starts []time.Time
 	for _, s := range series {
 		pts := prom.In(s.Points, prom.Window{Start: from, End: to})
 		if len(pts) < 6 {
@@ -560,12 +560,15 @@ func riseStart(series []prom.Series, from, to time.Time) time.Time {
 				break
 			}
 		}
-		t := time.UnixMilli(pts[start].T).UTC()
-		if best.IsZero() || t.Before(best) {
-			best = t
-		}
+		starts = append(starts, time.UnixMilli(pts[start].T).UTC())
 	}
-	return best
+	if len(starts) == 0 {
+		return time.Time{}
+	}
+	// Instances climb at about the same time after a rollout; the median
+	// ignores the odd series that started late or was noisy.
+	sort.Slice(starts, func(i, j int) bool { return starts[i].Before(starts[j]) })
+	return starts[len(starts)/2]
 }
 
 // serviceWords collects the words of the names that say which service the
