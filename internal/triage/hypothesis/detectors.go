@@ -309,14 +309,9 @@ func dbPool(f *features) *scored {
 	if r, b, a := f.stepRatio(prom.RoleCPU); r >= 1.5 {
 		h.evidence = append(h.evidence, fmt.Sprintf("application CPU up from %.2f to %.2f cores", b, a))
 	}
-	ref := f.onset
-	if f.m != nil {
-		if t := riseStart(f.m.Role(prom.RoleDBConnUsage), f.onset.Add(-6*time.Hour), f.end); !t.IsZero() && t.Before(f.onset) {
-			ref = t
-			h.evidence = append(h.evidence, fmt.Sprintf("connections started to climb at %s, %s before the onset", t.Format("15:04"), round(f.onset.Sub(t))))
-		}
-	}
-	c, cfit, why := f.bestChangeAt([]string{signal.KindDeploy, signal.KindConfig, signal.KindScale, signal.KindFeatureFlag, signal.KindRollback}, ref, 30*time.Minute, 0.3)
+	// A leak fills the pool over tens of minutes after the rollout; more
+	// instances (a scale-out) or a bigger pool fill it at once.
+	c, cfit, why := f.bestChange([]string{signal.KindDeploy, signal.KindConfig, signal.KindScale, signal.KindFeatureFlag, signal.KindRollback}, 90*time.Minute, 0.4)
 	if c != nil && (u.has && u.peak >= 0.9) {
 		h.change = c
 		score += 0.15 * cfit
