@@ -141,6 +141,9 @@ func Generate(ctx context.Context, name, dir string, opts GenerateOptions) (*Man
 	if !ok {
 		return nil, fmt.Errorf("%w %q: want one of %s", ErrUnknownScenario, name, strings.Join(names(), ", "))
 	}
+	if dir == "" {
+		return nil, errors.New("generate: an output directory is required")
+	}
 	if opts.Scale == 0 {
 		opts.Scale = 1
 	}

@@ -439,3 +439,19 @@ func TestManySeeds(t *testing.T) {
 		}
 	}
 }
+
+func TestGenerateErrors(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Generate(ctx, "bad-pod", t.TempDir(), GenerateOptions{Scale: 0.05}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: err = %v", err)
+	}
+	for _, o := range []GenerateOptions{{Scale: -1}, {Scale: 1e9}} {
+		if _, err := Generate(context.Background(), "bad-pod", t.TempDir(), o); err == nil || !strings.Contains(err.Error(), "scale") {
+			t.Errorf("scale %g: err = %v", o.Scale, err)
+		}
+	}
+	if _, err := Generate(context.Background(), "bad-pod", "", GenerateOptions{}); err == nil {
+		t.Error("empty directory: no error")
+	}
+}
