@@ -149,16 +149,16 @@ func (g *gen) decoy(t int64, avoid *region) {
 		g.addChange(t, signal.KindFeatureFlag, f.svc, f.flag+": "+strconv.Itoa(old)+"% → "+strconv.Itoa(old*2)+"% of users", g.person(),
 			map[string]string{"service": f.svc}, map[string]any{"flag": f.flag, "old": strconv.Itoa(old) + "%", "new": strconv.Itoa(old*2) + "%"})
 	case 6: // DNS change with a short TTL elsewhere
-		opts := []struct{ name, typ, old, new, summary string }{
-			{"status.example.com", "CNAME", "example.statuspage.io", "example.instatus.com", "status page moved to new provider"},
-			{"assets.example.com", "CNAME", "d1a2b3c4.cloudfront.net", "d9f8e7d6.cloudfront.net", "assets moved to new distribution"},
-			{"api.example.com", "A", "198.51.100.4" + strconv.Itoa(rng.IntN(10)), "198.51.100.7" + strconv.Itoa(rng.IntN(10)), "api.example.com " + r.name + " latency record: health check updated"},
-			{"mail.example.com", "MX", "10 mx1.mail.example.net.", "10 inbound-smtp." + r.name + ".amazonaws.com.", "mail: MX moved to SES inbound"},
-			{"partners.example.com", "CNAME", "api-" + r.name + ".example.com", "api.example.com", "partners endpoint follows latency routing"},
+		opts := []struct{ svc, name, typ, old, new, summary string }{
+			{"status-page", "status.example.com", "CNAME", "example.statuspage.io", "example.instatus.com", "status page moved to new provider"},
+			{"www", "assets.example.com", "CNAME", "d1a2b3c4.cloudfront.net", "d9f8e7d6.cloudfront.net", "assets moved to new distribution"},
+			{"api", "api.example.com", "A", "198.51.100.4" + strconv.Itoa(rng.IntN(10)), "198.51.100.7" + strconv.Itoa(rng.IntN(10)), "api.example.com " + r.name + " latency record: health check updated"},
+			{"mail", "mail.example.com", "MX", "10 mx1.mail.example.net.", "10 inbound-smtp." + r.name + ".amazonaws.com.", "mail: MX moved to SES inbound"},
+			{"api", "partners.example.com", "CNAME", "api-" + r.name + ".example.com", "api.example.com", "partners endpoint follows latency routing"},
 		}
 		o := opts[rng.IntN(len(opts))]
 		ttl := []int{60, 300, 300, 600}[rng.IntN(4)]
-		g.addChange(t, signal.KindDNS, "dns", o.summary, "netops", map[string]string{"region": r.name},
+		g.addChange(t, signal.KindDNS, o.svc, o.summary, "netops", map[string]string{"region": r.name},
 			map[string]any{"name": o.name, "type": o.typ, "old": o.old, "new": o.new, "ttl": ttl, "new_ttl": ttl})
 	case 7: // infra change
 		z := r.spec.zones[rng.IntN(3)]
@@ -188,14 +188,15 @@ func (g *gen) decoy(t int64, avoid *region) {
 		g.addChange(t, signal.KindCert, "platform", "renew certificate for "+h, "cert-manager", map[string]string{"host": h},
 			map[string]any{"name": h, "not_after": time.Unix(t+90*86400, 0).UTC().Format(time.RFC3339), "issuer": "Let's Encrypt R11"})
 	case 10: // harmless migration
-		migs := []struct{ id, stmt string }{
-			{"20261120_0931_add_gift_message", "ALTER TABLE orders ADD COLUMN gift_message text"},
-			{"20261119_1702_create_wishlists", "CREATE TABLE wishlists (id bigserial primary key, user_id bigint not null, created_at timestamptz not null default now())"},
-			{"20261120_1015_backfill_currency", "UPDATE orders SET currency = 'EUR' WHERE currency IS NULL AND id < 1000"},
+		migs := []struct{ svc, db, id, stmt, summary string }{
+			{"api", "orders", "20261120_0931_add_gift_message", "ALTER TABLE orders ADD COLUMN gift_message text", "orders: add gift message column"},
+			{"api", "orders", "20261119_1702_create_wishlists", "CREATE TABLE wishlists (id bigserial primary key, user_id bigint not null, created_at timestamptz not null default now())", "orders: create wishlists table"},
+			{"inventory", "inventory", "20261120_1015_backfill_warehouse", "UPDATE stock SET warehouse_id = 3 WHERE warehouse_id IS NULL AND sku < 'B'", "inventory: backfill warehouse ids"},
+			{"inventory", "inventory", "20261120_1130_index_sku", "CREATE INDEX CONCURRENTLY idx_stock_sku ON stock (sku)", "inventory: index stock by sku"},
 		}
 		m := migs[rng.IntN(len(migs))]
-		g.addChange(t, signal.KindDBMigration, "inventory", "migration "+m.id, "flyway", map[string]string{"region": r.name, "database": "inventory"},
-			map[string]any{"migration": m.id, "statement": m.stmt, "database": "inventory"})
+		g.addChange(t, signal.KindDBMigration, m.svc, m.summary, "flyway", map[string]string{"region": r.name, "database": m.db},
+			map[string]any{"migration": m.id, "statement": m.stmt, "database": m.db})
 	default: // CDN when there is one, else another deploy
 		if g.cdn != nil {
 			g.addChange(t, signal.KindCDN, "www", "purge /static/* on www distribution", g.person(), map[string]string{"host": hostWWW},
