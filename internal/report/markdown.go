@@ -29,7 +29,7 @@ func Markdown(w io.Writer, r *triage.Result) error {
 		ew.printf("\n**Onset:** %s", clock(*im.Onset))
 		if r.Onset != nil {
 			if r.Onset.Method == "latency" {
-				ew.printf(" (p90 latency %s → %s)", dur(r.Onset.Before), dur(r.Onset.After))
+				ew.printf(" (p%.0f latency %s → %s)", r.Onset.Quantile*100, dur(r.Onset.Before), dur(r.Onset.After))
 			} else {
 				ew.printf(" (error rate %s → %s)", pct(r.Onset.Before), pct(r.Onset.After))
 			}

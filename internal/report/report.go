@@ -26,7 +26,7 @@ func headline(r *triage.Result) string {
 	var b strings.Builder
 	switch {
 	case r.Onset != nil && r.Onset.Method == "latency":
-		fmt.Fprintf(&b, "Latency up since %s: p90 %s → %s", short(im.Onset), dur(r.Onset.Before), dur(r.Onset.After))
+		fmt.Fprintf(&b, "Latency up since %s: p%.0f %s → %s", short(im.Onset), r.Onset.Quantile*100, dur(r.Onset.Before), dur(r.Onset.After))
 	case im.Onset != nil && im.Significant:
 		fmt.Fprintf(&b, "Errors up since %s: %s fail (baseline %s)", short(im.Onset), pct(im.ErrorRate), pct(im.BaselineErrorRate))
 	case im.Onset == nil && r.Onset != nil && im.Significant:

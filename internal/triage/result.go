@@ -199,11 +199,14 @@ type OnsetEvidence struct {
 	Time time.Time `json:"time"`
 	// End is the start of the recovery, when the incident ended in the data.
 	End *time.Time `json:"end"`
-	// Before and After are the error rates (or p90 latency in seconds) of
-	// the segments either side of the change.
+	// Before and After are the error rates (or, for latency, the moved
+	// quantile in seconds) of the segments either side of the change.
 	Before float64 `json:"before"`
 	After  float64 `json:"after"`
-	// LogLikelihoodRatio measures the change against no change.
+	// Quantile is the latency quantile that moved (latency onsets only).
+	Quantile float64 `json:"quantile,omitempty"`
+	// LogLikelihoodRatio measures the change against no change (for
+	// latency, the t statistic of the shift).
 	LogLikelihoodRatio float64 `json:"log_likelihood_ratio"`
 	// BucketSeconds is the bucket width the detection ran on.
 	BucketSeconds float64 `json:"bucket_seconds"`

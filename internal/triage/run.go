@@ -13,7 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/signal"
@@ -156,6 +158,10 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		w, _ = agg.scope(&opt, res)
 		return nil
 	})
+	if o := res.Onset; o != nil && o.Method == "latency" {
+		thr := math.Sqrt(math.Max(o.Before, 1e-3) * o.After)
+		res.Notes = append(res.Notes, fmt.Sprintf("the error rate did not change but p%.0f latency did; to find what the slow requests share, run again with --error 'request_time>%s'", o.Quantile*100, strconv.FormatFloat(round(thr, 2), 'f', -1, 64)))
+	}
 	if res.Impact.Onset == nil && opt.Baseline == nil {
 		res.Notes = append(res.Notes, "no onset found: neither the error rate nor latency changed significantly; findings compare the failing requests with the healthy ones over the whole window")
 	}

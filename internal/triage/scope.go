@@ -124,9 +124,9 @@ func detectOnset(s series) detected {
 			d.ev.Time = time.Unix(0, s.start[0]).UTC()
 			return d
 		}
-	} else if k, before, after, t := latencySplit(s); k > 0 {
+	} else if k, before, after, t, q := latencySplit(s); k > 0 {
 		d.onset, d.incStart, d.baseHi = k, k, k
-		d.ev = &OnsetEvidence{Method: "latency", Before: before, After: after, LogLikelihoodRatio: t}
+		d.ev = &OnsetEvidence{Method: "latency", Quantile: q, Before: round(before, 4), After: round(after, 4), LogLikelihoodRatio: t}
 	}
 	if d.ev != nil && d.onset >= 0 {
 		d.ev.Time = time.Unix(0, s.start[d.onset]).UTC()
@@ -152,15 +152,30 @@ func refineOnset(s series, k int, p0 float64) int {
 	return k
 }
 
-// latencySplit finds a step up of per-bucket p90 latency; k is 0 when none.
-func latencySplit(s series) (k int, before, after, t float64) {
+// latencySplit finds a step up of per-bucket latency — the median, p90 or
+// p99, whichever moved most clearly (a slow minority only moves p99); k is
+// 0 when none.
+func latencySplit(s series) (k int, before, after, t, quantile float64) {
+	for _, q := range []float64{0.5, 0.9, 0.99} {
+		minN := uint32(5)
+		if q > 0.95 {
+			minN = 50
+		}
+		if k1, b1, a1, t1 := latencySplitAt(s, q, minN); k1 > 0 && t1 > t {
+			k, before, after, t, quantile = k1, b1, a1, t1, q
+		}
+	}
+	return k, before, after, t, quantile
+}
+
+func latencySplitAt(s series, quantile float64, minN uint32) (k int, before, after, t float64) {
 	var idx []int
 	var x []float64
 	for i, b := range s.b {
-		if b.sk == nil || b.durN < 5 {
+		if b.sk == nil || b.durN < minN {
 			continue
 		}
-		q, err := b.sk.GetValueAtQuantile(0.9)
+		q, err := b.sk.GetValueAtQuantile(quantile)
 		if err != nil {
 			continue
 		}
