@@ -17,6 +17,7 @@ const (
 	minResidual      = 0.02 // error share a further finding must add
 	pairPenalty      = 0.98 // a combination must beat a single value clearly
 	maxRelated       = 8    // related findings listed under one
+	maxCandidates    = 300  // candidates kept for the greedy reduction
 )
 
 // dimPriority orders dimensions that hold the same failing requests: the
@@ -284,6 +285,14 @@ func (a *Aggregator) correlate(w windows, top int) []Finding {
 			c.f.Estimated = true
 			cands = append(cands, c)
 		}
+	}
+	// Keep the best candidates only: the greedy reduction below costs
+	// candidates × samples per round.
+	if len(cands) > maxCandidates {
+		sort.SliceStable(cands, func(i, j int) bool {
+			return fscore(cands[i].prec, cands[i].rec) > fscore(cands[j].prec, cands[j].rec)
+		})
+		cands = cands[:maxCandidates]
 	}
 	for _, c := range cands {
 		c.f.mask, c.maskW = maskOf(c.keys)
