@@ -159,11 +159,11 @@ type scenarioFile struct {
 		Set  map[string]string   `json:"set"` // fields rewritten on matching requests
 	} `json:"fail"`
 	Expect struct {
-		TopScope   map[string]string `json:"top_scope"`
+		TopScope map[string]string `json:"top_scope"`
 		// Scopes must all be among the findings.
-		Scopes []map[string]string `json:"scopes"`
-		Onset      *bool             `json:"onset"`
-		NoFindings bool              `json:"no_findings"`
+		Scopes     []map[string]string `json:"scopes"`
+		Onset      *bool               `json:"onset"`
+		NoFindings bool                `json:"no_findings"`
 	} `json:"expect"`
 }
 
