@@ -15,6 +15,8 @@ have nsd || have /usr/sbin/nsd || need+=(nsd)
 have goaccess || need+=(goaccess)
 have dig || need+=(bind9-dnsutils)
 have git || need+=(git)
+# The HTML report's browser test renders the page in headless Chromium.
+have chromium || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
