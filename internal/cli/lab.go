@@ -34,7 +34,7 @@ Everything is deterministic for a given --seed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newLabListCmd(a), newLabGenerateCmd(a))
+	cmd.AddCommand(newLabListCmd(a), newLabGenerateCmd(a), newLabEvalCmd(a), newLabDrillCmd(a), newLabRevealCmd(a))
 	// `eval`, `drill` and `reveal` are added here as they land.
 	return cmd
 }

@@ -126,7 +126,10 @@ func extract(res *triage.Result, ev Evidence) *features {
 	}
 	f.podNode = podNodes(ev.Metrics, cat)
 	f.nodeZone = nodeZones(ev.Metrics)
-	f.significant = res.Impact.Significant && res.Impact.Onset != nil
+	// A latency incident (errors barely move, requests get slow) is as real
+	// as an error one.
+	latencyOnset := res.Onset != nil && res.Onset.Method == "latency"
+	f.significant = (res.Impact.Significant || latencyOnset) && res.Impact.Onset != nil
 	if res.Impact.Onset != nil {
 		f.onset, f.hasOnset = res.Impact.Onset.UTC(), true
 	}
