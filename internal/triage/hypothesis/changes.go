@@ -146,6 +146,9 @@ func (f *features) scopeMatch(c *signal.Change) (float64, string) {
 	for _, g := range [][]group{f.nodes, f.zones} {
 		if len(g) > 0 && g[0].errShare >= 0.5 {
 			for _, t := range toks {
+				if broad[t] && t != strings.ToLower(g[0].name) {
+					continue // a region inside a node's name says nothing
+				}
 				if valueMatches(t, g[0].name) {
 					best = 0.8
 					reason = fmt.Sprintf("names %s, which holds %s of the errors", g[0].name, pct(g[0].errShare))
@@ -169,11 +172,20 @@ func (f *features) scopeMatch(c *signal.Change) (float64, string) {
 				if n := f.podNode[h]; n != "" {
 					cands = append(cands, n)
 				}
+				if p := f.ipPod[h]; p != "" {
+					cands = append(cands, p) // a change listing pods by name
+				}
 			}
 			for _, t := range toks {
 				wt := weight
-				if broad[t] && layerOf(dim) != layerZone {
-					wt *= 0.4 // a region named inside an ARN or file name
+				if broad[t] {
+					switch layerOf(dim) {
+					case layerZone:
+					case layerLB:
+						wt *= 0.4 // a region inside a load balancer's or log file's name
+					default:
+						continue // a region says nothing about one pod, node or path
+					}
 				}
 				if wt <= best {
 					continue

@@ -46,7 +46,6 @@ func Detectors() [][2]string {
 
 var deployKinds = []string{signal.KindDeploy, signal.KindRollback, signal.KindConfig, signal.KindFeatureFlag}
 
-
 // --- shared measurements ---------------------------------------------------
 
 // connUsage is the database connection usage: the peak in the incident,
@@ -505,8 +504,8 @@ func badPod(f *features) *scored {
 		others := 0
 		for _, q := range ps[1:] {
 			_, qv := scopeValue(q, layerPod)
-			if f.podNode[hostOf(qv)] == node && q.ErrorShare >= 0.1 {
-				others++
+			if hostOf(qv) != hostOf(v) && f.podNode[hostOf(qv)] == node && q.ErrorShare >= 0.1 {
+				others++ // another instance, not the same one seen through another load balancer
 			}
 		}
 		if others > 0 {
@@ -552,7 +551,7 @@ func badNode(f *features) *scored {
 		failing, total := f.failingNodesIn(zone, 0.15)
 		// Several of the node's instances must fail: one failing instance
 		// among healthy neighbours is that instance's problem.
-		if n0.errShare >= 0.4 && n0.errRate >= 0.15 && n0.failing >= 2 && (zone == "" || failing <= 1) {
+		if n0.errShare >= 0.4 && n0.errRate >= 0.15 && n0.failing >= 2 && n0.failing*2 > n0.members && (zone == "" || failing <= 1) {
 			node = n0.name
 			score += 0.45 + 0.2*math.Min(n0.errShare, 1)
 			h.evidence = append(h.evidence, fmt.Sprintf("the instances on node %s hold %s of the errors; %d of its %d instances fail (error rate %s on the node)", n0.name, pct(n0.errShare), n0.failing, n0.members, pct(n0.errRate)))
@@ -561,6 +560,8 @@ func badNode(f *features) *scored {
 			}
 		} else if n0.errShare >= 0.4 && zone != "" && failing > 1 {
 			h.against = append(h.against, fmt.Sprintf("%d nodes of zone %s fail, not one", failing, zone))
+		} else if n0.errShare >= 0.4 && n0.failing >= 2 {
+			h.against = append(h.against, fmt.Sprintf("only %d of the %d instances on node %s fail", n0.failing, n0.members, n0.name))
 		}
 	}
 	// Upstream findings grouped by the node their pod runs on: several

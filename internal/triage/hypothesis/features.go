@@ -97,6 +97,7 @@ type features struct {
 
 	m        *prom.Metrics
 	podNode  map[string]string // pod IP or pod name → node
+	ipPod    map[string]string // pod IP → pod name
 	nodeZone map[string]string // node → zone (from metric labels)
 	statuses map[string]int64
 
@@ -124,7 +125,7 @@ func extract(res *triage.Result, ev Evidence) *features {
 	if len(ev.Metrics) > 0 {
 		f.m = prom.Derive(ev.Metrics, cat)
 	}
-	f.podNode = podNodes(ev.Metrics, cat)
+	f.podNode, f.ipPod = podNodes(ev.Metrics, cat)
 	f.nodeZone = nodeZones(ev.Metrics)
 	// A latency incident (errors barely move, requests get slow) is as real
 	// as an error one.
@@ -236,25 +237,30 @@ func mean(xs []float64) float64 {
 	return s / float64(len(xs))
 }
 
-// podNodes maps pod IPs and names to their node from kube_pod_info.
-func podNodes(raw []signal.Series, cat *prom.Catalog) map[string]string {
-	out := map[string]string{}
+// podNodes maps pod IPs and names to their node, and pod IPs to pod
+// names, from kube_pod_info.
+func podNodes(raw []signal.Series, cat *prom.Catalog) (map[string]string, map[string]string) {
+	out, pods := map[string]string{}, map[string]string{}
 	for _, s := range raw {
 		if r, ok := cat.Lookup(s); !ok || r.Role != prom.RolePodInfo {
 			continue
+		}
+		ip, pod := s.Labels["pod_ip"], s.Labels["pod"]
+		if ip != "" && pod != "" {
+			pods[ip] = pod
 		}
 		node := s.Labels["node"]
 		if node == "" {
 			continue
 		}
-		if ip := s.Labels["pod_ip"]; ip != "" {
+		if ip != "" {
 			out[ip] = node
 		}
-		if p := s.Labels["pod"]; p != "" {
-			out[p] = node
+		if pod != "" {
+			out[pod] = node
 		}
 	}
-	return out
+	return out, pods
 }
 
 // hostOf strips the port and any "(name)" from an upstream value.
@@ -396,7 +402,6 @@ func increaseIn(series []prom.Series, w prom.Window) float64 {
 	}
 	return total
 }
-
 
 // nodeZones maps nodes to zones from the labels of any series that carry
 // both (node_exporter with topology labels, kube_node_labels …).
