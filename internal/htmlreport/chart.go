@@ -95,7 +95,7 @@ type hline struct {
 }
 
 type vline struct {
-	X      float64
+	X, LabelY float64
 	Label  string
 	Anchor string
 	LabelX float64
@@ -195,7 +195,7 @@ func domain(res *triage.Result, changes []signal.Change) (timeRange, bool) {
 		pad := (time.Minute - r.t1.Sub(r.t0)) / 2
 		r.t0, r.t1 = r.t0.Add(-pad), r.t1.Add(pad)
 	}
-	slack := r.t1.Sub(r.t0) / 4
+	slack := max(r.t1.Sub(r.t0)/4, 5*bw)
 	lo, hi := r.t0.Add(-slack), r.t1.Add(slack)
 	ext := func(t time.Time) {
 		if t.Before(r.t0) && !t.Before(lo) {
@@ -523,9 +523,12 @@ func buildChart(res *triage.Result, changes []signal.Change, blamed string) (*ch
 }
 
 func vertical(x float64, label string) *vline {
-	v := &vline{X: x, Label: label, Anchor: "start", LabelX: x + 4}
+	v := &vline{X: x, Label: label, Anchor: "start", LabelX: x + 4, LabelY: errTop - 8}
 	if x > plotRight-120 {
 		v.Anchor, v.LabelX = "end", x-4
+	}
+	if x < plotLeft+110 { // the panel title is there: label inside the panel
+		v.LabelY = errTop + 26
 	}
 	return v
 }
