@@ -7,7 +7,7 @@ PKGS      := ./...
 FUZZTIME  ?= 20s
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: help build test test-short deps bench bench-triage lint fuzz demo clean
+.PHONY: help build test test-short deps bench bench-triage lint fuzz demo eval clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -18,9 +18,13 @@ build: ## build bin/sitrep
 deps: ## install the real servers the tests start (PostgreSQL, MariaDB, Prometheus, unbound, NSD, GoAccess)
 	bash scripts/install-deps.sh
 
-test: deps ## the whole test suite, with -race, against real servers (installs them when missing)
+test: deps ## the whole test suite, with -race, against real servers (installs them when missing), then the lab evaluation
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+	$(GO) test -count=1 -timeout 20m -run 'TestEvalAccuracy' -v ./internal/labeval | grep -E '^(=== RUN|--- |\s+labeval_test.go|PASS|FAIL|ok)'
+
+eval: build ## the triage evaluation table on the lab (sitrep lab eval --seeds 10)
+	$(BIN) lab eval --seeds 10 --scale 0.5
 
 test-short: ## unit tests only, no installs
 	$(GO) test -short -count=1 $(PKGS)

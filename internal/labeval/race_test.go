@@ -1,0 +1,5 @@
+//go:build race
+
+package labeval
+
+const raceEnabled = true
