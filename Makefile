@@ -21,7 +21,7 @@ deps: ## install the real servers the tests start (PostgreSQL, MariaDB, Promethe
 test: deps ## the whole test suite, with -race, against real servers (installs them when missing), then the lab evaluation
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
-	$(GO) test -count=1 -timeout 20m -run 'TestEvalAccuracy' -v ./internal/labeval | grep -E '^(=== RUN|--- |\s+labeval_test.go|PASS|FAIL|ok)'
+	$(GO) test -count=1 -timeout 20m -run 'TestEvalAccuracy' ./internal/labeval
 
 eval: build ## the triage evaluation table on the lab (sitrep lab eval --seeds 10)
 	$(BIN) lab eval --seeds 10 --scale 0.5
