@@ -48,7 +48,7 @@ The API is documented in docs/api.md.`,
 				return fmt.Errorf("--max-body %d: must be a positive number of bytes", maxBody)
 			}
 			ctx := cmd.Context()
-			svc, err := openStore(ctx, a)
+			svc, err := a.services(ctx)
 			if err != nil {
 				return err
 			}
