@@ -5,15 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sitrep-dev/sitrep/internal/investigate"
 	"github.com/sitrep-dev/sitrep/internal/report"
-	"github.com/sitrep-dev/sitrep/internal/signal"
 	"github.com/sitrep-dev/sitrep/internal/source/accesslog"
 	"github.com/sitrep-dev/sitrep/internal/triage"
 )
@@ -27,6 +26,8 @@ type triageFlags struct {
 	baseline  string
 	top       int
 	progress  bool
+	changes   []string
+	metrics   []string
 }
 
 func newTriageCmd(a *App) *cobra.Command {
@@ -78,6 +79,8 @@ to parse, the report says the format is probably wrong and what to try.`,
 	fl.StringVar(&f.until, "until", "", "analyse only requests before this time (same forms as --since)")
 	fl.StringVar(&f.baseline, "baseline", "", "baseline window START/END (times as for --since); default: everything before the onset")
 	fl.IntVar(&f.top, "top", 5, "maximum number of findings")
+	fl.StringArrayVar(&f.changes, "changes", nil, "change log to line up with the incident: JSON lines of change events (repeatable, globs)")
+	fl.StringArrayVar(&f.metrics, "metrics", nil, "metrics: Prometheus query_range JSON files (repeatable, globs)")
 	fl.BoolVar(&f.progress, "progress", true, "show a progress bar on stderr for big inputs when stderr is a terminal")
 	_ = cmd.MarkFlagRequired("log")
 	return cmd
@@ -96,7 +99,7 @@ func runTriage(ctx context.Context, a *App, f *triageFlags) error {
 		}
 	}
 	now := a.Now()
-	opt := triage.Options{Error: f.errorExpr, Top: f.top, Logger: a.Logger, Now: a.Now}
+	opt := triage.Options{Error: f.errorExpr, Top: f.top}
 	var err error
 	if opt.Since, err = parseWhen(f.since, now); err != nil {
 		return fmt.Errorf("--since: %w", err)
@@ -129,55 +132,17 @@ func runTriage(ctx context.Context, a *App, f *triageFlags) error {
 	if f.progress && isTTY(a.Stderr) {
 		bar = &progressBar{w: a.Stderr, now: a.Now, start: now}
 	}
-	var notes []string
-	opt.Scan = func(ctx context.Context, newSink func() signal.RequestSink) (triage.Inputs, error) {
-		so := accesslog.Options{Paths: f.logs, Format: f.format, Stdin: a.Stdin}
-		if bar != nil {
-			so.Progress = bar.update
-		}
-		st, err := accesslog.Scan(ctx, so, newSink)
-		if bar != nil {
-			bar.clear()
-		}
-		in := triage.Inputs{
-			Lines: st.Lines, Malformed: st.Malformed, Sources: st.Sources, Formats: st.Formats, Bytes: st.Bytes,
-		}
-		for _, m := range st.Samples {
-			in.MalformedSamples = append(in.MalformedSamples, triage.MalformedLine{File: m.File, Line: m.Line, Text: m.Text, Reason: m.Reason})
-		}
-		if st.FormatSuspect {
-			in.FormatWarning = fmt.Sprintf("%d of %d lines (%.0f%%) did not parse: the log format is probably wrong", st.Malformed, st.Lines, 100*float64(st.Malformed)/float64(max(st.Lines, 1)))
-			if st.Suggestion != "" {
-				in.FormatWarning += fmt.Sprintf("; try --log-format %q", st.Suggestion)
-			} else {
-				in.FormatWarning += "; give it with --log-format"
-			}
-		}
-		for _, src := range st.Sources {
-			d, ok := st.Detections[src]
-			if !ok {
-				continue
-			}
-			switch {
-			case d.Ambiguous:
-				var others []string
-				for _, c := range d.Candidates {
-					if c != d.Name {
-						others = append(others, c)
-					}
-				}
-				if len(others) > 0 {
-					notes = append(notes, fmt.Sprintf("%s: format detected as %s, but %s parse it as well; give --log-format to choose", src, d.Name, strings.Join(others, ", ")))
-				}
-			case d.Extra:
-				notes = append(notes, fmt.Sprintf("%s: lines carry fields after the %s format; give your log_format with --log-format to analyse them", src, d.Name))
-			}
-		}
-		return in, err
+	inv := investigate.Options{
+		Logs: f.logs, LogFormat: f.format, Stdin: a.Stdin,
+		Error: opt.Error, Since: opt.Since, Until: opt.Until, Baseline: opt.Baseline, Top: opt.Top,
+		ChangeFiles: f.changes, MetricFiles: f.metrics, Logger: a.Logger, Now: a.Now,
 	}
-	res, err := triage.Run(ctx, opt)
-	if res != nil {
-		res.Notes = append(notes, res.Notes...)
+	if bar != nil {
+		inv.Progress = bar.update
+	}
+	res, err := investigate.Run(ctx, inv)
+	if bar != nil {
+		bar.clear()
 	}
 	if err != nil {
 		if errors.Is(err, triage.ErrNoRequests) && res != nil && res.Inputs.Lines > 0 {
@@ -191,12 +156,8 @@ func runTriage(ctx context.Context, a *App, f *triageFlags) error {
 	case "markdown":
 		return report.Markdown(a.Stdout, res)
 	default:
-		width := 100
-		if c, err := strconv.Atoi(a.Getenv("COLUMNS")); err == nil && c >= 60 {
-			width = c
-		}
 		color := isTTY(a.Stdout) && a.Getenv("NO_COLOR") == ""
-		return report.Text(a.Stdout, res, report.TextOptions{Color: color, Width: width, Verbose: a.Verbose})
+		return report.Text(a.Stdout, res, report.TextOptions{Color: color, Width: termWidth(a), Verbose: a.Verbose})
 	}
 }
 

@@ -28,7 +28,12 @@ var dimPriority = map[string]int{
 	"node": 13, "cluster": 14, "no_upstream": 15, "upstream": 20, "upstream_name": 21, "pod": 19,
 	"upstream_addr": 25, "target": 26, "path": 30, "version": 31, "host": 32, "method": 40,
 	"ua_family": 60, "client_net16": 70, "client_net": 71, "client": 72, "user_agent": 73,
-	"source": 90, "elb": 85,
+	"source": 90, "elb": 85, "lb": 85,
+	// Attributes that only restate the load balancer or the backend.
+	"chosen_cert_arn": 95, "ssl_cipher": 95, "ssl_protocol": 95, "matched_rule_priority": 95,
+	"actions_executed": 95, "target_port_list": 94, "classification": 95, "classification_reason": 95,
+	"domain_name": 92, "target_group_arn": 93, "type": 95, "redirect_url": 95, "error_reason": 93, "protocol": 95,
+	"server_protocol": 95, "scheme": 95, "referer": 96, "http_referer": 96, "remote_user": 96,
 }
 
 func priority(dim string) int {
@@ -402,7 +407,13 @@ func (a *Aggregator) correlate(w windows, top int) []Finding {
 }
 
 func better(c, b *cand) bool {
-	if math.Abs(c.score-b.score) > 0.01*math.Max(c.score, b.score) {
+	// Combinations are estimated from the sample: scores within a few
+	// percent are a tie, decided by which dimensions a responder acts on.
+	tol := 0.01
+	if c.pair && b.pair {
+		tol = 0.04
+	}
+	if math.Abs(c.score-b.score) > tol*math.Max(c.score, b.score) {
 		return c.score > b.score
 	}
 	if c.pair != b.pair {
@@ -497,16 +508,29 @@ func localize(f *Finding) {
 	if len(f.dims) != 1 || f.ErrorRate < 0.9 || specificity(f.dims[0], f.vals[0]) != 9 {
 		return
 	}
+	best := -1
 	for i, r := range f.Related {
-		if r.pair || r.Covers < 0.95 || priority(r.Dimension) > 14 || r.Dimension == f.dims[0] {
+		if r.pair || r.Covers < 0.95 || !locating[r.Dimension] || r.Dimension == f.dims[0] {
 			continue
 		}
-		f.Related = append(f.Related[:i:i], f.Related[i+1:]...)
+		if best < 0 || priority(r.Dimension) < priority(f.Related[best].Dimension) {
+			best = i
+		}
+	}
+	if best >= 0 {
+		r := f.Related[best]
+		f.Related = append(f.Related[:best:best], f.Related[best+1:]...)
 		f.dims = []string{r.Dimension, f.dims[0]}
 		f.vals = []string{r.Value, f.vals[0]}
 		f.Dimension = strings.Join(f.dims, ",")
 		f.Value = strings.Join(f.vals, ",")
 		f.Scope[r.Dimension] = r.Value
-		return
 	}
+}
+
+// locating dimensions say where a failure is: a region, zone, node or the
+// load balancer (and the log file of one load balancer).
+var locating = map[string]bool{
+	"region": true, "zone": true, "availability_zone": true, "az": true, "datacenter": true, "dc": true,
+	"node": true, "cluster": true, "elb": true, "lb": true, "source": true,
 }

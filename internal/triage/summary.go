@@ -120,8 +120,13 @@ func pct(v float64) string {
 // locatedIn names a region, zone, node or cluster that holds (nearly) all
 // of the finding's failing requests, from its related findings.
 func locatedIn(f *Finding) string {
+	for _, d := range f.dims {
+		if locating[d] {
+			return "" // the scope already says where
+		}
+	}
 	for _, r := range f.Related {
-		if r.pair || r.Covers < 0.95 || priority(r.Dimension) > 14 {
+		if r.pair || r.Covers < 0.95 || !locating[r.Dimension] {
 			continue
 		}
 		if _, ok := f.Scope[r.Dimension]; ok {
