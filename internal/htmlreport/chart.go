@@ -65,6 +65,61 @@ type chart struct {
 	Changes  []marker
 	// Hidden counts change labels left out to keep the lane readable.
 	Hidden int
+	// Merged is how many series buckets each drawn point holds (1: none
+	// merged), and MergedWidth that width in words.
+	Merged      int
+	MergedWidth string
+}
+
+// maxDisplayPoints bounds the points drawn per line: beyond it adjacent
+// buckets are merged, so a long or fine-grained series reads as a trend
+// instead of noise.
+const maxDisplayPoints = 240
+
+// displayPoints merges runs of k consecutive buckets (k the smallest that
+// keeps at most limit points): requests and errors add up, quantiles are
+// averaged weighted by requests (an approximation, fine for a chart).
+func displayPoints(in []triage.Bucket, limit int) ([]triage.Bucket, int) {
+	if len(in) <= limit {
+		return in, 1
+	}
+	pts := make([]triage.Bucket, len(in))
+	copy(pts, in)
+	sort.SliceStable(pts, func(i, j int) bool { return pts[i].Time.Before(pts[j].Time) })
+	k := (len(pts) + limit - 1) / limit
+	out := make([]triage.Bucket, 0, limit)
+	for i := 0; i < len(pts); i += k {
+		group := pts[i:min(i+k, len(pts))]
+		m := triage.Bucket{Time: group[0].Time}
+		var w50, s50, w99, s99 float64
+		for _, b := range group {
+			if b.Requests > 0 {
+				m.Requests += b.Requests
+			}
+			if b.Errors > 0 {
+				m.Errors += b.Errors
+			}
+			w := math.Max(float64(b.Requests), 1)
+			if b.P50 != nil && finite(*b.P50) && *b.P50 >= 0 {
+				w50 += w
+				s50 += w * *b.P50
+			}
+			if b.P99 != nil && finite(*b.P99) && *b.P99 >= 0 {
+				w99 += w
+				s99 += w * *b.P99
+			}
+		}
+		if w50 > 0 && finite(s50/w50) {
+			v := s50 / w50
+			m.P50 = &v
+		}
+		if w99 > 0 && finite(s99/w99) {
+			v := s99 / w99
+			m.P99 = &v
+		}
+		out = append(out, m)
+	}
+	return out, k
 }
 
 type band struct {
@@ -430,8 +485,9 @@ func buildChart(res *triage.Result, changes []signal.Change, blamed string) (*ch
 	}
 
 	// Error rate.
-	pts := res.Series.Points
-	half := bucketWidth(res.Series) / 2
+	pts, merged := displayPoints(res.Series.Points, maxDisplayPoints)
+	c.Merged = merged
+	half := bucketWidth(res.Series) * time.Duration(max(merged, 1)) / 2
 	xs := make([]float64, len(pts))
 	rates := make([]float64, len(pts))
 	maxRate := 0.0

@@ -275,6 +275,9 @@ func build(res *triage.Result, changes []signal.Change, opts Options) *view {
 	}
 
 	if c, ok := buildChart(res, changes, blamed); ok {
+		if c.Merged > 1 {
+			c.MergedWidth = bucketText(float64(c.Merged) * bucketWidth(res.Series).Seconds())
+		}
 		v.Chart = c
 	} else {
 		v.NoChart = "No time series or timed events in the input: nothing to draw over time."

@@ -1,0 +1,43 @@
+package htmlreport
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/sitrep-dev/sitrep/internal/triage"
+)
+
+// TestEngineResults renders the results the triage engine's own golden
+// tests produce (real output, not hand-built), checking they are
+// well-formed and drawn.
+func TestEngineResults(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "triage", "testdata", "*.json"))
+	n := 0
+	for _, path := range files {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res triage.Result
+		if err := json.Unmarshal(b, &res); err != nil || len(res.Series.Points) == 0 {
+			continue // not a result (the schema, fixtures of other shapes)
+		}
+		n++
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			page := render(t, &res, nil)
+			checkWellFormed(t, page)
+			if !bytes.Contains(page, []byte(`class="err-line"`)) {
+				t.Error("no error-rate line drawn")
+			}
+			if res.Impact.Onset != nil && !bytes.Contains(page, []byte(`<g class="onset">`)) {
+				t.Error("onset not marked")
+			}
+		})
+	}
+	if n == 0 {
+		t.Skip("no triage results in ../triage/testdata")
+	}
+}
