@@ -150,6 +150,7 @@ func (a *Aggregator) correlate(w windows, top int) []Finding {
 	type seed struct {
 		dv    dimVal
 		share float64
+		n     float64 // requests in the incident
 	}
 	var seeds []seed
 	for di, d := range a.dims {
@@ -185,7 +186,7 @@ func (a *Aggregator) correlate(w windows, top int) []Finding {
 			// Values nearly every request has (no_upstream=false) add
 			// nothing to a combination.
 			if e/E >= minPairShare && e/n > restRate && n/N < 0.8 {
-				seeds = append(seeds, seed{dimVal{di, uint32(id)}, e / E})
+				seeds = append(seeds, seed{dimVal{di, uint32(id)}, e / E, n})
 			}
 			c := newCand([]string{d.name}, []string{d.vals[id]}, e, n, eb, nb, E, N, Eb, Nb)
 			if c == nil {
@@ -260,6 +261,11 @@ func (a *Aggregator) correlate(w windows, top int) []Finding {
 			hw, hk := weightOf(okS, keys)
 			e := E * wsum / WE
 			n := e + (N-E)*hw/WH
+			// A combination no narrower than one of its values is that
+			// value under another name (target and upstream of one pod).
+			if n >= 0.9*math.Min(seeds[k.x].n, seeds[k.y].n) {
+				continue
+			}
 			var eb, nb float64
 			if WEb+WHb > 0 {
 				ebw, _ := weightOf(failB, keys)
@@ -352,12 +358,12 @@ func (a *Aggregator) correlate(w windows, top int) []Finding {
 					both += a.merged[i].w
 				}
 			}
-			if ov := both / c.maskW; ov >= foldOverlap {
+			if ov := both / c.maskW; ov >= foldOverlap || sameBackend(c, best) {
 				// c's errors are (mostly) best's: fold it. List it as related
 				// when it also holds most of best's errors — the same failure
 				// seen through another dimension — not when it is a slice.
 				c.done = true
-				if c.maskW >= 0.5*best.maskW {
+				if c.maskW >= 0.5*best.maskW || sameBackend(c, best) {
 					f.Related = append(f.Related, Related{
 						Dimension: c.f.Dimension, Value: c.f.Value, Scope: c.f.Scope,
 						Overlap: round(ov, 4), Covers: round(both/best.maskW, 4), ErrorRate: c.f.ErrorRate, pair: c.pair,
@@ -533,4 +539,22 @@ func localize(f *Finding) {
 var locating = map[string]bool{
 	"region": true, "zone": true, "availability_zone": true, "az": true, "datacenter": true, "dc": true,
 	"node": true, "cluster": true, "elb": true, "lb": true, "source": true,
+}
+
+// sameBackend reports whether two single-value findings name the same
+// backend address through different logs ("10.0.0.7:8080 (api-a1)" in the
+// load balancer's log, "10.0.0.7:8080 (prod-api-80)" in the ingress's).
+func sameBackend(c, b *cand) bool {
+	if c.pair || b.pair || !isUpstream(c.f.dims[0]) || !isUpstream(b.f.dims[0]) {
+		return false
+	}
+	x, y := backendAddr(c.f.vals[0]), backendAddr(b.f.vals[0])
+	return x != "" && x != "-" && x == y
+}
+
+func backendAddr(v string) string {
+	if i := strings.IndexByte(v, ' '); i >= 0 {
+		v = v[:i]
+	}
+	return v
 }
