@@ -64,6 +64,9 @@ to parse, the report says the format is probably wrong and what to try.`,
   sitrep triage --log access.log --since 2026-11-20T11:00:00Z \
       --baseline 2026-11-20T11:00:00Z/2026-11-20T11:30:00Z -o markdown
 
+  # With the change log and metrics: ranked changes and hypotheses too
+  sitrep triage --log 'logs/*' --changes changes.jsonl --metrics 'metrics/*.json'
+
   # Machine-readable result (stable JSON)
   kubectl logs -n ingress-nginx deploy/ingress-nginx-controller | sitrep triage --log - -o json`,
 		Args: cobra.NoArgs,
