@@ -432,7 +432,7 @@ func headline(r *triage.Result) (string, string) {
 	if len(r.Findings) > 0 {
 		f := r.Findings[0]
 		fmt.Fprintf(&b, "; %s holds %s of errors", trunc(scopeText(f.Dimension, f.Value), 80).Short, pct(f.ErrorShare))
-	} else if im.Errors > 0 && im.Significant {
+	} else if im.Errors > 0 && im.Significant && verdict == "incident" {
 		b.WriteString("; errors are spread, no dimension concentrates them")
 	}
 	return b.String(), verdict

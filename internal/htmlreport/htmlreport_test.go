@@ -69,7 +69,16 @@ func cases() []testCase {
 	many.Hypotheses[0].ChangeID = sp("chg-0191")
 	many.Hypotheses = many.Hypotheses[:1]
 
+	// A latency-only incident: no error step, p99 up at the onset.
+	slow, slowCh := sampleResult()
+	slow.Onset = &triage.OnsetEvidence{Method: "latency", Before: 0.25, After: 1.3, BucketSeconds: 60}
+	slow.Impact.ErrorRate, slow.Impact.Errors, slow.Findings = 0.003, 120, nil
+	for i := range slow.Series.Points {
+		slow.Series.Points[i].Errors = slow.Series.Points[i].Requests * 3 / 1000
+	}
+
 	return []testCase{
+		{name: "latency", res: slow, changes: slowCh, blamed: "chg-2041", onset: true},
 		{name: "incident", res: full, changes: fullCh, blamed: "chg-2041", onset: true},
 		{name: "quiet", res: quiet, changes: fullCh[:2]},
 		{name: "single-bucket", res: single, changes: singleCh, blamed: "chg-7", onset: true},
@@ -231,7 +240,7 @@ func TestTruncation(t *testing.T) {
 
 // TestLabelsDoNotOverlap: with hundreds of changes the labels thin out.
 func TestLabelsDoNotOverlap(t *testing.T) {
-	c := cases()[3]
+	c := cases()[4]
 	ch, ok := buildChart(c.res, c.changes, c.blamed)
 	if !ok {
 		t.Fatal("no chart")
@@ -395,4 +404,26 @@ func text(n *html.Node) string {
 	}
 	walk(n)
 	return b.String()
+}
+
+func TestDisplayPointsMerge(t *testing.T) {
+	var in []triage.Bucket
+	for i := 0; i < 600; i++ {
+		in = append(in, triage.Bucket{Time: at(float64(i) / 10), Requests: 10, Errors: int64(i % 3), P50: fp(0.1), P99: fp(float64(i % 2))})
+	}
+	out, k := displayPoints(in, 240)
+	if k != 3 || len(out) != 200 {
+		t.Fatalf("merged %d buckets into %d points, want 3 into 200", k, len(out))
+	}
+	var req, errs int64
+	for _, b := range out {
+		req += b.Requests
+		errs += b.Errors
+	}
+	if req != 6000 || errs != 600 {
+		t.Errorf("merging lost counts: %d requests, %d errors", req, errs)
+	}
+	if *out[0].P50 != 0.1 || !out[0].Time.Equal(in[0].Time) {
+		t.Errorf("first point %+v", out[0])
+	}
 }
