@@ -52,6 +52,10 @@ func TestBrowserScreenshot(t *testing.T) {
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--disable-extensions", "--hide-scrollbars",
+		// Belt and braces for "loopback only": no name resolves, and any
+		// request the browser might still make goes to a closed loopback port.
+		"--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
+		"--no-pings", "--disable-domain-reliability", "--metrics-recording-only",
 		"--user-data-dir="+filepath.Join(dir, "profile"),
 		"--screenshot="+shot, "--window-size=1280,2000",
 		"file://"+page)
