@@ -64,6 +64,18 @@ func Markdown(w io.Writer, r *triage.Result) error {
 		ew.printf("\n### Hypotheses\n\n")
 		for i, h := range r.Hypotheses {
 			ew.printf("%d. **%s** (%.0f%%): %s\n", i+1, h.Cause, h.Confidence*100, mdEscape(h.Summary))
+			for _, e := range h.Evidence {
+				ew.printf("   - for: %s\n", mdEscape(e))
+			}
+			for _, e := range h.Against {
+				ew.printf("   - against: %s\n", mdEscape(e))
+			}
+			for _, c := range h.Checks {
+				ew.printf("   - check: `%s`\n", strings.ReplaceAll(c, "`", "'"))
+			}
+			for _, c := range h.Containment {
+				ew.printf("   - contain: %s (risk: %s)\n", mdEscape(c.Action), mdEscape(c.Risk))
+			}
 		}
 	}
 	ew.printf("\n_%s_\n", mdEscape(inputsLine(r.Inputs)))

@@ -108,3 +108,40 @@ func TestJSONRoundTrip(t *testing.T) {
 		t.Error("JSON output differs from the engine's result")
 	}
 }
+
+// TestTextHypotheses: hypotheses from a later stage are shown (the top one
+// with its first check and containment), within the width.
+func TestTextHypotheses(t *testing.T) {
+	r := load(t, "stale-endpoint")
+	id := "chg-2041"
+	long := strings.Repeat("a long piece of evidence that goes on ", 6)
+	for i := 0; i < 5; i++ {
+		r.Hypotheses = append(r.Hypotheses, triage.Hypothesis{
+			Cause: "dns-stale-cache", Confidence: 0.9 - float64(i)/10, Summary: "clients on a cached answer reach the old endpoint; " + long,
+			ChangeID: &id, Evidence: []string{long}, Against: []string{}, Checks: []string{"dig @1.1.1.1 api.example.com A " + long},
+			Containment: []triage.Containment{{Action: "keep the old endpoint serving " + long, Risk: "low " + long}},
+		})
+	}
+	var buf bytes.Buffer
+	if err := Text(&buf, r, TextOptions{Width: 100}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"Hypotheses", "1. dns-stale-cache (90%)", "check: dig @1.1.1.1", "contain: keep the old endpoint", "(+2 more"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	for i, line := range strings.Split(out, "\n") {
+		if n := len([]rune(line)); n > 100 {
+			t.Errorf("line %d is %d columns wide: %q", i+1, n, line)
+		}
+	}
+	buf.Reset()
+	if err := Markdown(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "- check: `dig @1.1.1.1") {
+		t.Errorf("markdown lacks the check:\n%s", buf.String())
+	}
+}

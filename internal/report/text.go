@@ -149,13 +149,27 @@ func Text(w io.Writer, r *triage.Result, opt TextOptions) error {
 	if len(r.Hypotheses) > 0 {
 		ew.printf("\n%s\n", p.c(ansiBold, "Hypotheses"))
 		for i, h := range r.Hypotheses {
-			ew.printf("%d. %s (%.0f%%): %s\n", i+1, h.Cause, h.Confidence*100, wrap(h.Summary, opt.Width-12, "   "))
+			if i == 3 && !opt.Verbose {
+				ew.printf("%s\n", p.c(ansiDim, fmt.Sprintf("(+%d more with -v or -o json)", len(r.Hypotheses)-3)))
+				break
+			}
+			ew.printf("%s\n", wrap(fmt.Sprintf("%d. %s (%.0f%%): %s", i+1, h.Cause, h.Confidence*100, h.Summary), opt.Width, "   "))
+			if i > 0 && !opt.Verbose {
+				continue
+			}
+			if len(h.Checks) > 0 {
+				ew.printf("   %s\n", wrap("check: "+h.Checks[0], opt.Width-3, "          "))
+			}
+			if len(h.Containment) > 0 {
+				c := h.Containment[0]
+				ew.printf("   %s\n", wrap("contain: "+c.Action+" (risk: "+c.Risk+")", opt.Width-3, "            "))
+			}
 		}
 	}
 
 	// Inputs.
 	in := r.Inputs
-	ew.printf("\n%s\n", p.c(ansiDim, inputsLine(in)))
+	ew.printf("\n%s\n", p.c(ansiDim, wrap(inputsLine(in), opt.Width, "  ")))
 	if in.Malformed > 0 {
 		for _, s := range in.MalformedSamples {
 			ew.printf("  %s:%d: %s (%s)\n", s.File, s.Line, truncate(s.Text, opt.Width-30), s.Reason)
@@ -262,7 +276,7 @@ func wrap(s string, width int, indent string) string {
 		if i > 0 {
 			if col+1+wl > width {
 				b.WriteString("\n" + indent)
-				col = 0
+				col = utf8.RuneCountInString(indent)
 			} else {
 				b.WriteByte(' ')
 				col++
