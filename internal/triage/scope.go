@@ -142,6 +142,7 @@ func detectOnset(s series) detected {
 // (a leak, a rollout, DNS caches expiring) in its middle, but the incident
 // began where the rate first left the baseline.
 func refineOnset(s series, k int, p0 float64) int {
+	k = cusumOnset(s, k, p0)
 	for k > 1 {
 		i := k - 1
 		if s.n[i] == 0 || rateZ(s.e[i], s.n[i], p0) < 3 || s.e[i]/s.n[i] < minRateRatio*p0 {
@@ -150,6 +151,40 @@ func refineOnset(s series, k int, p0 float64) int {
 		k = i
 	}
 	return k
+}
+
+// cusumOnset looks for where a slow rise began: a CUSUM of failures above
+// a reference slightly over the baseline rate, run up to the split k; the
+// onset is the last point where the sum was zero, kept when the buckets
+// from there to k fail significantly more than the baseline as a whole.
+func cusumOnset(s series, k int, p0 float64) int {
+	var n1, e1 float64
+	for i := k; i < len(s.n); i++ {
+		n1 += s.n[i]
+		e1 += s.e[i]
+	}
+	p1 := ratio(e1, n1)
+	ref := math.Max(p0+0.1*(p1-p0), 1.2*p0)
+	var S float64
+	last := 0
+	for i := 0; i < k; i++ {
+		S = math.Max(0, S+s.e[i]-s.n[i]*ref)
+		if S == 0 {
+			last = i + 1
+		}
+	}
+	if last <= 0 || last >= k {
+		return k
+	}
+	var n, e float64
+	for i := last; i < k; i++ {
+		n += s.n[i]
+		e += s.e[i]
+	}
+	if rateZ(e, n, p0) < 3 || ratio(e, n) < 1.2*p0 {
+		return k
+	}
+	return last
 }
 
 // latencySplit finds a step up of per-bucket latency — the median, p90 or
