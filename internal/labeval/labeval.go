@@ -126,8 +126,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	return rep, nil
 }
 
-func runCase(ctx context.Context, name string, seed int64, dir string, o Options) Case {
-	c := Case{Scenario: name, Seed: seed, OnsetErrorMinutes: math.NaN()}
+func runCase(ctx context.Context, name string, seed int64, dir string, o Options) (c Case) {
+	c = Case{Scenario: name, Seed: seed, OnsetErrorMinutes: math.NaN()}
 	t0 := time.Now()
 	defer func() { c.Seconds = time.Since(t0).Seconds() }()
 	m, err := lab.Generate(ctx, name, dir, lab.GenerateOptions{Seed: seed, Scale: o.Scale})

@@ -338,9 +338,10 @@ func (f *features) bestChangeAt(kinds []string, ref time.Time, tau time.Duration
 		} else if fit < 0 && sm <= 0.3 && kindIn(c.Kind, appKinds) {
 			continue // a change to another service
 		}
-		if sm <= 0 && f.concentrated {
-			// When the failures sit in one place, a change that does not
-			// name that place cannot explain them, however close in time.
+		if sm <= 0 && (f.concentrated || tf < 0.6) {
+			// A change that does not name where the failures are is blamed
+			// only for being close in time, and never when the failures sit
+			// in one place it does not name.
 			continue
 		}
 		// Time gates everything: a change that names the failing scope but

@@ -772,6 +772,14 @@ func certExpired(f *features) *scored {
 	}
 	c, cfit, why := f.bestChange([]string{signal.KindCert}, 2*time.Hour, 0.4)
 	if c != nil {
+		// A certificate change for another host than the one that expired
+		// is not the cause.
+		if ep := h.scope["endpoint"]; ep != "" && !certNames(c, ep) {
+			h.against = append(h.against, fmt.Sprintf("%s changed the certificate of %s, not of %s", c.ID, orDash(c.DetailString("name")), ep))
+			c = nil
+		}
+	}
+	if c != nil {
 		h.change = c
 		score += 0.2 * cfit
 		h.evidence = append(h.evidence, why...)
@@ -885,3 +893,22 @@ func orDash(s string) string {
 }
 
 func same(a, b triage.Finding) bool { return a.Dimension == b.Dimension && a.Value == b.Value }
+
+// certNames reports whether a cert change is about the endpoint (its name,
+// host scope or summary names the endpoint's host).
+func certNames(c *signal.Change, endpoint string) bool {
+	host := endpoint
+	if i := strings.Index(host, "://"); i >= 0 {
+		host = host[i+3:]
+	}
+	if i := strings.IndexAny(host, "/:"); i >= 0 {
+		host = host[:i]
+	}
+	host = strings.ToLower(host)
+	for _, v := range []string{c.DetailString("name"), c.Scope["host"], c.Summary} {
+		if v != "" && strings.Contains(strings.ToLower(v), host) {
+			return true
+		}
+	}
+	return false
+}
