@@ -28,6 +28,7 @@ type triageFlags struct {
 	progress  bool
 	changes   []string
 	metrics   []string
+	ev        evidenceFlags
 }
 
 func newTriageCmd(a *App) *cobra.Command {
@@ -67,11 +68,21 @@ to parse, the report says the format is probably wrong and what to try.`,
   # With the change log and metrics: ranked changes and hypotheses too
   sitrep triage --log 'logs/*' --changes changes.jsonl --metrics 'metrics/*.json'
 
+  # Live metrics, the database's health and resolvers' answers as evidence;
+  # the result on the incident's timeline; the page for the ticket
+  sitrep triage --log 'logs/*' --prometheus http://127.0.0.1:9090 --dsn postgres://ro@db/app \
+      --dns-check --incident INC-4 -o html triage.html
+
   # Machine-readable result (stable JSON)
   kubectl logs -n ingress-nginx deploy/ingress-nginx-controller | sitrep triage --log - -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runTriage(cmd.Context(), a, &f)
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 && !(a.Output == "html" && len(args) == 1) {
+				return fmt.Errorf("unexpected argument %q: logs are given with --log (only -o html takes a FILE)", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runTriage(cmd.Context(), a, &f, args)
 		},
 	}
 	fl := cmd.Flags()
@@ -85,12 +96,13 @@ to parse, the report says the format is probably wrong and what to try.`,
 	fl.StringArrayVar(&f.changes, "changes", nil, "change log to line up with the incident: JSON lines of change events (repeatable, globs)")
 	fl.StringArrayVar(&f.metrics, "metrics", nil, "metrics: Prometheus query_range JSON files (repeatable, globs)")
 	fl.BoolVar(&f.progress, "progress", true, "show a progress bar on stderr for big inputs when stderr is a terminal")
+	f.ev.register(cmd)
 	_ = cmd.MarkFlagRequired("log")
 	return cmd
 }
 
-func runTriage(ctx context.Context, a *App, f *triageFlags) error {
-	if err := a.checkOutput("text", "json", "markdown"); err != nil {
+func runTriage(ctx context.Context, a *App, f *triageFlags, args []string) error {
+	if err := a.checkOutput("text", "json", "markdown", "html"); err != nil {
 		return err
 	}
 	if f.top <= 0 {
@@ -143,6 +155,9 @@ func runTriage(ctx context.Context, a *App, f *triageFlags) error {
 	if bar != nil {
 		inv.Progress = bar.update
 	}
+	if err := f.ev.prepare(ctx, a, &inv); err != nil {
+		return err
+	}
 	res, err := investigate.Run(ctx, inv)
 	if bar != nil {
 		bar.clear()
@@ -151,6 +166,9 @@ func runTriage(ctx context.Context, a *App, f *triageFlags) error {
 		if errors.Is(err, triage.ErrNoRequests) && res != nil && res.Inputs.Lines > 0 {
 			printInputs(a.Stderr, res.Inputs)
 		}
+		return err
+	}
+	if done, err := f.ev.finish(ctx, a, res, inv, args); done || err != nil {
 		return err
 	}
 	switch a.Output {

@@ -38,8 +38,8 @@ func TimelineEvents(res *triage.Result, actor string) []incident.Event {
 			"error_share": f.ErrorShare, "traffic_share": f.TrafficShare, "error_rate": f.ErrorRate})
 	}
 	for i, h := range res.Hypotheses {
-		if i >= maxEvidence {
-			break
+		if i >= maxEvidence || (i > 0 && h.Confidence < 0.25) {
+			break // the weak ones are in the report, not worth a timeline entry
 		}
 		text := fmt.Sprintf("Hypothesis #%d %s (confidence %.0f%%): %s", i+1, h.Cause, h.Confidence*100, h.Summary)
 		if len(h.Checks) > 0 {
