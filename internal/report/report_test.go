@@ -109,8 +109,9 @@ func TestJSONRoundTrip(t *testing.T) {
 	}
 }
 
-// TestTextHypotheses: hypotheses from a later stage are shown (the top one
-// with its first check and containment), within the width.
+// TestTextHypotheses: hypotheses from a later stage are shown — the leading
+// one in full (evidence, against, blamed change, checks, containment with
+// its risk), the others in a line — within the width.
 func TestTextHypotheses(t *testing.T) {
 	r := load(t, "stale-endpoint")
 	id := "chg-2041"
@@ -118,16 +119,19 @@ func TestTextHypotheses(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		r.Hypotheses = append(r.Hypotheses, triage.Hypothesis{
 			Cause: "dns-stale-cache", Confidence: 0.9 - float64(i)/10, Summary: "clients on a cached answer reach the old endpoint; " + long,
-			ChangeID: &id, Evidence: []string{long}, Against: []string{}, Checks: []string{"dig @1.1.1.1 api.example.com A " + long},
+			ChangeID: &id, Evidence: []string{long}, Against: []string{"the old TTL was short"}, Checks: []string{"dig @1.1.1.1 api.example.com A " + long},
 			Containment: []triage.Containment{{Action: "keep the old endpoint serving " + long, Risk: "low " + long}},
 		})
 	}
+	r.Changes = []triage.Change{{ID: id, Score: 0.9, Reasons: []string{"happened 60 min before the onset"}}}
 	var buf bytes.Buffer
 	if err := Text(&buf, r, TextOptions{Width: 100}); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	for _, want := range []string{"Hypotheses", "1. dns-stale-cache (90%)", "check: dig @1.1.1.1", "contain: keep the old endpoint", "(+2 more"} {
+	for _, want := range []string{"Most likely cause", "1. dns-stale-cache (90%)", "evidence", "against", "- the old TTL was short",
+		"blamed change", "chg-2041: happened 60 min before the onset", "- dig @1.1.1.1", "- keep the old endpoint", "— risk:",
+		"Other hypotheses", "2. dns-stale-cache (80%)", "(+1 more"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}

@@ -145,24 +145,49 @@ func Text(w io.Writer, r *triage.Result, opt TextOptions) error {
 		}
 	}
 
-	// Hypotheses, when a later stage produced some.
+	// Hypotheses, when a later stage produced some: the leading one in full
+	// (why, what speaks against it, the change it blames, what to check,
+	// how to contain it and at what risk), the others in a line.
 	if len(r.Hypotheses) > 0 {
-		ew.printf("\n%s\n", p.c(ansiBold, "Hypotheses"))
-		for i, h := range r.Hypotheses {
-			if i == 3 && !opt.Verbose {
-				ew.printf("%s\n", p.c(ansiDim, fmt.Sprintf("(+%d more with -v or -o json)", len(r.Hypotheses)-3)))
-				break
+		h := r.Hypotheses[0]
+		ew.printf("\n%s\n", p.c(ansiBold, "Most likely cause"))
+		ew.printf("%s\n", wrap(fmt.Sprintf("1. %s (%.0f%%): %s", p.c(ansiBold, h.Cause), h.Confidence*100, h.Summary), opt.Width, "   "))
+		list := func(title string, items []string, max int) {
+			if len(items) == 0 {
+				return
 			}
-			ew.printf("%s\n", wrap(fmt.Sprintf("%d. %s (%.0f%%): %s", i+1, h.Cause, h.Confidence*100, h.Summary), opt.Width, "   "))
-			if i > 0 && !opt.Verbose {
-				continue
+			ew.printf("   %s\n", p.c(ansiBold, title))
+			for i, it := range items {
+				if i == max && !opt.Verbose {
+					ew.printf("     %s\n", p.c(ansiDim, fmt.Sprintf("(+%d more with -v)", len(items)-max)))
+					break
+				}
+				ew.printf("     - %s\n", wrap(it, opt.Width-7, "       "))
 			}
-			if len(h.Checks) > 0 {
-				ew.printf("   %s\n", wrap("check: "+h.Checks[0], opt.Width-3, "          "))
+		}
+		list("evidence", h.Evidence, 6)
+		list("against", h.Against, 3)
+		if h.ChangeID != nil {
+			for _, c := range r.Changes {
+				if c.ID == *h.ChangeID {
+					list("blamed change", []string{c.ID + ": " + strings.Join(c.Reasons, "; ")}, 1)
+				}
 			}
-			if len(h.Containment) > 0 {
-				c := h.Containment[0]
-				ew.printf("   %s\n", wrap("contain: "+c.Action+" (risk: "+c.Risk+")", opt.Width-3, "            "))
+		}
+		list("check", h.Checks, 4)
+		var contain []string
+		for _, c := range h.Containment {
+			contain = append(contain, c.Action+" — risk: "+c.Risk)
+		}
+		list("contain", contain, 4)
+		if len(r.Hypotheses) > 1 {
+			ew.printf("\n%s\n", p.c(ansiBold, "Other hypotheses"))
+			for i, h := range r.Hypotheses[1:] {
+				if i == 3 && !opt.Verbose {
+					ew.printf("%s\n", p.c(ansiDim, fmt.Sprintf("(+%d more with -v or -o json)", len(r.Hypotheses)-4)))
+					break
+				}
+				ew.printf("%s\n", wrap(fmt.Sprintf("%d. %s (%.0f%%): %s", i+2, h.Cause, h.Confidence*100, h.Summary), opt.Width, "   "))
 			}
 		}
 	}
