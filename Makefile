@@ -24,7 +24,7 @@ test: deps ## the whole test suite, with -race, against real servers (installs t
 	$(GO) test -count=1 -timeout 20m -run 'TestEvalAccuracy' ./internal/labeval
 
 eval: build ## the triage evaluation table on the lab (sitrep lab eval --seeds 10)
-	$(BIN) lab eval --seeds 10 --scale 0.5
+	$(BIN) lab eval --seeds 10
 
 test-short: ## unit tests only, no installs
 	$(GO) test -short -count=1 $(PKGS)

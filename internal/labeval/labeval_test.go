@@ -29,7 +29,7 @@ func TestEvalAccuracy(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("long: run by make test without -race (go test -run TestEvalAccuracy ./internal/labeval)")
 	}
-	rep, err := Run(context.Background(), Options{Seeds: evalSeeds(), Scale: 0.5})
+	rep, err := Run(context.Background(), Options{Seeds: evalSeeds(), Scale: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
