@@ -15,6 +15,7 @@ have nsd || have /usr/sbin/nsd || need+=(nsd)
 have goaccess || need+=(goaccess)
 have dig || need+=(bind9-dnsutils)
 have git || need+=(git)
+have /usr/bin/time || need+=(time)
 # The HTML report's browser test renders the page in headless Chromium.
 have chromium || need+=(chromium)
 
