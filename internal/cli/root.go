@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -35,6 +36,9 @@ type App struct {
 	Logger   *slog.Logger
 	Getenv   func(string) string
 	Now      func() time.Time
+
+	cpuProfile string
+	stopProf   func()
 }
 
 // exitError carries a process exit code through cobra.
@@ -110,6 +114,13 @@ the incident's timeline, status updates, postmortem draft and action items.`,
 	pf.StringVarP(&a.Output, "output", "o", "text", "output format: text or json (some commands also take markdown or html)")
 	pf.StringVar(&a.LogLevel, "log-level", "warn", "log level: debug, info, warn or error (env SITREP_LOG_LEVEL)")
 	pf.BoolVarP(&a.Verbose, "verbose", "v", false, "say more about what is being done")
+	pf.StringVar(&a.cpuProfile, "cpuprofile", "", "write a CPU profile of the command to this file (for go tool pprof)")
+	_ = pf.MarkHidden("cpuprofile")
+	root.PersistentPostRun = func(*cobra.Command, []string) {
+		if a.stopProf != nil {
+			a.stopProf()
+		}
+	}
 
 	root.AddCommand(
 		newVersionCmd(a),
@@ -140,6 +151,17 @@ func (a *App) setup() error {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", lvl)
 	}
 	a.Logger = slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: level}))
+	if a.cpuProfile != "" {
+		f, err := os.Create(a.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		a.stopProf = func() { pprof.StopCPUProfile(); f.Close() }
+	}
 	return nil
 }
 
