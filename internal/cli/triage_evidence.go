@@ -13,7 +13,6 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/htmlreport"
 	"github.com/sitrep-dev/sitrep/internal/investigate"
 	dnsprobe "github.com/sitrep-dev/sitrep/internal/probe/dns"
-	"github.com/sitrep-dev/sitrep/internal/signal"
 	"github.com/sitrep-dev/sitrep/internal/source/dbhealth"
 	"github.com/sitrep-dev/sitrep/internal/source/prom"
 	"github.com/sitrep-dev/sitrep/internal/triage"
@@ -35,7 +34,6 @@ type evidenceFlags struct {
 	out        string
 	svc        *app.Services
 	incidentID int64
-	loadedChgs []signal.Change
 }
 
 func (e *evidenceFlags) register(cmd *cobra.Command) {

@@ -151,9 +151,9 @@ type hline struct {
 
 type vline struct {
 	X, LabelY float64
-	Label  string
-	Anchor string
-	LabelX float64
+	Label     string
+	Anchor    string
+	LabelX    float64
 }
 
 type marker struct {

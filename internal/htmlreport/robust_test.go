@@ -16,7 +16,7 @@ import (
 // pointers, NaN and infinite numbers, negative counts, empty and huge
 // slices, times far apart or all equal, and text taken from s.
 func randomResult(r *rand.Rand, s string) (*triage.Result, []signal.Change) {
-	odd := []float64{0, 1, -1, 0.5, 1e-9, 1e9, math.NaN(), math.Inf(1), math.Inf(-1), math.MaxFloat64, -0.0}
+	odd := []float64{0, 1, -1, 0.5, 1e-9, 1e9, math.NaN(), math.Inf(1), math.Inf(-1), math.MaxFloat64, math.Copysign(0, -1)}
 	num := func() float64 {
 		if r.IntN(3) == 0 {
 			return odd[r.IntN(len(odd))]

@@ -118,7 +118,6 @@ type gen struct {
 	sinks       []*logSink
 	baseRate    float64
 	acc         *accum
-	reqIDBuf    []byte
 }
 
 type cdnConf struct {

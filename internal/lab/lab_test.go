@@ -13,7 +13,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -368,15 +367,6 @@ func TestListGolden(t *testing.T) {
 	if !bytes.Equal(want, buf.Bytes()) {
 		t.Errorf("scenario list changed; if intended, run go test ./internal/lab -run TestListGolden -update\n got:\n%s", buf.String())
 	}
-}
-
-func keys[M ~map[string]V, V any](m M) []string {
-	var k []string
-	for x := range m {
-		k = append(k, x)
-	}
-	sort.Strings(k)
-	return k
 }
 
 func TestReadTruth(t *testing.T) {

@@ -70,8 +70,7 @@ func within(t *testing.T, what string, v, lo, hi float64) {
 	}
 }
 
-func onlyALB(r rec) bool     { return strings.HasPrefix(r.source, "alb-") }
-func onlyIngress(r rec) bool { return strings.HasPrefix(r.source, "ingress-") }
+func onlyALB(r rec) bool { return strings.HasPrefix(r.source, "alb-") }
 
 // TestShapes checks each scenario's failure looks like its description,
 // for a few seeds: the baseline is healthy and the errors sit where the

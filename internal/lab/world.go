@@ -38,8 +38,6 @@ const (
 	numKinds
 )
 
-var kindNames = [numKinds]string{"browser", "mobile-app", "api-client", "crawler", "scanner", "monitor"}
-
 // userAgents by client kind; each client keeps one for its lifetime.
 var userAgents = [numKinds][]string{
 	kindBrowser: {
@@ -329,7 +327,6 @@ type region struct {
 	ingressLBIP  string
 	apiTGHash    string
 	dbInstance   string
-	extraSurge   float64
 	rateByMinute []float64
 }
 

@@ -230,13 +230,6 @@ func inputsLine(in triage.Inputs) string {
 	return s
 }
 
-func baseSpan(r *triage.Result) string {
-	if r.Window.Baseline.Start == nil {
-		return "none"
-	}
-	return short(r.Window.Baseline.Start) + "–" + short(r.Window.Baseline.End)
-}
-
 func baseStr(has bool, s string) string {
 	if !has {
 		return "—"

@@ -2,7 +2,6 @@ package triage
 
 import (
 	"math"
-	"sort"
 	"strconv"
 	"time"
 
@@ -442,6 +441,3 @@ func (a *Aggregator) slotWindows(w windows) []uint8 {
 	}
 	return out
 }
-
-// sortStrings is sort.Strings, kept for readability at call sites.
-func sortStrings(s []string) { sort.Strings(s) }

@@ -27,8 +27,6 @@ type scenario struct {
 	// fail returns the failure probability of a request during the incident
 	// and may rewrite its fields (e.g. no upstream).
 	fail func(r *genReq) float64
-	// extra adds scenario-specific fields.
-	extra []string
 }
 
 type genReq struct {
