@@ -91,19 +91,8 @@ func (p *parser) jsonSlot(key []byte) int {
 	p.raw = append(p.raw, nil)
 	p.req.Fields = append(p.req.Fields, signal.Field{Name: name})
 	p.json.slot[string(key)] = i
-	switch name {
-	case "upstream_addr":
-		p.iUpstreamAddr = i
-	case "upstream_name":
-		p.iUpstreamName = i
-	case "user_agent":
-		p.iUA = i
-	case "uri":
-		p.iURI = i
-	case "client":
-		p.iClient = i
-	case "status":
-		p.iStatus = i
+	if name != "server" { // in JSON logs "server" is usually the virtual host, not an upstream
+		p.noteWellKnown(name, i)
 	}
 	return i
 }

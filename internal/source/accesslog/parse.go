@@ -62,24 +62,30 @@ func newParser(f *Format, source string) *parser {
 func (p *parser) indexWellKnown() {
 	p.iUpstreamAddr, p.iUpstreamName, p.iUA, p.iURI, p.iClient, p.iStatus = -1, -1, -1, -1, -1, -1
 	for i, n := range p.f.names {
-		switch n {
-		case "upstream_addr", "target", "server":
-			if p.iUpstreamAddr < 0 {
-				p.iUpstreamAddr = i
-			}
-		case "upstream_name", "target_group_arn", "backend":
-			if p.iUpstreamName < 0 {
-				p.iUpstreamName = i
-			}
-		case "user_agent":
-			p.iUA = i
-		case "uri":
-			p.iURI = i
-		case "client":
-			p.iClient = i
-		case "status":
-			p.iStatus = i
+		p.noteWellKnown(n, i)
+	}
+}
+
+// noteWellKnown records the slot of a field the derived dimensions read.
+// The first upstream field of a format wins (upstream_addr before server).
+func (p *parser) noteWellKnown(name string, i int) {
+	switch name {
+	case "upstream_addr", "target", "server":
+		if p.iUpstreamAddr < 0 {
+			p.iUpstreamAddr = i
 		}
+	case "upstream_name", "target_group_arn", "backend":
+		if p.iUpstreamName < 0 {
+			p.iUpstreamName = i
+		}
+	case "user_agent":
+		p.iUA = i
+	case "uri":
+		p.iURI = i
+	case "client":
+		p.iClient = i
+	case "status":
+		p.iStatus = i
 	}
 }
 
