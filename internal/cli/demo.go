@@ -59,7 +59,8 @@ Nothing leaves this machine.`,
 			step := func(n int, text string) { fmt.Fprintf(a.Stderr, "[%d/5] %s\n", n, text) }
 
 			step(1, fmt.Sprintf("Generating the %s scenario (seed %d) in %s", sc.Name, seed, dir))
-			m, err := lab.Generate(ctx, sc.Name, dir, lab.GenerateOptions{Seed: seed, Scale: scale})
+			// The generated hour ends now, so the incident reads as current.
+			m, err := lab.Generate(ctx, sc.Name, dir, lab.GenerateOptions{Seed: seed, Scale: scale, Now: a.Now().UTC().Truncate(time.Minute)})
 			if err != nil {
 				return err
 			}
