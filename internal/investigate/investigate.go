@@ -141,7 +141,11 @@ func LoadChanges(patterns []string) ([]signal.Change, error) {
 				return nil, fmt.Errorf("changes: %w", err)
 			}
 			if len(bad) > 0 {
-				return nil, fmt.Errorf("changes: %v (and %d more bad lines)", bad[0], len(bad)-1)
+				msg := (&bad[0]).Error()
+				if len(bad) > 1 {
+					msg += fmt.Sprintf(" (and %d more bad lines)", len(bad)-1)
+				}
+				return nil, fmt.Errorf("changes: %s", msg)
 			}
 			out = append(out, chs...)
 		}
