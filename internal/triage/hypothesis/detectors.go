@@ -301,9 +301,13 @@ func dbPool(f *features) *scored {
 		score -= 0.15
 		h.against = append(h.against, "the failures concentrate on one instance, while a shared pool limit hits all")
 	}
-	if r, _, _ := f.stepRatio(prom.RoleDBWait); r >= 3 {
+	if r, b, a := f.stepRatio(prom.RoleDBWait); r >= 3 {
 		score += 0.05
-		h.evidence = append(h.evidence, fmt.Sprintf("connection-pool waits up %.0f×", r))
+		if r > 100 || math.IsInf(r, 0) {
+			h.evidence = append(h.evidence, fmt.Sprintf("requests started waiting for a pool connection (%.3g/s, from %.2g/s before)", a, b))
+		} else {
+			h.evidence = append(h.evidence, fmt.Sprintf("connection-pool waits up %.0f×", r))
+		}
 	}
 	if r, b, a := f.stepRatio(prom.RoleCPU); r >= 1.5 {
 		h.evidence = append(h.evidence, fmt.Sprintf("application CPU up from %.2f to %.2f cores", b, a))

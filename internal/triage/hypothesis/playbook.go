@@ -141,17 +141,28 @@ func playbook(cause string, f *features, h scored) plan {
 		p.contain("Do not restart pods to 'fix' it",
 			"Restarting a bad version brings back the same version and destroys the logs and state you need.")
 	case "db-pool-exhaustion":
-		p.check("SELECT state, usename, application_name, client_addr, count(*) FROM pg_stat_activity GROUP BY 1,2,3,4 ORDER BY 5 DESC;   (who holds the connections; many 'idle in transaction' = a leak)")
-		p.check("SHOW max_connections; SELECT count(*) FROM pg_stat_activity;   (or sitrep db check --dsn …)")
-		p.check("SELECT pid, now()-xact_start AS age, state, left(query,80) FROM pg_stat_activity WHERE state <> 'idle' ORDER BY age DESC LIMIT 20;")
+		if f.dbEngine() == "mysql" {
+			p.check("SHOW GLOBAL STATUS LIKE 'Threads_connected'; SHOW VARIABLES LIKE 'max_connections';   (or sitrep db check --dsn mysql://…)")
+			p.check("SELECT user, host, command, state, count(*) FROM information_schema.processlist GROUP BY 1,2,3,4 ORDER BY 5 DESC;   (who holds the connections; many 'Sleep' with open transactions = a leak)")
+			p.check("SELECT trx_id, trx_started, trx_mysql_thread_id, trx_query FROM information_schema.innodb_trx ORDER BY trx_started LIMIT 20;")
+		} else {
+			p.check("SELECT state, usename, application_name, client_addr, count(*) FROM pg_stat_activity GROUP BY 1,2,3,4 ORDER BY 5 DESC;   (who holds the connections; many 'idle in transaction' = a leak)")
+			p.check("SHOW max_connections; SELECT count(*) FROM pg_stat_activity;   (or sitrep db check --dsn …)")
+			p.check("SELECT pid, now()-xact_start AS age, state, left(query,80) FROM pg_stat_activity WHERE state <> 'idle' ORDER BY age DESC LIMIT 20;")
+		}
 		p.check("The application's pool metrics (in use vs max open, wait count) per instance")
 		if c != nil {
 			p.check("Diff %s for connection handling: transactions not closed, pool size, new per-request connections", c.ID)
 		}
 		p.contain("Roll back the change that started the climb"+ifChange(c),
 			"Safe if it is the trigger; connections free only as the old pods exit, so it takes a rollout's time.")
-		p.contain("Terminate the leaked sessions: SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle in transaction' AND now()-state_change > interval '5 minutes';",
-			"Kills in-flight work of those sessions; capture pg_stat_activity first, it is the evidence.")
+		if f.dbEngine() == "mysql" {
+			p.contain("Kill the leaked sessions (KILL <id> for long 'Sleep' connections holding transactions)",
+				"Kills in-flight work of those sessions; capture the processlist first, it is the evidence.")
+		} else {
+			p.contain("Terminate the leaked sessions: SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle in transaction' AND now()-state_change > interval '5 minutes';",
+				"Kills in-flight work of those sessions; capture pg_stat_activity first, it is the evidence.")
+		}
 		p.contain("Do NOT scale the application tier out",
 			"Every new instance opens its own pool: more instances mean more connections against the same max_connections and make the exhaustion worse.")
 		p.contain("Lower per-instance pool size or add a pooler (PgBouncer) in front of the database",
@@ -247,6 +258,17 @@ func playbook(cause string, f *features, h scored) plan {
 		p.containment = []triage.Containment{}
 	}
 	return p
+}
+
+// dbEngine says which database the metrics come from: "mysql" when
+// mysqld_exporter series are there, else "postgres".
+func (f *features) dbEngine() string {
+	for _, s := range f.ev.Metrics {
+		if strings.HasPrefix(s.Name, "mysql_") {
+			return "mysql"
+		}
+	}
+	return "postgres"
 }
 
 func orDefault(s, d string) string {
