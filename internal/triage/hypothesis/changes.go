@@ -237,13 +237,7 @@ func rankChanges(f *features) []triage.Change {
 	for i := range f.ev.Changes {
 		c := &f.ev.Changes[i]
 		var reasons []string
-		tau := 30 * time.Minute
-		if c.Kind == signal.KindDNS {
-			if ttl, ok := c.DetailFloat("ttl"); ok && ttl > 0 {
-				tau = time.Duration(ttl) * time.Second // cached answers live up to the old TTL
-			}
-		}
-		tf := f.timeFit(c, tau)
+		tf := f.timeFit(c, changeTau(c, 30*time.Minute))
 		lag := f.lag(c)
 		switch {
 		case tf == 0:
@@ -253,21 +247,8 @@ func rankChanges(f *features) []triage.Change {
 		default:
 			reasons = append(reasons, fmt.Sprintf("happened %s before the onset", round(lag)))
 		}
-		sm, why := f.scopeMatch(c)
-		switch fit := f.serviceFit(c); {
-		case fit > 0 && sm < 0.6:
-			sm, why = 0.6, fmt.Sprintf("changes %s, the service the failing requests belong to", orDefault(c.Service, c.Scope["service"]))
-		case fit < 0 && sm <= 0.3 && kindIn(c.Kind, appKinds):
-			sm = -0.3
-			reasons = append(reasons, fmt.Sprintf("changes %s, not the failing service", orDefault(c.Service, c.Scope["service"])))
-		}
-		if why != "" {
-			reasons = append(reasons, why)
-		}
-		if bad, why := f.scopeConflict(c); bad {
-			reasons = append(reasons, why)
-			sm = -0.5
-		}
+		sm, why, _ := f.linkScope(c)
+		reasons = append(reasons, why...)
 		score := 0.55*tf + 0.45*sm
 		if tf == 0 {
 			score = 0
@@ -315,28 +296,13 @@ func (f *features) bestChangeAt(kinds []string, ref time.Time, tau time.Duration
 		if !kindIn(c.Kind, kinds) {
 			continue
 		}
-		t := c.Kind
-		_ = t
-		ctau := tau
-		if c.Kind == signal.KindDNS {
-			if ttl, ok := c.DetailFloat("ttl"); ok && ttl > 0 {
-				ctau = time.Duration(ttl) * time.Second
-			}
-		}
-		tf := f.timeFitAt(c, ref, ctau)
+		tf := f.timeFitAt(c, ref, changeTau(c, tau))
 		if tf == 0 || c.Time.After(f.onset.Add(f.bucket+2*time.Minute)) {
 			continue
 		}
-		sm, reason := f.scopeMatch(c)
-		conflict, creason := f.scopeConflict(c)
-		if conflict {
-			sm = -0.6
-		}
-		if fit := f.serviceFit(c); fit > 0 && sm < 0.6 {
-			sm = 0.6
-			reason = fmt.Sprintf("changes %s, the service the failing requests belong to", orDefault(c.Service, c.Scope["service"]))
-		} else if fit < 0 && sm <= 0.3 && kindIn(c.Kind, appKinds) {
-			continue // a change to another service
+		sm, links, otherService := f.linkScope(c)
+		if otherService {
+			continue
 		}
 		if sm <= 0 && (f.concentrated || tf < 0.6) {
 			// A change that does not name where the failures are is blamed
@@ -356,11 +322,8 @@ func (f *features) bestChangeAt(kinds []string, ref time.Time, tau time.Duration
 			if f.lag(c) < 0 {
 				why[0] = fmt.Sprintf("%s %s at the onset: %s", c.Kind, c.ID, c.Summary)
 			}
-			if reason != "" {
-				why = append(why, fmt.Sprintf("%s %s", c.ID, reason))
-			}
-			if conflict {
-				why = append(why, creason)
+			for _, l := range links {
+				why = append(why, c.ID+" "+l)
 			}
 		}
 	}
@@ -370,6 +333,43 @@ func (f *features) bestChangeAt(kinds []string, ref time.Time, tau time.Duration
 // appKinds are the changes made to one service, which a service name ties
 // to (or rules out for) the failing traffic.
 var appKinds = []string{signal.KindDeploy, signal.KindRollback, signal.KindConfig, signal.KindFeatureFlag, signal.KindScale}
+
+// changeTau is how fast a change's time fit fades: tau, or for a DNS
+// change its old TTL (cached answers live that long).
+func changeTau(c *signal.Change, tau time.Duration) time.Duration {
+	if c.Kind == signal.KindDNS {
+		if ttl, ok := c.DetailFloat("ttl"); ok && ttl > 0 {
+			return time.Duration(ttl) * time.Second
+		}
+	}
+	return tau
+}
+
+// linkScope measures how a change's scope and service tie it to the
+// failures: the scope match (negative when the change is scoped elsewhere),
+// the reasons in words, and whether it changes another service than the
+// failing one (then it is not about these failures).
+func (f *features) linkScope(c *signal.Change) (float64, []string, bool) {
+	var reasons []string
+	sm, why := f.scopeMatch(c)
+	other := false
+	svc := orDefault(c.Service, c.Scope["service"])
+	switch fit := f.serviceFit(c); {
+	case fit > 0 && sm < 0.6:
+		sm, why = 0.6, fmt.Sprintf("changes %s, the service the failing requests belong to", svc)
+	case fit < 0 && sm <= 0.3 && kindIn(c.Kind, appKinds):
+		sm, other = -0.3, true
+		reasons = append(reasons, fmt.Sprintf("changes %s, not the failing service", svc))
+	}
+	if why != "" {
+		reasons = append(reasons, why)
+	}
+	if bad, why := f.scopeConflict(c); bad {
+		sm = -0.6
+		reasons = append(reasons, why)
+	}
+	return sm, reasons, other
+}
 
 func kindIn(k string, kinds []string) bool {
 	for _, x := range kinds {
