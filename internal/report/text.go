@@ -150,7 +150,11 @@ func Text(w io.Writer, r *triage.Result, opt TextOptions) error {
 	// how to contain it and at what risk), the others in a line.
 	if len(r.Hypotheses) > 0 {
 		h := r.Hypotheses[0]
-		ew.printf("\n%s\n", p.c(ansiBold, "Most likely cause"))
+		title := "Most likely cause"
+		if h.Cause == "unknown" {
+			title = "Cause"
+		}
+		ew.printf("\n%s\n", p.c(ansiBold, title))
 		ew.printf("%s\n", wrap(fmt.Sprintf("1. %s (%.0f%%): %s", p.c(ansiBold, h.Cause), h.Confidence*100, h.Summary), opt.Width, "   "))
 		list := func(title string, items []string, max int) {
 			if len(items) == 0 {

@@ -87,8 +87,8 @@ func applyWith(res *triage.Result, agg *triage.Aggregator, ev Evidence) {
 		out = append(out, unknown(f, hs))
 	}
 	for _, h := range hs {
-		if len(out) >= 5 {
-			break
+		if len(out) >= 5 || !f.significant {
+			break // without an incident, no cause is worth listing
 		}
 		out = append(out, h.render(f))
 	}
