@@ -10,6 +10,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"github.com/dustin/go-humanize"
 	"html/template"
 	"io"
 	"math"
@@ -221,11 +222,11 @@ func build(res *triage.Result, changes []signal.Change, opts Options) *view {
 	}
 	v.Stats = append(v.Stats,
 		stat{Label: "Error rate", Value: pct(im.ErrorRate), Sub: rateSub, Class: rateClass},
-		stat{Label: "Requests", Value: num(im.Requests), Sub: num(im.Errors) + " failed · baseline " + num(im.BaselineRequests)},
+		stat{Label: "Requests", Value: humanize.Comma(im.Requests), Sub: humanize.Comma(im.Errors) + " failed · baseline " + humanize.Comma(im.BaselineRequests)},
 	)
-	clients := stat{Label: "Clients affected", Value: num(im.ClientsAffected)}
+	clients := stat{Label: "Clients affected", Value: humanize.Comma(im.ClientsAffected)}
 	if im.Clients > 0 {
-		clients.Sub = "of " + num(im.Clients) + " clients (" + pct(float64(im.ClientsAffected)/float64(im.Clients)) + ")"
+		clients.Sub = "of " + humanize.Comma(im.Clients) + " clients (" + pct(float64(im.ClientsAffected)/float64(im.Clients)) + ")"
 	} else {
 		clients.Sub = "clients seen in the incident window"
 	}
@@ -252,7 +253,7 @@ func build(res *triage.Result, changes []signal.Change, opts Options) *view {
 	}
 	sort.Strings(codes)
 	for _, k := range codes {
-		v.Codes = append(v.Codes, kv{trunc(k, 24).Short, num(im.StatusCodes[k])})
+		v.Codes = append(v.Codes, kv{trunc(k, 24).Short, humanize.Comma(im.StatusCodes[k])})
 	}
 
 	byID := make(map[string]*signal.Change, len(changes))
@@ -294,7 +295,7 @@ func build(res *triage.Result, changes []signal.Change, opts Options) *view {
 
 	for _, p := range im.TopPaths {
 		v.TopPaths = append(v.TopPaths, pathRow{
-			Path: trunc(p.Path, 80), Requests: num(p.Requests), Errors: num(p.Errors),
+			Path: trunc(p.Path, 80), Requests: humanize.Comma(p.Requests), Errors: humanize.Comma(p.Errors),
 			Rate: pct(p.ErrorRate), Bar: clamp01(p.ErrorRate),
 		})
 	}
@@ -361,18 +362,18 @@ func build(res *triage.Result, changes []signal.Change, opts Options) *view {
 
 	in := res.Inputs
 	v.Inputs = []kv{
-		{"Lines read", num(in.Lines)},
-		{"Malformed lines", num(in.Malformed) + malformedShare(in)},
-		{"Requests analysed", num(in.Requests)},
+		{"Lines read", humanize.Comma(in.Lines)},
+		{"Malformed lines", humanize.Comma(in.Malformed) + malformedShare(in)},
+		{"Requests analysed", humanize.Comma(in.Requests)},
 	}
 	if in.Untimed > 0 {
-		v.Inputs = append(v.Inputs, kv{"Without timestamp", num(in.Untimed)})
+		v.Inputs = append(v.Inputs, kv{"Without timestamp", humanize.Comma(in.Untimed)})
 	}
 	if in.Filtered > 0 {
-		v.Inputs = append(v.Inputs, kv{"Outside --since/--until", num(in.Filtered)})
+		v.Inputs = append(v.Inputs, kv{"Outside --since/--until", humanize.Comma(in.Filtered)})
 	}
 	if in.Bytes > 0 {
-		v.Inputs = append(v.Inputs, kv{"Bytes read", num(in.Bytes)})
+		v.Inputs = append(v.Inputs, kv{"Bytes read", humanize.Comma(in.Bytes)})
 	}
 	if in.Error != "" {
 		v.Inputs = append(v.Inputs, kv{"Error predicate", in.Error})

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"github.com/dustin/go-humanize"
 	"io"
 	"strings"
 
@@ -16,14 +17,14 @@ func Markdown(w io.Writer, r *triage.Result) error {
 	ew.printf("| | Incident | Baseline |\n|---|---:|---:|\n")
 	hasBase := r.Window.Baseline.Start != nil
 	ew.printf("| Window | %s | %s |\n", spanText(r.Window.Incident), spanText(r.Window.Baseline))
-	ew.printf("| Requests | %s | %s |\n", count(im.Requests), baseStr(hasBase, count(im.BaselineRequests)))
-	ew.printf("| Errors | %s | %s |\n", count(im.Errors), baseStr(hasBase, count(im.BaselineErrors)))
+	ew.printf("| Requests | %s | %s |\n", humanize.Comma(im.Requests), baseStr(hasBase, humanize.Comma(im.BaselineRequests)))
+	ew.printf("| Errors | %s | %s |\n", humanize.Comma(im.Errors), baseStr(hasBase, humanize.Comma(im.BaselineErrors)))
 	ew.printf("| Error rate | %s | %s |\n", pct(im.ErrorRate), baseStr(hasBase, pct(im.BaselineErrorRate)))
 	if l := im.Latency; l != nil {
 		ew.printf("| Latency p50 / p95 / p99 | %s / %s / %s | %s / %s / %s |\n",
 			dur(l.P50), dur(l.P95), dur(l.P99), durp(l.BaselineP50), durp(l.BaselineP95), durp(l.BaselineP99))
 	}
-	ew.printf("| Clients affected | %s of %s | |\n", count(im.ClientsAffected), count(im.Clients))
+	ew.printf("| Clients affected | %s of %s | |\n", humanize.Comma(im.ClientsAffected), humanize.Comma(im.Clients))
 	ew.printf("| Failing statuses | %s | |\n", mdEscape(statusText(im.StatusCodes)))
 	if im.Onset != nil {
 		ew.printf("\n**Onset:** %s", clock(*im.Onset))

@@ -5,6 +5,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/dustin/go-humanize"
 	"io"
 	"math"
 	"strings"
@@ -133,26 +134,6 @@ func lift(v *float64) string {
 	return fmt.Sprintf("%.1f×", *v)
 }
 
-// count formats an integer with thousands separators.
-func count(n int64) string {
-	s := fmt.Sprint(n)
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
-
 // statusText lists failing status codes, most frequent first.
 func statusText(m map[string]int64) string {
 	type kv struct {
@@ -174,7 +155,7 @@ func statusText(m map[string]int64) string {
 			parts = append(parts, "…")
 			break
 		}
-		parts = append(parts, fmt.Sprintf("%s ×%s", e.k, count(e.v)))
+		parts = append(parts, fmt.Sprintf("%s ×%s", e.k, humanize.Comma(e.v)))
 	}
 	if len(parts) == 0 {
 		return "—"

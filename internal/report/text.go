@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"github.com/dustin/go-humanize"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -61,14 +62,14 @@ func Text(w io.Writer, r *triage.Result, opt TextOptions) error {
 	ew.printf("incident  %s\n", spanText(r.Window.Incident))
 	ew.printf("baseline  %s\n\n", spanText(r.Window.Baseline))
 	fmt.Fprintf(tw, "%-19s\t%s\t%s\n", "", p.c(ansiBold, "INCIDENT"), p.c(ansiBold, "BASELINE"))
-	fmt.Fprintf(tw, "requests\t%s\t%s\n", count(im.Requests), baseStr(hasBase, count(im.BaselineRequests)))
-	fmt.Fprintf(tw, "errors\t%s\t%s\n", count(im.Errors), baseStr(hasBase, count(im.BaselineErrors)))
+	fmt.Fprintf(tw, "requests\t%s\t%s\n", humanize.Comma(im.Requests), baseStr(hasBase, humanize.Comma(im.BaselineRequests)))
+	fmt.Fprintf(tw, "errors\t%s\t%s\n", humanize.Comma(im.Errors), baseStr(hasBase, humanize.Comma(im.BaselineErrors)))
 	fmt.Fprintf(tw, "error rate\t%s\t%s\n", pct(im.ErrorRate), baseStr(hasBase, pct(im.BaselineErrorRate)))
 	if l := im.Latency; l != nil {
 		fmt.Fprintf(tw, "latency p50/p95/p99\t%s / %s / %s\t%s / %s / %s\n",
 			dur(l.P50), dur(l.P95), dur(l.P99), durp(l.BaselineP50), durp(l.BaselineP95), durp(l.BaselineP99))
 	}
-	fmt.Fprintf(tw, "clients affected\t%s of %s\n", count(im.ClientsAffected), count(im.Clients))
+	fmt.Fprintf(tw, "clients affected\t%s of %s\n", humanize.Comma(im.ClientsAffected), humanize.Comma(im.Clients))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -79,7 +80,7 @@ func Text(w io.Writer, r *triage.Result, opt TextOptions) error {
 			if i == 3 {
 				break
 			}
-			ps = append(ps, fmt.Sprintf("%s (%s)", tp.Path, count(tp.Errors)))
+			ps = append(ps, fmt.Sprintf("%s (%s)", tp.Path, humanize.Comma(tp.Errors)))
 		}
 		ew.printf("top failing paths    %s\n", truncate(strings.Join(ps, ", "), opt.Width-21))
 	}
@@ -214,7 +215,7 @@ func Text(w io.Writer, r *triage.Result, opt TextOptions) error {
 }
 
 func inputsLine(in triage.Inputs) string {
-	s := fmt.Sprintf("read %s lines (%s malformed) from %s", count(in.Lines), count(in.Malformed), strings.Join(in.Sources, ", "))
+	s := fmt.Sprintf("read %s lines (%s malformed) from %s", humanize.Comma(in.Lines), humanize.Comma(in.Malformed), strings.Join(in.Sources, ", "))
 	if len(in.Formats) > 0 {
 		seen := map[string]bool{}
 		var fs []string
