@@ -55,6 +55,13 @@ func (e *evidenceFlags) register(cmd *cobra.Command) {
 // before the scan: live metrics, the database check and DNS checks look at
 // the system now.
 func (e *evidenceFlags) prepare(ctx context.Context, a *App, inv *investigate.Options) error {
+	// Read the change files once, here: the DNS checks, the analysis and
+	// the HTML page all use the same list.
+	chs, err := investigate.LoadChanges(inv.ChangeFiles)
+	if err != nil {
+		return err
+	}
+	inv.Changes, inv.ChangeFiles = append(chs, inv.Changes...), nil
 	if e.incident != "" {
 		id, err := incidentArg(e.incident)
 		if err != nil {
@@ -132,11 +139,6 @@ func (e *evidenceFlags) prepare(ctx context.Context, a *App, inv *investigate.Op
 		inv.DB = dbEvidence(snap)
 	}
 	if e.dnsCheck {
-		chs, err := investigate.LoadChanges(inv.ChangeFiles)
-		if err != nil {
-			return err
-		}
-		chs = append(chs, inv.Changes...)
 		rs, err := e.dns.resolve(a)
 		if err != nil {
 			return fmt.Errorf("--dns-check: %w", err)
@@ -145,7 +147,7 @@ func (e *evidenceFlags) prepare(ctx context.Context, a *App, inv *investigate.Op
 		if err != nil {
 			return fmt.Errorf("--dns-authority: %w", err)
 		}
-		for _, ev := range e.dns.client(a).CheckChanged(ctx, dnsprobe.ChangedOptions{Resolvers: rs, Authority: auth}, chs) {
+		for _, ev := range e.dns.client(a).CheckChanged(ctx, dnsprobe.ChangedOptions{Resolvers: rs, Authority: auth}, inv.Changes) {
 			lines := ev.Lines
 			if ev.Error != "" {
 				lines = append(lines, "dns check of "+ev.Name+" failed: "+ev.Error)
@@ -175,11 +177,6 @@ func (e *evidenceFlags) finish(ctx context.Context, a *App, res *triage.Result, 
 	if out == "" && len(args) == 1 {
 		out = args[0]
 	}
-	chs, err := investigate.LoadChanges(inv.ChangeFiles)
-	if err != nil {
-		return true, err
-	}
-	chs = append(chs, inv.Changes...)
 	w := a.Stdout
 	if out != "" && out != "-" {
 		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
@@ -192,7 +189,7 @@ func (e *evidenceFlags) finish(ctx context.Context, a *App, res *triage.Result, 
 		defer f.Close()
 		w = f
 	}
-	if err := htmlreport.Write(w, res, chs, htmlreport.Options{Title: "sitrep triage", Now: a.Now()}); err != nil {
+	if err := htmlreport.Write(w, res, inv.Changes, htmlreport.Options{Title: "sitrep triage", Now: a.Now()}); err != nil {
 		return true, err
 	}
 	if out != "" && out != "-" {
