@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -162,16 +161,7 @@ func renderChanges(w io.Writer, chs []signal.Change) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tID\tKIND\tSERVICE\tSCOPE\tSUMMARY")
 	for _, c := range chs {
-		keys := make([]string, 0, len(c.Scope))
-		for k := range c.Scope {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		var sc []string
-		for _, k := range keys {
-			sc = append(sc, k+"="+c.Scope[k])
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Time.UTC().Format("2006-01-02 15:04:05"), c.ID, c.Kind, dash(c.Service), dash(strings.Join(sc, ",")), trunc(c.Summary, 70))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Time.UTC().Format("2006-01-02 15:04:05"), c.ID, c.Kind, dash(c.Service), dash(joinKV(c.Scope, ",")), trunc(c.Summary, 70))
 	}
 	tw.Flush()
 }

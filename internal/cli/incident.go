@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -257,16 +256,7 @@ func renderIncident(w io.Writer, inc *incident.Incident, events []incident.Event
 	}
 	fmt.Fprintf(tw, "Services\t%s\n", dash(strings.Join(inc.Services, ", ")))
 	if len(inc.Labels) > 0 {
-		keys := make([]string, 0, len(inc.Labels))
-		for k := range inc.Labels {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = k + "=" + inc.Labels[k]
-		}
-		fmt.Fprintf(tw, "Labels\t%s\n", strings.Join(parts, ", "))
+		fmt.Fprintf(tw, "Labels\t%s\n", joinKV(inc.Labels, ", "))
 	}
 	fmt.Fprintf(tw, "Commander\t%s\n", dash(inc.Commander))
 	fmt.Fprintf(tw, "Communications\t%s\n", dash(inc.Communications))

@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -219,7 +218,7 @@ func newLabRevealCmd(a *App) *cobra.Command {
 			fmt.Fprintf(tw, "Cause\t%s\n", truth.Cause)
 			fmt.Fprintf(tw, "Change\t%s\n", dash(truth.ChangeID))
 			fmt.Fprintf(tw, "Onset\t%s\n", truth.Onset.UTC().Format("2006-01-02 15:04:05 UTC"))
-			fmt.Fprintf(tw, "Scope\t%s\n", scopeString(truth.Scope))
+			fmt.Fprintf(tw, "Scope\t%s\n", dash(joinKV(truth.Scope, ", ")))
 			fmt.Fprintf(tw, "Your answer\t%s\n", verdict)
 			if inc.RootCause != "" {
 				fmt.Fprintf(tw, "Your root cause\t%s\n", inc.RootCause)
@@ -244,24 +243,4 @@ func readTruth(dir string) (*lab.Truth, error) {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "truth.json"), err)
 	}
 	return &t, nil
-}
-
-func scopeString(m map[string]string) string {
-	if len(m) == 0 {
-		return "-"
-	}
-	var parts []string
-	for _, k := range sortedKeys(m) {
-		parts = append(parts, k+"="+m[k])
-	}
-	return strings.Join(parts, ", ")
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
