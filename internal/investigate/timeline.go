@@ -18,10 +18,11 @@ const maxEvidence = 3
 // and the blamed change, each with its numbers in the payload.
 func TimelineEvents(res *triage.Result, actor string) []incident.Event {
 	var out []incident.Event
-	add := func(text string, payload any) {
-		b, _ := json.Marshal(payload)
-		out = append(out, incident.Event{Kind: incident.EventEvidence, Actor: actor, Text: text, Payload: b})
+	addKind := func(kind, text string, payload any) {
+		b, _ := json.Marshal(payload) // maps of numbers and strings: always marshal
+		out = append(out, incident.Event{Kind: kind, Actor: actor, Text: text, Payload: b})
 	}
+	add := func(text string, payload any) { addKind(incident.EventEvidence, text, payload) }
 	im := res.Impact
 	onset := "no onset found"
 	if im.Onset != nil {
@@ -59,9 +60,8 @@ func TimelineEvents(res *triage.Result, actor string) []incident.Event {
 				reasons = c.Reasons
 			}
 		}
-		out = append(out, incident.Event{Kind: incident.EventChange, Actor: actor,
-			Text:    fmt.Sprintf("Change %s is blamed by the leading hypothesis (%s)", id, strings.Join(reasons, "; ")),
-			Payload: mustJSON(map[string]any{"triage": "blamed_change", "change_id": id, "reasons": reasons})})
+		addKind(incident.EventChange, fmt.Sprintf("Change %s is blamed by the leading hypothesis (%s)", id, strings.Join(reasons, "; ")),
+			map[string]any{"triage": "blamed_change", "change_id": id, "reasons": reasons})
 	}
 	return out
 }
@@ -81,11 +81,6 @@ func Impact(res *triage.Result) incident.Impact {
 	}
 	im.Summary = fmt.Sprintf("measured by triage from the access logs: %s of requests failed in the incident window; users are counted as distinct client addresses", pct(res.Impact.ErrorRate))
 	return im
-}
-
-func mustJSON(v any) json.RawMessage {
-	b, _ := json.Marshal(v)
-	return b
 }
 
 func pct(x float64) string {
