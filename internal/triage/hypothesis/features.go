@@ -106,6 +106,26 @@ type features struct {
 	// svcWords are the words naming the failing traffic's service (from
 	// upstream and service names), with the share of errors they cover.
 	svcWords map[string]float64
+
+	agg    *triage.Aggregator
+	values map[string][]triage.ValueStat // agg.Values by dimension, computed once
+}
+
+// valuesOf returns the per-value counts of a dimension, computing them
+// once (rollup and serviceWords both read the upstream dimension).
+func (f *features) valuesOf(dim string) []triage.ValueStat {
+	if f.agg == nil {
+		return nil
+	}
+	if v, ok := f.values[dim]; ok {
+		return v
+	}
+	if f.values == nil {
+		f.values = map[string][]triage.ValueStat{}
+	}
+	v := f.agg.Values(dim, f.res)
+	f.values[dim] = v
+	return v
 }
 
 // group counts the incident's requests of instances sharing a node or zone.
@@ -430,10 +450,11 @@ func (f *features) rollup(agg *triage.Aggregator) {
 	if agg == nil || f.res.Impact.Errors == 0 {
 		return
 	}
-	f.serviceWords(agg)
+	f.agg = agg
+	f.serviceWords()
 	var stats []triage.ValueStat
 	for _, dim := range []string{"upstream", "target", "upstream_addr", "pod"} {
-		if stats = agg.Values(dim, f.res); len(stats) > 0 {
+		if stats = f.valuesOf(dim); len(stats) > 0 {
 			break
 		}
 	}
@@ -584,11 +605,11 @@ func riseStart(series []prom.Series, from, to time.Time) time.Time {
 // prod-api-80, target groups, service/app fields), weighted by the share
 // of the incident's errors they cover. A change to another service is then
 // known not to be about the failing one.
-func (f *features) serviceWords(agg *triage.Aggregator) {
+func (f *features) serviceWords() {
 	E := float64(f.res.Impact.Errors)
 	words := map[string]float64{}
 	for _, dim := range []string{"upstream_name", "target_group_arn", "service", "app", "kubernetes.labels.app", "upstream"} {
-		stats := agg.Values(dim, f.res)
+		stats := f.valuesOf(dim)
 		if len(stats) == 0 {
 			continue
 		}
