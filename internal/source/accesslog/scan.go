@@ -102,6 +102,17 @@ type sample struct {
 	why   string
 }
 
+// before orders samples by position: input, chunk, line.
+func (a sample) before(b sample) bool {
+	if a.in != b.in {
+		return a.in < b.in
+	}
+	if a.chunk != b.chunk {
+		return a.chunk < b.chunk
+	}
+	return a.line < b.line
+}
+
 // Scan reads every input and parses every line with Options.Workers
 // goroutines. newSink is called once per worker; a worker's sink receives
 // that worker's requests, never concurrently. Lines may arrive out of time
@@ -183,16 +194,7 @@ func Scan(ctx context.Context, opts Options, newSink func() signal.RequestSink) 
 		st.Malformed += r.malformed
 		samples = append(samples, r.samples...)
 	}
-	sort.Slice(samples, func(i, j int) bool {
-		a, b := samples[i], samples[j]
-		if a.in != b.in {
-			return a.in < b.in
-		}
-		if a.chunk != b.chunk {
-			return a.chunk < b.chunk
-		}
-		return a.line < b.line
-	})
+	sort.Slice(samples, func(i, j int) bool { return samples[i].before(samples[j]) })
 	if len(samples) > opts.MaxSamples {
 		samples = samples[:opts.MaxSamples]
 	}
@@ -481,16 +483,7 @@ func runWorker(jobs <-chan job, free chan<- *[]byte, sink signal.RequestSink, ma
 
 // keepSample keeps the maxSamples earliest malformed lines this worker saw.
 func keepSample(ss []sample, s sample, line []byte, max int) []sample {
-	less := func(a, b sample) bool {
-		if a.in != b.in {
-			return a.in < b.in
-		}
-		if a.chunk != b.chunk {
-			return a.chunk < b.chunk
-		}
-		return a.line < b.line
-	}
-	if len(ss) >= max && !less(s, ss[len(ss)-1]) {
+	if len(ss) >= max && !s.before(ss[len(ss)-1]) {
 		return ss
 	}
 	t := line
@@ -499,7 +492,7 @@ func keepSample(ss []sample, s sample, line []byte, max int) []sample {
 	}
 	s.text = strings.ToValidUTF8(string(t), "?")
 	ss = append(ss, s)
-	sort.Slice(ss, func(i, j int) bool { return less(ss[i], ss[j]) })
+	sort.Slice(ss, func(i, j int) bool { return ss[i].before(ss[j]) })
 	if len(ss) > max {
 		ss = ss[:max]
 	}
