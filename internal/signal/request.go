@@ -25,6 +25,12 @@ type Request struct {
 type Field struct {
 	Name  string
 	Value []byte
+	// Unwanted is set by a sink that will not read this field again (a
+	// dimension it skips or has dropped for its cardinality). A producer may
+	// then leave Value nil instead of computing it — the derived dimensions
+	// cost more than the raw ones. Producers set Name and Value only, so
+	// the flag persists across the reused Request.
+	Unwanted bool
 }
 
 // Lookup returns the value of the named field and whether it is present.

@@ -2,6 +2,7 @@ package triage
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"unsafe"
@@ -96,7 +97,10 @@ type dimension struct {
 	ids       map[string]uint32
 	overN     uint64   // requests counted as "(other)"
 	vals      []string // by id; vals[0] is the absent value
-	counts    []uint32 // [(id*slots + slot)*2 + failed]
+	// counts holds, per time slot, [id*2 + failed]. A slot's slice grows
+	// when a value first appears in it, so a new value costs nothing until
+	// it is counted, and re-laying out the slots moves slices, not counts.
+	counts [][]uint32
 	seen      uint64
 	dropped   bool
 	overflow  uint32
@@ -243,8 +247,8 @@ func (a *Aggregator) setLayout(fs []signal.Field) {
 		a.layNames = append(a.layNames, f.Name)
 		a.layDims = append(a.layDims, a.dimIndex(f.Name))
 	}
+	a.layVars = a.layVars[:0]
 	if a.opt.Error != nil {
-		a.layVars = a.layVars[:0]
 		for _, v := range a.opt.Error.Vars {
 			idx := -1
 			for i, f := range fs {
@@ -254,6 +258,14 @@ func (a *Aggregator) setLayout(fs []signal.Field) {
 				}
 			}
 			a.layVars = append(a.layVars, idx)
+		}
+	}
+	// Tell the producer which fields it need not compute: those that are
+	// neither a dimension nor read by the error predicate.
+	for i := range fs {
+		fs[i].Unwanted = a.layDims[i] < 0 && !slices.Contains(a.layVars, i)
+		if di := a.layDims[i]; di >= 0 && a.dims[di].dropped {
+			fs[i].Unwanted = true
 		}
 	}
 }
@@ -276,7 +288,7 @@ func (a *Aggregator) dimIndex(name string) int {
 		return -1
 	}
 	d := &dimension{name: name, ids: map[string]uint32{}, vals: []string{absentValue}, small: make([]string, 0, smallDim)}
-	d.counts = make([]uint32, a.slots.n*2)
+	d.counts = make([][]uint32, a.slots.n)
 	a.dims = append(a.dims, d)
 	a.dimByName[name] = len(a.dims) - 1
 	a.cur = append(a.cur, 0)
@@ -360,7 +372,6 @@ func (a *Aggregator) Add(r *signal.Request) {
 		}
 	}
 
-	ns := a.slots.n
 	cur := a.cur
 	if failed {
 		a.slotTotals[sp*2+1]++
@@ -383,10 +394,17 @@ func (a *Aggregator) Add(r *signal.Request) {
 		}
 		id := a.intern(d, r.Fields[i].Value)
 		if d.dropped {
+			r.Fields[i].Unwanted = true
 			continue
 		}
 		cur[di] = id
-		d.counts[(int(id)*ns+sp)*2+int(fi)]++
+		c := d.counts[sp]
+		k := int(id)*2 + int(fi)
+		if k >= len(c) {
+			c = growCounts(c, len(d.vals)*2)
+			d.counts[sp] = c
+		}
+		c[k]++
 	}
 
 	res := &a.resOK
@@ -544,7 +562,6 @@ func (a *Aggregator) intern(d *dimension, v []byte) uint32 {
 		}
 	}
 	d.vals = append(d.vals, s)
-	d.counts = append(d.counts, make([]uint32, a.slots.n*2)...)
 	if s == otherValue {
 		d.overflow = id
 	}
@@ -575,7 +592,6 @@ func (a *Aggregator) internString(d *dimension, v string) uint32 {
 		}
 	}
 	d.vals = append(d.vals, v)
-	d.counts = append(d.counts, make([]uint32, a.slots.n*2)...)
 	if v == otherValue {
 		d.overflow = id
 	}
@@ -622,16 +638,10 @@ func (a *Aggregator) relayoutSlots(mv layout) {
 		if d.dropped {
 			continue
 		}
-		nc := make([]uint32, len(d.vals)*mv.n*2)
-		for id := range d.vals {
-			for p := 0; p < oldN; p++ {
-				if mv.mapTo[p] < 0 {
-					continue
-				}
-				o := (id*oldN + p) * 2
-				q := (id*mv.n + mv.mapTo[p]) * 2
-				nc[q] += d.counts[o]
-				nc[q+1] += d.counts[o+1]
+		nc := make([][]uint32, mv.n)
+		for p, c := range d.counts {
+			if q := mv.mapTo[p]; q >= 0 && c != nil {
+				nc[q] = addCounts(nc[q], c)
 			}
 		}
 		d.counts = nc
@@ -734,7 +744,6 @@ func (a *Aggregator) Merge(b *Aggregator) {
 	// Per-value counts and clients.
 	if lo, hi := b.slots.observed(); hi >= lo {
 		a.relayoutSlots(a.slots.include(b.slots.start(lo), b.slots.start(hi), b.slots.level))
-		an := a.slots.n
 		for p := lo; p <= hi; p++ {
 			q := a.slots.pos(b.slots.start(p))
 			a.slotTotals[q*2] += b.slotTotals[p*2]
@@ -747,14 +756,18 @@ func (a *Aggregator) Merge(b *Aggregator) {
 				if ad.dropped {
 					continue
 				}
-				for id := range bd.vals {
-					o := (id*b.slots.n + p) * 2
-					if bd.counts[o] == 0 && bd.counts[o+1] == 0 {
+				m := idMap[i]
+				for k, c := range bd.counts[p] {
+					if c == 0 {
 						continue
 					}
-					nid := int(idMap[i][id])
-					ad.counts[(nid*an+q)*2] += bd.counts[o]
-					ad.counts[(nid*an+q)*2+1] += bd.counts[o+1]
+					nk := int(m[k/2])*2 + k%2
+					ac := ad.counts[q]
+					if nk >= len(ac) {
+						ac = growCounts(ac, len(ad.vals)*2)
+						ad.counts[q] = ac
+					}
+					ac[nk] += c
 				}
 			}
 			for _, pair := range [][2][]*hyperloglog.Sketch{{a.clients, b.clients}, {a.errClients, b.errClients}} {
@@ -818,4 +831,35 @@ func smallKey(v []byte) uint64 {
 		k |= uint64(v[i]) << (8 * i)
 	}
 	return k
+}
+
+// growCounts extends a slot's counts to at least n entries (ids*2),
+// leaving room for the values still to come.
+func growCounts(c []uint32, n int) []uint32 {
+	if n <= cap(c) {
+		return c[:n]
+	}
+	nc := make([]uint32, n, max(n+n/2, 16))
+	copy(nc, c)
+	return nc
+}
+
+// addCounts adds src into dst (either may be the longer) and returns the sum.
+func addCounts(dst, src []uint32) []uint32 {
+	if len(src) > len(dst) {
+		dst, src = src, dst
+	}
+	for i, c := range src {
+		dst[i] += c
+	}
+	return dst
+}
+
+// count returns a value's requests that succeeded and failed in a slot.
+func (d *dimension) count(id, slot int) (ok, failed uint32) {
+	c := d.counts[slot]
+	if k := id * 2; k+1 < len(c) {
+		return c[k], c[k+1]
+	}
+	return 0, 0
 }

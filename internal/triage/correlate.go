@@ -169,8 +169,8 @@ func (a *Aggregator) correlate(w windows, top int) []Finding {
 				if k == 0 {
 					continue
 				}
-				o := (id*ns + p) * 2
-				c0, c1 := float64(d.counts[o]), float64(d.counts[o+1])
+				ok, failed := d.count(id, p)
+				c0, c1 := float64(ok), float64(failed)
 				if k == 1 {
 					n += c0 + c1
 					e += c1

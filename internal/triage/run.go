@@ -191,7 +191,6 @@ func (a *Aggregator) topPaths(w windows, n int) []PathImpact {
 	}
 	d := a.dims[di]
 	win := a.slotWindows(w)
-	ns := a.slots.n
 	for id := 1; id < len(d.vals); id++ {
 		if uint32(id) == d.overflow {
 			continue
@@ -199,9 +198,9 @@ func (a *Aggregator) topPaths(w windows, n int) []PathImpact {
 		var e, r int64
 		for p, k := range win {
 			if k == 1 {
-				o := (id*ns + p) * 2
-				r += int64(d.counts[o] + d.counts[o+1])
-				e += int64(d.counts[o+1])
+				ok, failed := d.count(id, p)
+				r += int64(ok + failed)
+				e += int64(failed)
 			}
 		}
 		if e > 0 {

@@ -27,16 +27,12 @@ func (a *Aggregator) Values(dim string, res *Result) []ValueStat {
 		w.hasBase, w.baseStart, w.baseEnd = true, b.Start.UnixNano(), b.End.UnixNano()
 	}
 	win := a.slotWindows(w)
-	ns := a.slots.n
 	var out []ValueStat
 	for id := 1; id < len(d.vals); id++ {
 		st := ValueStat{Value: d.vals[id]}
 		for p, k := range win {
-			base := (id*ns + p) * 2
-			if base+1 >= len(d.counts) {
-				break
-			}
-			ok, failed := int64(d.counts[base]), int64(d.counts[base+1])
+			c0, c1 := d.count(id, p)
+			ok, failed := int64(c0), int64(c1)
 			switch k {
 			case 1:
 				st.Requests += ok + failed

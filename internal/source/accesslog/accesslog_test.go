@@ -401,3 +401,41 @@ func TestParseFormatErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestUnwantedDerivedSkipped: a derived dimension the sink marked unwanted
+// is left nil, the others are still computed, and raw fields are untouched.
+func TestUnwantedDerivedSkipped(t *testing.T) {
+	f, err := ParseFormat("combined")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newParser(f, "access.log")
+	line := []byte(`203.0.113.9 - - [20/Nov/2026:10:00:00 +0000] "GET /users/42?x=1 HTTP/1.1" 503 12 "-" "curl/8.4.0"`)
+	if why := p.parse(line); why != "" {
+		t.Fatal(why)
+	}
+	get := func(name string) string {
+		v, _ := p.req.Lookup(name)
+		return string(v)
+	}
+	if get("client_net") != "203.0.113.0/24" || get("path") != "/users/:id" {
+		t.Fatalf("wanted values: client_net %q path %q", get("client_net"), get("path"))
+	}
+	for i := range p.req.Fields {
+		switch p.req.Fields[i].Name {
+		case "client_net", "client_net16", "path":
+			p.req.Fields[i].Unwanted = true
+		}
+	}
+	if why := p.parse(line); why != "" {
+		t.Fatal(why)
+	}
+	for _, name := range []string{"client_net", "client_net16", "path"} {
+		if v := get(name); v != "" {
+			t.Errorf("%s = %q, want nil once unwanted", name, v)
+		}
+	}
+	if get("ua_family") != "curl" || get("uri") != "/users/42?x=1" || get("status_class") != "5xx" {
+		t.Errorf("wanted fields changed: ua_family %q uri %q status_class %q", get("ua_family"), get("uri"), get("status_class"))
+	}
+}

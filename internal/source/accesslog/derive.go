@@ -53,10 +53,15 @@ func NormalizePath(uri string) string {
 }
 
 func appendNormalizedPath(dst, uri []byte) []byte {
-	if i := bytes.IndexAny(uri, "?#"); i >= 0 {
+	// Two IndexByte calls beat IndexAny's per-call set on these short
+	// strings: this runs once per request.
+	if i := bytes.IndexByte(uri, '?'); i >= 0 {
 		uri = uri[:i]
 	}
-	if bytes.HasPrefix(uri, []byte("http://")) || bytes.HasPrefix(uri, []byte("https://")) {
+	if i := bytes.IndexByte(uri, '#'); i >= 0 {
+		uri = uri[:i]
+	}
+	if len(uri) > 7 && uri[0] == 'h' && (bytes.HasPrefix(uri, []byte("http://")) || bytes.HasPrefix(uri, []byte("https://"))) {
 		rest := uri[bytes.Index(uri, []byte("//"))+2:]
 		if i := bytes.IndexByte(rest, '/'); i >= 0 {
 			uri = rest[i:]
@@ -280,6 +285,7 @@ func UAFamily(ua string) []byte {
 var (
 	vTrue  = []byte("true")
 	vFalse = []byte("false")
+	vDash  = []byte("-")
 )
 
 // upstream returns the upstream that produced the response — the last of
@@ -289,7 +295,7 @@ func (d *deriver) upstream(addr, name []byte) ([]byte, []byte) {
 	addr = bytes.TrimSpace(addr)
 	name = targetGroupName(name)
 	if len(addr) == 0 || (len(addr) == 1 && addr[0] == '-') || string(addr) == "<NOSRV>" {
-		return []byte("-"), vTrue
+		return vDash, vTrue
 	}
 	key := addr
 	if len(name) > 0 && !(len(name) == 1 && name[0] == '-') {
@@ -316,10 +322,13 @@ func (d *deriver) upstream(addr, name []byte) ([]byte, []byte) {
 // lastUpstream picks the last address of "a, b : c" (nginx separates
 // retries with ", " and upstream groups with " : ").
 func lastUpstream(addr []byte) []byte {
-	i := bytes.LastIndexAny(addr, ",:")
-	for i >= 0 && addr[i] == ':' && i+1 < len(addr) && addr[i+1] != ' ' {
-		// a port, not a separator
-		i = bytes.LastIndexAny(addr[:i], ",:")
+	i := len(addr) - 1
+	for ; i >= 0; i-- {
+		c := addr[i]
+		if c == ',' || (c == ':' && (i+1 == len(addr) || addr[i+1] == ' ')) {
+			// a separator; a ':' followed by a digit is a port
+			break
+		}
 	}
 	if i < 0 {
 		return addr

@@ -125,18 +125,24 @@ func (p *parser) finish() {
 		p.req.Client = p.raw[p.iClient]
 	}
 	f[dStatusClass].Value = statusClass(p.req.Status)
-	if p.iURI >= 0 && p.raw[p.iURI] != nil {
+	// The derived dimensions cost more than the raw ones: skip those the
+	// sink said it no longer reads.
+	if p.iURI >= 0 && p.raw[p.iURI] != nil && !f[dPath].Unwanted {
 		f[dPath].Value = p.der.path(p.raw[p.iURI])
 	} else {
 		f[dPath].Value = nil
 	}
-	f[dClientNet].Value, f[dClientNet16].Value = p.der.clientNets(p.req.Client)
-	if p.iUA >= 0 && p.raw[p.iUA] != nil {
+	if !f[dClientNet].Unwanted || !f[dClientNet16].Unwanted {
+		f[dClientNet].Value, f[dClientNet16].Value = p.der.clientNets(p.req.Client)
+	} else {
+		f[dClientNet].Value, f[dClientNet16].Value = nil, nil
+	}
+	if p.iUA >= 0 && p.raw[p.iUA] != nil && !f[dUAFamily].Unwanted {
 		f[dUAFamily].Value = p.der.uaFamily(p.raw[p.iUA])
 	} else {
 		f[dUAFamily].Value = nil
 	}
-	if p.iUpstreamAddr >= 0 && p.raw[p.iUpstreamAddr] != nil {
+	if p.iUpstreamAddr >= 0 && p.raw[p.iUpstreamAddr] != nil && (!f[dUpstream].Unwanted || !f[dNoUpstream].Unwanted) {
 		var name []byte
 		if p.iUpstreamName >= 0 {
 			name = p.raw[p.iUpstreamName]

@@ -1,0 +1,92 @@
+package triage
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/signal"
+)
+
+// TestUnwantedFields: the aggregator tells the producer which fields it will
+// not read — skipped names and dimensions dropped for their cardinality —
+// and never a field the error predicate reads, so a producer that skips
+// unwanted values loses nothing the analysis uses.
+func TestUnwantedFields(t *testing.T) {
+	pred, err := ParseErrorExpr("status>=500 || request_time>2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewAggregator(AggOptions{Error: pred})
+	r := &signal.Request{Fields: []signal.Field{{Name: "region"}, {Name: "req_id"}, {Name: "request_time"}, {Name: "client"}}}
+	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC).UnixNano()
+	for i := 0; i < 5000; i++ {
+		r.Time = t0 + int64(i)*int64(time.Millisecond)
+		r.Status = 200
+		r.Fields[0].Value = []byte([]string{"eu", "us"}[i%2])
+		r.Fields[1].Value = []byte("id-" + strconv.Itoa(i))
+		r.Fields[2].Value = []byte("3.5")
+		r.Fields[3].Value = []byte("10.0." + strconv.Itoa(i/250) + "." + strconv.Itoa(i%250))
+		a.Add(r)
+	}
+	want := map[string]bool{"region": false, "req_id": true, "request_time": false, "client": true}
+	for _, f := range r.Fields {
+		if f.Unwanted != want[f.Name] {
+			t.Errorf("%s: Unwanted = %v, want %v", f.Name, f.Unwanted, want[f.Name])
+		}
+	}
+	// request_time>2 made every request fail: the predicate still read it.
+	if a.Failed != a.Requests || a.Requests != 5000 {
+		t.Errorf("failed %d of %d, want all 5000", a.Failed, a.Requests)
+	}
+}
+
+// TestCountsSurviveRelayout: per-value counts stay exact when the time
+// range grows (slots coarsen and move) and when workers merge.
+func TestCountsSurviveRelayout(t *testing.T) {
+	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC).UnixNano()
+	col := NewCollector(AggOptions{MaxSlots: 10})
+	sinks := []signal.RequestSink{col.NewSink(), col.NewSink()}
+	r := &signal.Request{Fields: []signal.Field{{Name: "pod"}}}
+	want := map[string][2]int64{}
+	// 3 hours, forwards on one worker and backwards on the other, so both
+	// grids grow in both directions and coarsen several times.
+	for i := 0; i < 10800; i++ {
+		for w, s := range sinks {
+			sec := i
+			if w == 1 {
+				sec = 10799 - i
+			}
+			pod := "pod-" + strconv.Itoa(sec%7)
+			r.Time = t0 + int64(sec)*int64(time.Second)
+			r.Status = 200
+			if sec%7 == 3 && sec%2 == 0 {
+				r.Status = 503
+			}
+			r.Fields[0].Value = []byte(pod)
+			s.Add(r)
+			c := want[pod]
+			c[0]++
+			if r.Status >= 500 {
+				c[1]++
+			}
+			want[pod] = c
+		}
+	}
+	a := col.Merge()
+	got := map[string][2]int64{}
+	start, end := time.Unix(0, t0).UTC(), time.Unix(0, t0).Add(4*time.Hour).UTC()
+	res := &Result{}
+	res.Window.Incident.Start, res.Window.Incident.End = &start, &end
+	for _, v := range a.Values("pod", res) {
+		got[v.Value] = [2]int64{v.Requests, v.Errors}
+	}
+	if len(got) != 7 {
+		t.Fatalf("%d values, want 7: %v", len(got), got)
+	}
+	for pod, w := range want {
+		if got[pod] != w {
+			t.Errorf("%s: requests, errors = %v, want %v", pod, got[pod], w)
+		}
+	}
+}
