@@ -71,9 +71,9 @@ type Row struct {
 
 // Report is the whole evaluation.
 type Report struct {
-	Rows  []Row  `json:"scenarios"`
-	Total Row    `json:"total"`
-	Cases []Case `json:"cases"`
+	Rows  []Row   `json:"scenarios"`
+	Total Row     `json:"total"`
+	Cases []Case  `json:"cases"`
 	Scale float64 `json:"scale"`
 	Seeds int     `json:"seeds"`
 }

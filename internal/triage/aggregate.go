@@ -100,10 +100,10 @@ type dimension struct {
 	// counts holds, per time slot, [id*2 + failed]. A slot's slice grows
 	// when a value first appears in it, so a new value costs nothing until
 	// it is counted, and re-laying out the slots moves slices, not counts.
-	counts [][]uint32
-	seen      uint64
-	dropped   bool
-	overflow  uint32
+	counts   [][]uint32
+	seen     uint64
+	dropped  bool
+	overflow uint32
 }
 
 type bucket struct {
