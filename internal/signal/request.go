@@ -17,7 +17,9 @@ type Request struct {
 	// Fields holds every dimension of the request — each parsed field and the
 	// derived ones (status_class, path, client_net, ua_family, upstream,
 	// no_upstream, source …) — in an order fixed for a given input, so that
-	// Fields[i].Name is the same for every request of one input.
+	// Fields[i].Name is the same for every request of one input. A producer
+	// never renames the fields of a Fields array it has handed out (a sink
+	// may recognise a layout by the array alone); it may append fields.
 	Fields []Field
 }
 

@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"encoding/binary"
 	"math"
 	"slices"
 	"strconv"
@@ -106,6 +107,12 @@ type dimension struct {
 	overflow uint32
 }
 
+// liveDim is a field of the current layout that feeds a dimension.
+type liveDim struct {
+	field, dim int
+	d          *dimension
+}
+
 type bucket struct {
 	req, err  uint32
 	durN      uint32
@@ -156,6 +163,8 @@ type Aggregator struct {
 	// layout cache for the current input's field order
 	layNames []string
 	layDims  []int
+	layPtr   *signal.Field // the Fields array the layout was read from
+	live     []liveDim     // the layout's dimensions that are not dropped
 	layVars  []int
 	vals     []float64
 	known    []bool
@@ -268,6 +277,18 @@ func (a *Aggregator) setLayout(fs []signal.Field) {
 			fs[i].Unwanted = true
 		}
 	}
+	a.layPtr = unsafe.SliceData(fs)
+	a.setLive()
+}
+
+// setLive lists the layout's fields whose dimension is still counted.
+func (a *Aggregator) setLive() {
+	a.live = a.live[:0]
+	for i, di := range a.layDims {
+		if di >= 0 && !a.dims[di].dropped {
+			a.live = append(a.live, liveDim{field: i, dim: di, d: a.dims[di]})
+		}
+	}
 }
 
 func (a *Aggregator) dimIndex(name string) int {
@@ -298,6 +319,11 @@ func (a *Aggregator) dimIndex(name string) int {
 func (a *Aggregator) sameLayout(fs []signal.Field) bool {
 	if len(fs) != len(a.layNames) {
 		return false
+	}
+	if unsafe.SliceData(fs) == a.layPtr {
+		// The producer's reused Request (signal.Request: names are fixed
+		// for the Fields array of one input).
+		return true
 	}
 	// Parsers hand the same name strings for every request of one input:
 	// compare pointers first, contents only when they differ.
@@ -383,21 +409,16 @@ func (a *Aggregator) Add(r *signal.Request) {
 	if failed {
 		fi = 1
 	}
-	for i := range r.Fields {
-		di := a.layDims[i]
-		if di < 0 {
-			continue
-		}
-		d := a.dims[di]
+	dropped := false
+	for _, x := range a.live {
+		d := x.d
+		id := a.intern(d, r.Fields[x.field].Value)
 		if d.dropped {
+			r.Fields[x.field].Unwanted = true
+			dropped = true
 			continue
 		}
-		id := a.intern(d, r.Fields[i].Value)
-		if d.dropped {
-			r.Fields[i].Unwanted = true
-			continue
-		}
-		cur[di] = id
+		cur[x.dim] = id
 		c := d.counts[sp]
 		k := int(id)*2 + int(fi)
 		if k >= len(c) {
@@ -405,6 +426,9 @@ func (a *Aggregator) Add(r *signal.Request) {
 			d.counts[sp] = c
 		}
 		c[k]++
+	}
+	if dropped {
+		a.setLive()
 	}
 
 	res := &a.resOK
@@ -696,6 +720,7 @@ func (a *Aggregator) normalize() {
 
 // Merge adds b's data into a. b must not be used afterwards.
 func (a *Aggregator) Merge(b *Aggregator) {
+	a.layPtr = nil // dimensions may change: re-read the layout on the next Add
 	a.normalize()
 	b.normalize()
 	a.Requests += b.Requests
@@ -825,6 +850,9 @@ func newHLL() *hyperloglog.Sketch {
 // smallKey packs a value's length and first 7 bytes: equal keys mean equal
 // values for values shorter than 8 bytes, and a cheap filter otherwise.
 func smallKey(v []byte) uint64 {
+	if len(v) >= 8 {
+		return binary.LittleEndian.Uint64(v)&(1<<56-1) | uint64(len(v))<<56
+	}
 	k := uint64(len(v)) << 56
 	n := min(len(v), 7)
 	for i := 0; i < n; i++ {
