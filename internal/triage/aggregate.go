@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"github.com/DataDog/sketches-go/ddsketch"
+	"github.com/DataDog/sketches-go/ddsketch/mapping"
+	"github.com/DataDog/sketches-go/ddsketch/store"
 	"github.com/axiomhq/hyperloglog"
 
 	"github.com/sitrep-dev/sitrep/internal/signal"
@@ -512,12 +514,21 @@ func parseNumber(b []byte) (float64, bool) {
 	return v, true
 }
 
-func newSketch() *ddsketch.DDSketch {
-	sk, err := ddsketch.LogCollapsingLowestDenseDDSketch(0.01, 1024)
+// durMapping maps latencies to sketch bins within 1% relative error. The
+// cubically interpolated mapping reads the float's exponent and bits
+// instead of taking a logarithm per value — the sketch is fed once per
+// request — at the price of about 1% more bins than the logarithmic one.
+// It is immutable, so every sketch shares it.
+var durMapping = func() mapping.IndexMapping {
+	m, err := mapping.NewCubicallyInterpolatedMapping(0.01)
 	if err != nil {
 		panic(err) // constant arguments: cannot fail
 	}
-	return sk
+	return m
+}()
+
+func newSketch() *ddsketch.DDSketch {
+	return ddsketch.NewDDSketch(durMapping, store.NewCollapsingLowestDenseStore(1024), store.NewCollapsingLowestDenseStore(1024))
 }
 
 func (a *Aggregator) statusIndex(code int) int {
