@@ -170,13 +170,13 @@ func (p *parser) parseNginx(line []byte) string {
 	for k := 0; k < len(toks); k++ {
 		t := &toks[k]
 		if t.v == "" {
-			if !bytes.HasPrefix(line[pos:], []byte(t.lit)) {
+			if len(line)-pos < len(t.lit) || string(line[pos:pos+len(t.lit)]) != t.lit {
 				return "expected " + strconv.Quote(t.lit) + " at column " + strconv.Itoa(pos+1)
 			}
 			pos += len(t.lit)
 			continue
 		}
-		end := len(line)
+		end, after := len(line), -1
 		if k+1 < len(toks) {
 			next := toks[k+1].lit
 			var e int
@@ -188,7 +188,9 @@ func (p *parser) parseNginx(line []byte) string {
 			if e < 0 {
 				return "expected " + strconv.Quote(next) + " after $" + t.v
 			}
-			end = e
+			// indexLit matched the whole literal: consume it now.
+			end, after = e, e+len(next)
+			k++
 		} else if t.role == roleRequest || t.out >= 0 {
 			// Last variable: up to the next space, so that extra fields a
 			// team appended stay out of it.
@@ -198,6 +200,9 @@ func (p *parser) parseNginx(line []byte) string {
 		}
 		v := line[pos:end]
 		pos = end
+		if after >= 0 {
+			pos = after
+		}
 		if r := p.setVar(t, v); r != "" {
 			return r
 		}
@@ -223,7 +228,7 @@ func indexLit(line []byte, pos int, lit string) int {
 			from = i + 1
 			continue
 		}
-		if len(lit) == 1 || bytes.HasPrefix(line[i:], []byte(lit)) {
+		if len(lit) == 1 || (len(line)-i >= len(lit) && string(line[i:i+len(lit)]) == lit) {
 			return i
 		}
 		from = i + 1
