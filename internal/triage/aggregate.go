@@ -3,6 +3,7 @@ package triage
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"sync"
@@ -859,14 +860,20 @@ func newHLL() *hyperloglog.Sketch {
 }
 
 // smallKey packs a value's length and first 7 bytes: equal keys mean equal
-// values for values shorter than 8 bytes, and a cheap filter otherwise.
+// values for values shorter than 8 bytes. Longer values fold in 8 bytes from
+// the middle and the end as well — user agents share their first bytes
+// ("Mozilla/") and often their length — so that a matching key nearly
+// always means a matching value, and the byte comparison that confirms it
+// runs about once per lookup.
 func smallKey(v []byte) uint64 {
-	if len(v) >= 8 {
-		return binary.LittleEndian.Uint64(v)&(1<<56-1) | uint64(len(v))<<56
+	if n := len(v); n >= 8 {
+		x := binary.LittleEndian.Uint64(v)
+		x ^= bits.RotateLeft64(binary.LittleEndian.Uint64(v[n/2-4:]), 21)
+		x ^= bits.RotateLeft64(binary.LittleEndian.Uint64(v[n-8:]), 43)
+		return x&(1<<56-1) | uint64(n)<<56
 	}
 	k := uint64(len(v)) << 56
-	n := min(len(v), 7)
-	for i := 0; i < n; i++ {
+	for i := 0; i < len(v); i++ {
 		k |= uint64(v[i]) << (8 * i)
 	}
 	return k
