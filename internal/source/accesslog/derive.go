@@ -93,6 +93,11 @@ func appendSegment(dst, s []byte) []byte {
 	if len(s) == 0 {
 		return dst
 	}
+	if len(s) < 8 && (s[0] < '0' || s[0] > '9') {
+		// Most segments are short words ("api", "v1", "orders"): too short
+		// for a uuid or a hash, and not a number even before an extension.
+		return append(dst, s...)
+	}
 	base, ext := s, s[len(s):]
 	if i := bytes.LastIndexByte(s, '.'); i > 0 && len(s)-i <= 6 {
 		base, ext = s[:i], s[i:]
