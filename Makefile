@@ -19,6 +19,7 @@ deps: ## install the real servers the tests start (PostgreSQL, MariaDB, Promethe
 	bash scripts/install-deps.sh
 
 test: deps ## the whole test suite, with -race, against real servers (installs them when missing), then the lab evaluation
+	@unformatted=$$("$$($(GO) env GOROOT)/bin/gofmt" -l cmd internal bench); if [ -n "$$unformatted" ]; then echo "gofmt needed:" $$unformatted; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 	$(GO) test -count=1 -timeout 20m -run 'TestEvalAccuracy' ./internal/labeval
@@ -35,7 +36,8 @@ bench: ## Go benchmarks (MB/s, lines/s, allocations)
 bench-triage: build ## 10M-line triage benchmark against wc, GoAccess and a minimal Go scanner
 	bash scripts/bench-triage.sh
 
-lint: ## go vet and staticcheck
+lint: ## gofmt, go vet and staticcheck
+	@unformatted=$$("$$($(GO) env GOROOT)/bin/gofmt" -l cmd internal bench); if [ -n "$$unformatted" ]; then echo "gofmt needed:" $$unformatted; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
 
