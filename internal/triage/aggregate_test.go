@@ -1,6 +1,9 @@
 package triage
 
 import (
+	"context"
+	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"testing"
 	"time"
@@ -87,6 +90,54 @@ func TestCountsSurviveRelayout(t *testing.T) {
 	for pod, w := range want {
 		if got[pod] != w {
 			t.Errorf("%s: requests, errors = %v, want %v", pod, got[pod], w)
+		}
+	}
+}
+
+// TestManyEvenValuesStayADimension: a dimension with a few thousand values
+// in even use (client networks of a big site) is not "near-unique" — each
+// value carries hundreds of requests — so a failing network among 3,000 is
+// found, while a truly unique field (the client address) is still dropped.
+func TestManyEvenValuesStayADimension(t *testing.T) {
+	const nets, requests = 3000, 300_000
+	start := time.Date(2026, 11, 20, 11, 0, 0, 0, time.UTC)
+	step := int64(time.Hour) / requests
+	scan := func(ctx context.Context, newSink func() signal.RequestSink) (Inputs, error) {
+		rng := rand.New(rand.NewPCG(7, 8))
+		sink := newSink()
+		r := &signal.Request{Fields: []signal.Field{{Name: "client"}, {Name: "client_net"}, {Name: "region"}}}
+		for i := 0; i < requests; i++ {
+			n := rng.IntN(nets)
+			netStr := fmt.Sprintf("100.%d.%d.0/24", n/250, n%250)
+			client := fmt.Sprintf("100.%d.%d.%d", n/250, n%250, rng.IntN(250))
+			r.Fields[0].Value = []byte(client)
+			r.Fields[1].Value = []byte(netStr)
+			r.Fields[2].Value = []byte([]string{"us", "eu", "ap"}[rng.IntN(3)])
+			r.Time = start.UnixNano() + int64(i)*step
+			r.Status = 200
+			if (i > requests*2/3 && n == 1234 && rng.Float64() < 0.8) || rng.Float64() < 0.002 {
+				r.Status = 503
+			}
+			r.Duration = 0.05
+			r.Client = r.Fields[0].Value
+			sink.Add(r)
+		}
+		return Inputs{Lines: requests, Sources: []string{"many-nets.log"}}, nil
+	}
+	res, err := Run(context.Background(), Options{Scan: scan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) == 0 {
+		t.Fatal("no finding")
+	}
+	top := res.Findings[0]
+	if top.Dimension != "client_net" || top.Value != "100.4.234.0/24" {
+		t.Errorf("top finding %s=%s, want client_net=100.4.234.0/24", top.Dimension, top.Value)
+	}
+	for _, f := range res.Findings {
+		if f.Dimension == "client" {
+			t.Errorf("finding on the near-unique client address: %s", f.Value)
 		}
 	}
 }
