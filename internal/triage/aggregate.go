@@ -2,6 +2,7 @@ package triage
 
 import (
 	"encoding/binary"
+	"hash/maphash"
 	"math"
 	"math/bits"
 	"slices"
@@ -97,10 +98,10 @@ type dimension struct {
 	// length then bytes beats hashing for the common dimensions (region,
 	// method, status class, user-agent family …).
 	small     []string
-	smallKeys []uint64 // smallKey of each small value
-	ids       map[string]uint32
-	overN     uint64   // requests counted as "(other)"
-	vals      []string // by id; vals[0] is the absent value
+	smallKeys []uint64   // smallKey of each small value
+	ids       valueIndex // every value by hash, once there are more than smallDim
+	overN     uint64     // requests counted as "(other)"
+	vals      []string   // by id; vals[0] is the absent value
 	// counts holds, per time slot, [id*2 + failed]. A slot's slice grows
 	// when a value first appears in it, so a new value costs nothing until
 	// it is counted, and re-laying out the slots moves slices, not counts.
@@ -108,6 +109,60 @@ type dimension struct {
 	seen     uint64
 	dropped  bool
 	overflow uint32
+}
+
+// valueSeed seeds the hash of dimension values; one per process, so that
+// every Aggregator of a run hashes alike and merges by hash.
+var valueSeed = maphash.MakeSeed()
+
+// valueIndex maps values to ids by their 64-bit hash alone: open
+// addressing with linear probing, at most half full. Two distinct values
+// share a hash with probability about n²/2⁶⁵ — 7·10⁻¹³ for the 5,000
+// values a dimension may hold — so the bytes are not compared again: the
+// comparison would cost a cache miss per request on a large dimension.
+type valueIndex struct {
+	slots []indexSlot
+	n     int
+}
+
+type indexSlot struct {
+	hash uint64
+	id   uint32 // 0: empty
+}
+
+// get returns the id stored for hash h, or 0.
+func (x *valueIndex) get(h uint64) uint32 {
+	if len(x.slots) == 0 {
+		return 0
+	}
+	mask := uint64(len(x.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := &x.slots[i]
+		if s.id == 0 || s.hash == h {
+			return s.id
+		}
+	}
+}
+
+// put stores id for hash h (h not yet present).
+func (x *valueIndex) put(h uint64, id uint32) {
+	if 2*(x.n+1) > len(x.slots) {
+		old := x.slots
+		x.slots = make([]indexSlot, max(64, 2*len(old)))
+		x.n = 0
+		for _, s := range old {
+			if s.id != 0 {
+				x.put(s.hash, s.id)
+			}
+		}
+	}
+	mask := uint64(len(x.slots) - 1)
+	i := h & mask
+	for x.slots[i].id != 0 {
+		i = (i + 1) & mask
+	}
+	x.slots[i] = indexSlot{hash: h, id: id}
+	x.n++
 }
 
 // liveDim is a field of the current layout that feeds a dimension.
@@ -311,7 +366,7 @@ func (a *Aggregator) dimIndex(name string) int {
 	if len(a.dims) >= maxDims {
 		return -1
 	}
-	d := &dimension{name: name, ids: map[string]uint32{}, vals: []string{absentValue}, small: make([]string, 0, smallDim)}
+	d := &dimension{name: name, vals: []string{absentValue}, small: make([]string, 0, smallDim)}
 	d.counts = make([][]uint32, a.slots.n)
 	a.dims = append(a.dims, d)
 	a.dimByName[name] = len(a.dims) - 1
@@ -557,19 +612,16 @@ func (a *Aggregator) intern(d *dimension, v []byte) uint32 {
 				return uint32(i + 1)
 			}
 		}
-	} else {
-		if id, ok := d.ids[string(v)]; ok {
-			return id
-		}
+	} else if id := d.ids.get(maphash.Bytes(valueSeed, v)); id != 0 {
+		return id
 	}
 	if d.overflow != 0 {
 		d.overN++
 		if d.overN&0xffff == 0 && d.overN > d.seen/2 {
 			// Most requests overflow the value cap (raw client addresses):
 			// the dimension cannot concentrate anything; stop paying for it.
-			d.dropped = true
 			a.totalVals -= len(d.vals)
-			d.ids, d.vals, d.counts, d.small = nil, nil, nil, nil
+			d.drop()
 			return 0
 		}
 		return d.overflow
@@ -580,61 +632,75 @@ func (a *Aggregator) intern(d *dimension, v []byte) uint32 {
 		// Early on, only a dimension whose every request is new can be
 		// told apart: 1,000 values out of ~1,200 requests is also what a
 		// few thousand evenly used values (client networks) look like.
-		d.dropped = true
 		a.totalVals -= len(d.vals)
-		d.ids, d.vals, d.counts, d.small = nil, nil, nil, nil
+		d.drop()
 		return 0
 	}
 	s := string(v)
 	if n >= a.opt.MaxValues || a.totalVals >= maxTotalValues {
 		s = otherValue
 	}
+	return a.add(d, s)
+}
+
+// add appends a new value to d and returns its id.
+func (a *Aggregator) add(d *dimension, s string) uint32 {
 	a.totalVals++
-	id := uint32(n)
-	d.ids[s] = id
-	if d.small != nil {
-		if len(d.small) < smallDim {
-			d.small = append(d.small, s)
-			d.smallKeys = append(d.smallKeys, smallKey([]byte(s)))
-		} else {
-			d.small, d.smallKeys = nil, nil
-		}
-	}
+	id := uint32(len(d.vals))
 	d.vals = append(d.vals, s)
+	switch {
+	case d.small != nil && len(d.small) < smallDim:
+		d.small = append(d.small, s)
+		d.smallKeys = append(d.smallKeys, smallKey([]byte(s)))
+	case d.small != nil:
+		// Too many for a linear scan: index every value by hash.
+		d.small, d.smallKeys = nil, nil
+		for i := 1; i < len(d.vals); i++ {
+			d.ids.put(maphash.String(valueSeed, d.vals[i]), uint32(i))
+		}
+	default:
+		d.ids.put(maphash.String(valueSeed, s), id)
+	}
 	if s == otherValue {
 		d.overflow = id
 	}
 	return id
 }
 
+// lookup returns the id of v in d, or 0.
+func (d *dimension) lookup(v string) uint32 {
+	if d.small != nil {
+		for i, x := range d.small {
+			if x == v {
+				return uint32(i + 1)
+			}
+		}
+		return 0
+	}
+	return d.ids.get(maphash.String(valueSeed, v))
+}
+
+// drop stops counting d: its values cannot concentrate anything.
+func (d *dimension) drop() {
+	d.dropped = true
+	d.ids, d.vals, d.counts, d.small, d.smallKeys = valueIndex{}, nil, nil, nil, nil
+}
+
 // internString is intern for merging: it does not count a request.
 func (a *Aggregator) internString(d *dimension, v string) uint32 {
-	if id, ok := d.ids[v]; ok {
+	if id := d.lookup(v); id != 0 {
 		return id
 	}
 	if d.overflow != 0 {
 		return d.overflow
 	}
-	n := len(d.vals)
-	if n >= a.opt.MaxValues || a.totalVals >= maxTotalValues {
+	if len(d.vals) >= a.opt.MaxValues || a.totalVals >= maxTotalValues {
+		if id := d.lookup(otherValue); id != 0 {
+			return id
+		}
 		v = otherValue
 	}
-	a.totalVals++
-	id := uint32(n)
-	d.ids[v] = id
-	if d.small != nil {
-		if len(d.small) < smallDim {
-			d.small = append(d.small, v)
-			d.smallKeys = append(d.smallKeys, smallKey([]byte(v)))
-		} else {
-			d.small, d.smallKeys = nil, nil
-		}
-	}
-	d.vals = append(d.vals, v)
-	if v == otherValue {
-		d.overflow = id
-	}
-	return id
+	return a.add(d, v)
 }
 
 func (a *Aggregator) relayoutMain(mv layout) {
@@ -755,8 +821,7 @@ func (a *Aggregator) Merge(b *Aggregator) {
 		ad := a.dims[di]
 		ad.seen += bd.seen
 		if bd.dropped || ad.dropped {
-			ad.dropped = true
-			ad.ids, ad.vals, ad.counts, ad.small = nil, nil, nil, nil
+			ad.drop()
 			continue
 		}
 		m := make([]uint32, len(bd.vals))
