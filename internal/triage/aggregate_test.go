@@ -45,7 +45,8 @@ func TestUnwantedFields(t *testing.T) {
 }
 
 // TestCountsSurviveRelayout: per-value counts stay exact when the time
-// range grows (slots coarsen and move) and when workers merge.
+// range grows (slots coarsen and move) and when workers merge — with more
+// values than the linear scan holds, so the hash index serves both.
 func TestCountsSurviveRelayout(t *testing.T) {
 	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC).UnixNano()
 	col := NewCollector(AggOptions{MaxSlots: 10})
@@ -60,10 +61,10 @@ func TestCountsSurviveRelayout(t *testing.T) {
 			if w == 1 {
 				sec = 10799 - i
 			}
-			pod := "pod-" + strconv.Itoa(sec%7)
+			pod := "pod-" + strconv.Itoa(sec%40) // more than smallDim: the hash index
 			r.Time = t0 + int64(sec)*int64(time.Second)
 			r.Status = 200
-			if sec%7 == 3 && sec%2 == 0 {
+			if sec%40 == 3 && sec%2 == 0 {
 				r.Status = 503
 			}
 			r.Fields[0].Value = []byte(pod)
@@ -84,8 +85,8 @@ func TestCountsSurviveRelayout(t *testing.T) {
 	for _, v := range a.Values("pod", res) {
 		got[v.Value] = [2]int64{v.Requests, v.Errors}
 	}
-	if len(got) != 7 {
-		t.Fatalf("%d values, want 7: %v", len(got), got)
+	if len(got) != 40 {
+		t.Fatalf("%d values, want 40: %v", len(got), got)
 	}
 	for pod, w := range want {
 		if got[pod] != w {
@@ -139,5 +140,32 @@ func TestManyEvenValuesStayADimension(t *testing.T) {
 		if f.Dimension == "client" {
 			t.Errorf("finding on the near-unique client address: %s", f.Value)
 		}
+	}
+}
+
+// TestValueIndex: every stored hash comes back with its id across growth,
+// and absent hashes give 0.
+func TestValueIndex(t *testing.T) {
+	var x valueIndex
+	rng := rand.New(rand.NewPCG(1, 2))
+	hs := map[uint64]uint32{}
+	for id := uint32(1); id <= 10000; id++ {
+		h := rng.Uint64()
+		hs[h] = id
+		x.put(h, id)
+	}
+	for h, id := range hs {
+		if got := x.get(h); got != id {
+			t.Fatalf("get(%x) = %d, want %d", h, got, id)
+		}
+	}
+	for i := 0; i < 1000; i++ {
+		h := rng.Uint64()
+		if _, ok := hs[h]; !ok && x.get(h) != 0 {
+			t.Fatalf("get(%x) of an absent hash = %d", h, x.get(h))
+		}
+	}
+	if len(x.slots) < 2*x.n {
+		t.Errorf("%d slots for %d values: more than half full", len(x.slots), x.n)
 	}
 }
