@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers the test suite starts on loopback (PostgreSQL,
 # MariaDB, Prometheus, unbound, NSD) and the tools the benchmarks compare
-# against (GoAccess). Idempotent: does nothing when everything is present.
+# against (GoAccess; vmtouch keeps their input in the page cache). Idempotent: does nothing when everything is present.
 set -euo pipefail
 
 need=()
@@ -13,6 +13,7 @@ have prometheus || need+=(prometheus)
 have unbound || have /usr/sbin/unbound || need+=(unbound)
 have nsd || have /usr/sbin/nsd || need+=(nsd)
 have goaccess || need+=(goaccess)
+have vmtouch || need+=(vmtouch)
 have dig || need+=(bind9-dnsutils)
 have git || need+=(git)
 have /usr/bin/time || need+=(time)
