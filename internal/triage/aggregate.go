@@ -695,10 +695,7 @@ func (a *Aggregator) internString(d *dimension, v string) uint32 {
 		return d.overflow
 	}
 	if len(d.vals) >= a.opt.MaxValues || a.totalVals >= maxTotalValues {
-		if id := d.lookup(otherValue); id != 0 {
-			return id
-		}
-		v = otherValue
+		v = otherValue // not there yet: d.overflow would be set
 	}
 	return a.add(d, v)
 }
