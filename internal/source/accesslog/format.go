@@ -35,6 +35,7 @@ type Format struct {
 	Spec string
 
 	tokens []token  // nginx formats
+	steps  []step   // nginx formats, compiled: one per variable
 	names  []string // raw field names, in output order
 	kind   parserKind
 }
@@ -282,7 +283,49 @@ func compileNginx(spec string) (*Format, error) {
 	if vars == 0 {
 		return nil, fmt.Errorf("log format %q has no $variables", spec)
 	}
+	f.compileSteps()
 	return f, nil
+}
+
+// step is one variable of an nginx format as the parser walks it: the
+// literal that must open the line before it (first variable only), and the
+// literal that ends it, split into its first byte (searched for) and the
+// rest (compared in place).
+type step struct {
+	tok  *token
+	lead string // literal required at the current position first ("" if none)
+	term string // literal that ends the value ("" for a final variable)
+	c    byte   // term[0]
+	rest string // term[1:]
+	// esc: the terminator opens with a quote, which must not be one
+	// escaped with a backslash inside the value.
+	esc bool
+	// list: an upstream list whose terminator opens with a space.
+	list bool
+}
+
+// compileSteps turns the token list into steps. Two variables always have
+// a literal between them (parseSpec refuses the rest), so each literal is
+// either the line's opening or the terminator of the variable before it.
+func (f *Format) compileSteps() {
+	lead := ""
+	for k := 0; k < len(f.tokens); k++ {
+		t := &f.tokens[k]
+		if t.v == "" {
+			lead = t.lit // only the opening literal reaches here
+			continue
+		}
+		s := step{tok: t, lead: lead}
+		lead = ""
+		if k+1 < len(f.tokens) {
+			k++
+			s.term = f.tokens[k].lit
+			s.c, s.rest = s.term[0], s.term[1:]
+			s.esc = s.c == '"'
+			s.list = t.list && s.c == ' '
+		}
+		f.steps = append(f.steps, s)
+	}
 }
 
 // Fields returns the names of the raw fields this format produces. The

@@ -162,46 +162,45 @@ func statusClass(s int) []byte {
 	return statusClasses[0]
 }
 
-// parseNginx splits the line along the format's literals.
+// parseNginx splits the line along the format's literals, walking the
+// compiled steps: find each variable's terminator, consume it, set the value.
 func (p *parser) parseNginx(line []byte) string {
-	toks := p.f.tokens
 	pos := 0
 	p.trailing = false
-	for k := 0; k < len(toks); k++ {
-		t := &toks[k]
-		if t.v == "" {
-			if len(line)-pos < len(t.lit) || string(line[pos:pos+len(t.lit)]) != t.lit {
-				return "expected " + strconv.Quote(t.lit) + " at column " + strconv.Itoa(pos+1)
+	steps := p.f.steps
+	for i := range steps {
+		s := &steps[i]
+		t := s.tok
+		if s.lead != "" {
+			if len(line)-pos < len(s.lead) || string(line[pos:pos+len(s.lead)]) != s.lead {
+				return "expected " + strconv.Quote(s.lead) + " at column " + strconv.Itoa(pos+1)
 			}
-			pos += len(t.lit)
-			continue
+			pos += len(s.lead)
 		}
-		end, after := len(line), -1
-		if k+1 < len(toks) {
-			next := toks[k+1].lit
+		var v []byte
+		if s.term != "" {
 			var e int
-			if t.list && next[0] == ' ' {
-				e = indexListEnd(line, pos, next)
+			if s.list {
+				e = indexListEnd(line, pos, s)
 			} else {
-				e = indexLit(line, pos, next)
+				e = indexTerm(line, pos, s)
 			}
 			if e < 0 {
-				return "expected " + strconv.Quote(next) + " after $" + t.v
+				return "expected " + strconv.Quote(s.term) + " after $" + t.v
 			}
-			// indexLit matched the whole literal: consume it now.
-			end, after = e, e+len(next)
-			k++
-		} else if t.role == roleRequest || t.out >= 0 {
-			// Last variable: up to the next space, so that extra fields a
-			// team appended stay out of it.
-			if e := bytes.IndexByte(line[pos:], ' '); e >= 0 && t.role != roleRequest {
-				end = pos + e
+			v = line[pos:e]
+			pos = e + len(s.term)
+		} else {
+			end := len(line)
+			if t.role != roleRequest && t.out >= 0 {
+				// Last variable: up to the next space, so that extra
+				// fields a team appended stay out of it.
+				if e := bytes.IndexByte(line[pos:], ' '); e >= 0 {
+					end = pos + e
+				}
 			}
-		}
-		v := line[pos:end]
-		pos = end
-		if after >= 0 {
-			pos = after
+			v = line[pos:end]
+			pos = end
 		}
 		if r := p.setVar(t, v); r != "" {
 			return r
@@ -211,37 +210,47 @@ func (p *parser) parseNginx(line []byte) string {
 	return ""
 }
 
-// indexLit finds lit in line from pos. A literal that opens with a quote
-// does not match a quote escaped with a backslash inside the value.
-func indexLit(line []byte, pos int, lit string) int {
-	if len(lit) == 0 {
-		return pos
-	}
-	c := lit[0]
-	for from := pos; from <= len(line); {
-		i := bytes.IndexByte(line[from:], c)
+// indexTerm finds the step's terminator in line from pos: its first byte by
+// IndexByte, the rest (one or two bytes in the usual formats) compared in
+// place. A terminator that opens with a quote does not match a quote
+// escaped with a backslash inside the value.
+func indexTerm(line []byte, pos int, s *step) int {
+	for from := pos; from < len(line); {
+		i := bytes.IndexByte(line[from:], s.c)
 		if i < 0 {
 			return -1
 		}
 		i += from
-		if c == '"' && i > pos && line[i-1] == '\\' && (i < pos+2 || line[i-2] != '\\') {
-			from = i + 1
+		from = i + 1
+		if s.esc && i > pos && line[i-1] == '\\' && (i < pos+2 || line[i-2] != '\\') {
 			continue
 		}
-		if len(lit) == 1 || (len(line)-i >= len(lit) && string(line[i:i+len(lit)]) == lit) {
+		if hasAt(line, i+1, s.rest) {
 			return i
 		}
-		from = i + 1
 	}
 	return -1
+}
+
+// hasAt reports whether line holds lit at position at.
+func hasAt(line []byte, at int, lit string) bool {
+	if len(line)-at < len(lit) {
+		return false
+	}
+	for j := 0; j < len(lit); j++ {
+		if line[at+j] != lit[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // indexListEnd finds the literal (starting with a space) that ends an
 // upstream list value, skipping the spaces inside the list: after a comma,
 // and around nginx's " : " group separator.
-func indexListEnd(line []byte, pos int, lit string) int {
+func indexListEnd(line []byte, pos int, s *step) int {
 	for from := pos; ; {
-		e := indexLit(line, from, lit)
+		e := indexTerm(line, from, s)
 		if e < 0 {
 			return -1
 		}
