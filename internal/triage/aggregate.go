@@ -226,7 +226,6 @@ type Aggregator struct {
 	layVars  []int
 	vals     []float64
 	known    []bool
-	cur      []uint32
 
 	resFailed, resOK reservoir
 	merged           []sample
@@ -370,7 +369,6 @@ func (a *Aggregator) dimIndex(name string) int {
 	d.counts = make([][]uint32, a.slots.n)
 	a.dims = append(a.dims, d)
 	a.dimByName[name] = len(a.dims) - 1
-	a.cur = append(a.cur, 0)
 	return len(a.dims) - 1
 }
 
@@ -456,39 +454,15 @@ func (a *Aggregator) Add(r *signal.Request) {
 		}
 	}
 
-	cur := a.cur
 	if failed {
 		a.slotTotals[sp*2+1]++
 	} else {
 		a.slotTotals[sp*2]++
 	}
-	clear(cur)
-	fi := uint32(0)
-	if failed {
-		fi = 1
-	}
-	dropped := false
-	for _, x := range a.live {
-		d := x.d
-		id := a.intern(d, r.Fields[x.field].Value)
-		if d.dropped {
-			r.Fields[x.field].Unwanted = true
-			dropped = true
-			continue
-		}
-		cur[x.dim] = id
-		c := d.counts[sp]
-		k := int(id)*2 + int(fi)
-		if k >= len(c) {
-			c = growCounts(c, len(d.vals)*2)
-			d.counts[sp] = c
-		}
-		c[k]++
-	}
-	if dropped {
-		a.setLive()
-	}
 
+	// Reservoir sampling of the request's value ids (for combinations of
+	// dimensions): decide first, so that the ids are written only for the
+	// few requests kept.
 	res := &a.resOK
 	if failed {
 		res = &a.resFailed
@@ -507,10 +481,39 @@ func (a *Aggregator) Add(r *signal.Request) {
 		slot = int(j)
 		res.times[slot] = t
 	}
+	var cur []uint32
 	if slot >= 0 {
-		dst := res.ids[slot*maxSampledDims : (slot+1)*maxSampledDims]
-		clear(dst)
-		copy(dst, cur)
+		cur = res.ids[slot*maxSampledDims : (slot+1)*maxSampledDims]
+		clear(cur)
+	}
+
+	fi := uint32(0)
+	if failed {
+		fi = 1
+	}
+	dropped := false
+	for i := range a.live {
+		x := &a.live[i]
+		d := x.d
+		id := a.intern(d, r.Fields[x.field].Value)
+		if d.dropped {
+			r.Fields[x.field].Unwanted = true
+			dropped = true
+			continue
+		}
+		if cur != nil && x.dim < len(cur) {
+			cur[x.dim] = id
+		}
+		c := d.counts[sp]
+		k := int(id)*2 + int(fi)
+		if k >= len(c) {
+			c = growCounts(c, len(d.vals)*2)
+			d.counts[sp] = c
+		}
+		c[k]++
+	}
+	if dropped {
+		a.setLive()
 	}
 }
 
@@ -938,6 +941,11 @@ func smallKey(v []byte) uint64 {
 		return x&(1<<56-1) | uint64(n)<<56
 	}
 	k := uint64(len(v)) << 56
+	if cap(v) >= 8 {
+		// One load: the bytes past the value (within its buffer) are
+		// masked off.
+		return k | binary.LittleEndian.Uint64(v[:8])&(1<<(8*len(v))-1)
+	}
 	for i := 0; i < len(v); i++ {
 		k |= uint64(v[i]) << (8 * i)
 	}
