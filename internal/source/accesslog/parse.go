@@ -202,6 +202,10 @@ func (p *parser) parseNginx(line []byte) string {
 			v = line[pos:end]
 			pos = end
 		}
+		if t.role == roleField {
+			p.raw[t.out] = v // most variables: no call
+			continue
+		}
 		if r := p.setVar(t, v); r != "" {
 			return r
 		}
