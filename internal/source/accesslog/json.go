@@ -1,6 +1,7 @@
 package accesslog
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -267,20 +268,18 @@ func validLiteral(v []byte) bool {
 // jsonString returns the string at line[i] ('"'), unescaped. Strings
 // without escapes alias the line; others are written to the scratch buffer.
 func (p *parser) jsonString(line []byte, i int) ([]byte, int, bool) {
-	j := i + 1
-	for j < len(line) {
-		c := line[j]
-		if c == '"' {
-			return line[i+1 : j], j + 1, true
-		}
-		if c == '\\' {
-			break
-		}
-		j++
+	// The closing quote and a backslash before it, each found by
+	// IndexByte: most strings have no escape and alias the line.
+	q := bytes.IndexByte(line[i+1:], '"')
+	if q < 0 {
+		return nil, len(line), false
 	}
-	if j >= len(line) {
-		return nil, j, false
+	q += i + 1
+	b := bytes.IndexByte(line[i+1:q], '\\')
+	if b < 0 {
+		return line[i+1 : q], q + 1, true
 	}
+	j := i + 1 + b
 	js := p.json
 	start := len(js.scratch)
 	js.scratch = append(js.scratch, line[i+1:j]...)
