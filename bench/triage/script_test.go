@@ -48,3 +48,43 @@ func TestBenchScriptSmoke(t *testing.T) {
 		t.Errorf("parsescan on the combined file: %s", ps)
 	}
 }
+
+// TestABScriptSmoke runs scripts/ab-triage.sh on a tiny generated file and
+// checks that it reports one row per build, for both file kinds.
+func TestABScriptSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds sitrep; skipped with -short")
+	}
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	if _, err := os.Stat("/usr/bin/time"); err != nil {
+		t.Skip("no /usr/bin/time (Debian package time; scripts/install-deps.sh installs it)")
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "sitrep")
+	gen := filepath.Join(dir, "gen")
+	for pkg, out := range map[string]string{"./cmd/sitrep": bin, "./bench/triage/gen": gen} {
+		build := exec.Command("go", "build", "-o", out, pkg)
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	if out, err := exec.Command(gen, "-n", "2000", "-out", dir).CombinedOutput(); err != nil {
+		t.Fatalf("gen: %v\n%s", err, out)
+	}
+	for _, f := range []string{"access.log", "access.jsonl"} {
+		out, err := exec.Command("bash", filepath.Join(root, "scripts", "ab-triage.sh"), "2", filepath.Join(dir, f), bin, bin).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ab-triage.sh %s: %v\n%s", f, err, out)
+		}
+		if n := strings.Count(string(out), "cpu min"); n != 2 {
+			t.Errorf("ab-triage.sh %s: %d rows, want 2:\n%s", f, n, out)
+		}
+	}
+}
