@@ -501,16 +501,10 @@ func (a *Aggregator) Add(r *signal.Request) {
 			dropped = true
 			continue
 		}
-		if cur != nil && x.dim < len(cur) {
+		if x.dim < len(cur) { // cur is nil unless the request is sampled
 			cur[x.dim] = id
 		}
-		c := d.counts[sp]
-		k := int(id)*2 + int(fi)
-		if k >= len(c) {
-			c = growCounts(c, len(d.vals)*2)
-			d.counts[sp] = c
-		}
-		c[k]++
+		d.addCount(sp, int(id)*2+int(fi), 1)
 	}
 	if dropped {
 		a.setLive()
@@ -623,8 +617,7 @@ func (a *Aggregator) intern(d *dimension, v []byte) uint32 {
 		if d.overN&0xffff == 0 && d.overN > d.seen/2 {
 			// Most requests overflow the value cap (raw client addresses):
 			// the dimension cannot concentrate anything; stop paying for it.
-			a.totalVals -= len(d.vals)
-			d.drop()
+			a.dropDim(d)
 			return 0
 		}
 		return d.overflow
@@ -635,8 +628,7 @@ func (a *Aggregator) intern(d *dimension, v []byte) uint32 {
 		// Early on, only a dimension whose every request is new can be
 		// told apart: 1,000 values out of ~1,200 requests is also what a
 		// few thousand evenly used values (client networks) look like.
-		a.totalVals -= len(d.vals)
-		d.drop()
+		a.dropDim(d)
 		return 0
 	}
 	s := string(v)
@@ -681,6 +673,12 @@ func (d *dimension) lookup(v string) uint32 {
 		return 0
 	}
 	return d.ids.get(maphash.String(valueSeed, v))
+}
+
+// dropDim drops d while counting and returns its values to the budget.
+func (a *Aggregator) dropDim(d *dimension) {
+	a.totalVals -= len(d.vals)
+	d.drop()
 }
 
 // drop stops counting d: its values cannot concentrate anything.
@@ -866,13 +864,7 @@ func (a *Aggregator) Merge(b *Aggregator) {
 					if c == 0 {
 						continue
 					}
-					nk := int(m[k/2])*2 + k%2
-					ac := ad.counts[q]
-					if nk >= len(ac) {
-						ac = growCounts(ac, len(ad.vals)*2)
-						ad.counts[q] = ac
-					}
-					ac[nk] += c
+					ad.addCount(q, int(m[k/2])*2+k%2, c)
 				}
 			}
 			for _, pair := range [][2][]*hyperloglog.Sketch{{a.clients, b.clients}, {a.errClients, b.errClients}} {
@@ -972,6 +964,17 @@ func addCounts(dst, src []uint32) []uint32 {
 		dst[i] += c
 	}
 	return dst
+}
+
+// addCount adds n to entry k (id*2 + failed) of a slot's counts, growing
+// them when the value is new to the slot.
+func (d *dimension) addCount(slot, k int, n uint32) {
+	c := d.counts[slot]
+	if k >= len(c) {
+		c = growCounts(c, len(d.vals)*2)
+		d.counts[slot] = c
+	}
+	c[k] += n
 }
 
 // count returns a value's requests that succeeded and failed in a slot.

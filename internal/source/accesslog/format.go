@@ -290,7 +290,8 @@ func compileNginx(spec string) (*Format, error) {
 // step is one variable of an nginx format as the parser walks it: the
 // literal that must open the line before it (first variable only), and the
 // literal that ends it, split into its first byte (searched for) and the
-// rest (compared in place).
+// rest (compared in place). c, rest and esc could be derived from term on
+// each call; doing so cost the reader 3% more instructions per line.
 type step struct {
 	tok  *token
 	lead string // literal required at the current position first ("" if none)

@@ -172,7 +172,7 @@ func (p *parser) parseNginx(line []byte) string {
 		s := &steps[i]
 		t := s.tok
 		if s.lead != "" {
-			if len(line)-pos < len(s.lead) || string(line[pos:pos+len(s.lead)]) != s.lead {
+			if !hasAt(line, pos, s.lead) {
 				return "expected " + strconv.Quote(s.lead) + " at column " + strconv.Itoa(pos+1)
 			}
 			pos += len(s.lead)
@@ -236,7 +236,8 @@ func indexTerm(line []byte, pos int, s *step) int {
 	return -1
 }
 
-// hasAt reports whether line holds lit at position at.
+// hasAt reports whether line holds lit at position at. Literals are a few
+// bytes: a loop in place beats a call to memequal.
 func hasAt(line []byte, at int, lit string) bool {
 	if len(line)-at < len(lit) {
 		return false
