@@ -11,9 +11,12 @@ import (
 	"testing"
 )
 
-func TestBenchScriptSmoke(t *testing.T) {
+// scriptRoot skips a script test with -short or without bash, and returns
+// the repository's root.
+func scriptRoot(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
-		t.Skip("builds several binaries; skipped with -short")
+		t.Skip("builds binaries; skipped with -short")
 	}
 	if _, err := exec.LookPath("bash"); err != nil {
 		t.Skip("no bash")
@@ -22,6 +25,11 @@ func TestBenchScriptSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return root
+}
+
+func TestBenchScriptSmoke(t *testing.T) {
+	root := scriptRoot(t)
 	dir := t.TempDir()
 	cmd := exec.Command("bash", filepath.Join(root, "scripts", "bench-triage.sh"), "3000")
 	cmd.Env = append(os.Environ(), "BENCH_DIR="+dir, "REPEAT=1", "GOACCESS_LINES=500")
@@ -52,18 +60,9 @@ func TestBenchScriptSmoke(t *testing.T) {
 // TestABScriptSmoke runs scripts/ab-triage.sh on a tiny generated file and
 // checks that it reports one row per build, for both file kinds.
 func TestABScriptSmoke(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds sitrep; skipped with -short")
-	}
-	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("no bash")
-	}
+	root := scriptRoot(t)
 	if _, err := os.Stat("/usr/bin/time"); err != nil {
 		t.Skip("no /usr/bin/time (Debian package time; scripts/install-deps.sh installs it)")
-	}
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "sitrep")
