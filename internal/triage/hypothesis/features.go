@@ -79,6 +79,7 @@ type features struct {
 	bucket      time.Duration
 
 	errRate, baseRate float64
+	hasBaseline       bool // the baseline window holds requests
 	p99, baseP99      float64
 	hasLatency        bool
 	latRatio          float64 // incident p99 / baseline p99
@@ -164,6 +165,7 @@ func extract(res *triage.Result, ev Evidence) *features {
 		f.end = res.Series.Points[n-1].Time.Add(f.bucket)
 	}
 	f.errRate, f.baseRate = res.Impact.ErrorRate, res.Impact.BaselineErrorRate
+	f.hasBaseline = res.Impact.BaselineRequests > 0
 	if l := res.Impact.Latency; l != nil {
 		f.p99, f.hasLatency = l.P99, true
 		if l.BaselineP99 != nil && *l.BaselineP99 > 0 {

@@ -134,8 +134,15 @@ func unknown(f *features, hs []scored) triage.Hypothesis {
 	switch {
 	case !f.significant:
 		h.Confidence = 0.2
-		h.Summary = "No incident stands out: the error rate and latency are within the baseline's noise, so there is no cause to name."
-		h.Evidence = append(h.Evidence, fmt.Sprintf("error rate %s vs %s in the baseline", pct(f.errRate), pct(f.baseRate)))
+		if f.hasBaseline {
+			h.Summary = "No incident stands out: the error rate and latency are within the baseline's noise, so there is no cause to name."
+			h.Evidence = append(h.Evidence, fmt.Sprintf("error rate %s vs %s in the baseline", pct(f.errRate), pct(f.baseRate)))
+		} else {
+			// No onset, so no baseline window: there is nothing to say
+			// "vs" about, and a 0% baseline would be invented.
+			h.Summary = "No incident stands out: neither the error rate nor latency changes significantly over the window, so there is no cause to name."
+			h.Evidence = append(h.Evidence, fmt.Sprintf("error rate %s over the whole window, with no change point and no baseline to compare with", pct(f.errRate)))
+		}
 		h.Checks = append(h.Checks, "Check the time range (--since/--until) covers the reported problem, and that --error matches what users see (e.g. --error 'status>=500 || request_time>2').")
 	default:
 		h.Confidence = 0.3

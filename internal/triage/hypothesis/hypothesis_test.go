@@ -130,3 +130,25 @@ func TestEveryDetectorIsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// Without a baseline (no onset, so no window before it) the unknown cause
+// must not compare the error rate with a baseline that does not exist.
+func TestNoIncidentWithoutBaselineClaimsNoBaselineRate(t *testing.T) {
+	for _, withBase := range []bool{true, false} {
+		r := result()
+		r.Impact.Significant = false
+		if !withBase {
+			r.Window.Baseline = triage.Span{}
+			r.Impact.BaselineRequests, r.Impact.BaselineErrorRate = 0, 0
+		}
+		Apply(r, Evidence{})
+		h := r.Hypotheses[0]
+		if h.Cause != "unknown" || len(h.Evidence) == 0 {
+			t.Fatalf("baseline=%v: top hypothesis %s with evidence %q", withBase, h.Cause, h.Evidence)
+		}
+		text := h.Summary + " " + strings.Join(h.Evidence, " ")
+		if got := strings.Contains(text, "baseline's noise") || strings.Contains(text, "in the baseline"); got != withBase {
+			t.Errorf("baseline=%v: hypothesis compares with a baseline: %v\n%s", withBase, got, text)
+		}
+	}
+}
