@@ -111,17 +111,19 @@ type view struct {
 	Chart   *chart
 	NoChart string
 
-	TopPaths   []pathRow
-	Findings   []findingRow
-	Hypotheses []hypothesisRow
-	Ranked     []changeRow
-	Others     []changeRow
-	Kinds      []kindLegend
-	Inputs     []kv
-	Sources    []sourceRow
-	Warning    string
-	Malformed  []malformedRow
-	Notes      []string
+	TopPaths      []pathRow
+	Findings      []findingRow
+	FindingsTable findingTable
+	Slow          *slowView
+	Hypotheses    []hypothesisRow
+	Ranked        []changeRow
+	Others        []changeRow
+	Kinds         []kindLegend
+	Inputs        []kv
+	Sources       []sourceRow
+	Warning       string
+	Malformed     []malformedRow
+	Notes         []string
 }
 
 type kv struct {
@@ -300,20 +302,15 @@ func build(res *triage.Result, changes []signal.Change, opts Options) *view {
 		})
 	}
 
-	for _, f := range res.Findings {
-		v.Findings = append(v.Findings, findingRow{
-			Dimension:    trunc(f.Dimension, 32),
-			Value:        trunc(f.Value, 48),
-			ErrorShare:   pct(f.ErrorShare),
-			TrafficShare: pct(f.TrafficShare),
-			ErrorBar:     clamp01(f.ErrorShare),
-			TrafficBar:   clamp01(f.TrafficShare),
-			ErrorRate:    pct(f.ErrorRate),
-			BaselineRate: pctp(f.BaselineErrorRate),
-			Lift:         timesp(f.Lift),
-			Summary:      f.Summary,
-			Estimated:    f.Estimated,
-		})
+	v.Findings = findingRows(res.Findings)
+	v.FindingsTable = findingTable{Noun: "Error", Rows: v.Findings}
+	if s := res.Slow; s != nil {
+		rows := findingRows(s.Findings)
+		sv := &slowView{Threshold: dur(s.ThresholdSeconds), Rate: pct(s.SlowRate), Findings: rows, Table: findingTable{Noun: "Slow", Rows: rows}}
+		if s.BaselineSlowRate != nil {
+			sv.BaselineRate = pct(*s.BaselineSlowRate)
+		}
+		v.Slow = sv
 	}
 
 	for i, h := range res.Hypotheses {
@@ -413,6 +410,49 @@ func malformedShare(in triage.Inputs) string {
 	return " (" + pct(float64(in.Malformed)/float64(in.Lines)) + ")"
 }
 
+// quantileName is "p99" for 0.99, or "latency" when the quantile is unknown.
+func quantileName(q float64) string {
+	if q <= 0 || q >= 1 {
+		return "latency"
+	}
+	return fmt.Sprintf("p%g", math.Round(q*1000)/10)
+}
+
+// findingRows lays out findings for the template.
+func findingRows(fs []triage.Finding) []findingRow {
+	var rows []findingRow
+	for _, f := range fs {
+		rows = append(rows, findingRow{
+			Dimension:    trunc(f.Dimension, 32),
+			Value:        trunc(f.Value, 48),
+			ErrorShare:   pct(f.ErrorShare),
+			TrafficShare: pct(f.TrafficShare),
+			ErrorBar:     clamp01(f.ErrorShare),
+			TrafficBar:   clamp01(f.TrafficShare),
+			ErrorRate:    pct(f.ErrorRate),
+			BaselineRate: pctp(f.BaselineErrorRate),
+			Lift:         timesp(f.Lift),
+			Summary:      f.Summary,
+			Estimated:    f.Estimated,
+		})
+	}
+	return rows
+}
+
+// slowView is the slow-request pass of a latency incident.
+type slowView struct {
+	Threshold, Rate, BaselineRate string
+	Findings                      []findingRow
+	Table                         findingTable
+}
+
+// findingTable is one table of findings; Noun names its share and rate
+// columns ("Error", "Slow").
+type findingTable struct {
+	Noun string
+	Rows []findingRow
+}
+
 // headline is the one-sentence answer and the verdict class for the header.
 func headline(r *triage.Result) (string, string) {
 	im := r.Impact
@@ -420,7 +460,7 @@ func headline(r *triage.Result) (string, string) {
 	verdict := "incident"
 	switch {
 	case r.Onset != nil && r.Onset.Method == "latency" && im.Onset != nil:
-		fmt.Fprintf(&b, "Latency up since %s UTC: p90 %s → %s", hms(*im.Onset), dur(r.Onset.Before), dur(r.Onset.After))
+		fmt.Fprintf(&b, "Latency up since %s UTC: %s %s → %s", hms(*im.Onset), quantileName(r.Onset.Quantile), dur(r.Onset.Before), dur(r.Onset.After))
 		verdict = "latency"
 	case im.Onset != nil && im.Significant:
 		fmt.Fprintf(&b, "Errors up since %s UTC: %s of requests fail (baseline %s)", hms(*im.Onset), pct(im.ErrorRate), pct(im.BaselineErrorRate))
@@ -433,6 +473,9 @@ func headline(r *triage.Result) (string, string) {
 	if len(r.Findings) > 0 {
 		f := r.Findings[0]
 		fmt.Fprintf(&b, "; %s holds %s of errors", trunc(scopeText(f.Dimension, f.Value), 80).Short, pct(f.ErrorShare))
+	} else if r.Slow != nil && len(r.Slow.Findings) > 0 {
+		f := r.Slow.Findings[0]
+		fmt.Fprintf(&b, "; %s holds %s of the slow requests", trunc(scopeText(f.Dimension, f.Value), 80).Short, pct(f.ErrorShare))
 	} else if im.Errors > 0 && im.Significant && verdict == "incident" {
 		b.WriteString("; errors are spread, no dimension concentrates them")
 	}

@@ -71,8 +71,14 @@ func cases() []testCase {
 
 	// A latency-only incident: no error step, p99 up at the onset.
 	slow, slowCh := sampleResult()
-	slow.Onset = &triage.OnsetEvidence{Method: "latency", Before: 0.25, After: 1.3, BucketSeconds: 60}
+	slow.Onset = &triage.OnsetEvidence{Method: "latency", Before: 0.25, After: 1.3, Quantile: 0.99, BucketSeconds: 60}
 	slow.Impact.ErrorRate, slow.Impact.Errors, slow.Findings = 0.003, 120, nil
+	// The second pass found where the slow requests are.
+	slowFinding := triage.Finding{Dimension: "upstream", Value: "10.0.3.7:8080", Scope: map[string]string{"upstream": "10.0.3.7:8080"},
+		ErrorShare: 0.97, TrafficShare: 0.083, ErrorRate: 0.99, BaselineErrorRate: fp(0.002), Lift: fp(11.7),
+		Summary: "upstream=10.0.3.7:8080 holds 97% of the slow requests but 8.3% of the traffic; 99% of its requests are slow (0.2% before the onset)"}
+	slow.Slow = &triage.SlowAnalysis{Expression: "request_time>0.57", ThresholdSeconds: 0.57, Requests: 40000, SlowRequests: 3300,
+		SlowRate: 0.0825, BaselineSlowRate: fp(0.001), Findings: []triage.Finding{slowFinding}}
 	for i := range slow.Series.Points {
 		slow.Series.Points[i].Errors = slow.Series.Points[i].Requests * 3 / 1000
 	}

@@ -44,21 +44,14 @@ func Markdown(w io.Writer, r *triage.Result) error {
 	if len(r.Findings) == 0 {
 		ew.printf("No dimension value concentrates the failing requests beyond noise.\n")
 	} else {
-		ew.printf("| # | Scope | Errors | Traffic | Fail rate | Baseline | Lift |\n|---:|---|---:|---:|---:|---:|---:|\n")
-		for i, f := range r.Findings {
-			ew.printf("| %d | `%s` | %s | %s | %s | %s | %s |\n", i+1, codeEscape(scopeText(f.Dimension, f.Value)), pct(f.ErrorShare), pct(f.TrafficShare),
-				pct(f.ErrorRate), ratep(f.BaselineErrorRate), lift(f.Lift))
-		}
-		ew.printf("\n")
-		for i, f := range r.Findings {
-			ew.printf("%d. %s\n", i+1, mdEscape(f.Summary))
-			if len(f.Related) > 0 {
-				var rel []string
-				for _, x := range f.Related {
-					rel = append(rel, "`"+codeEscape(scopeText(x.Dimension, x.Value))+"`")
-				}
-				ew.printf("   Same errors: %s.\n", strings.Join(rel, ", "))
-			}
+		mdFindings(ew, r.Findings, "Errors", "Fail rate", "Same errors")
+	}
+	if s := r.Slow; s != nil {
+		ew.printf("\n### %s\n\n", mdEscape(slowTitle(s)))
+		if len(s.Findings) == 0 {
+			ew.printf("No dimension value concentrates the slow requests beyond noise.\n")
+		} else {
+			mdFindings(ew, s.Findings, "Slow", "Slow rate", "Same slow requests")
 		}
 	}
 	if len(r.Hypotheses) > 0 {
@@ -99,4 +92,24 @@ func mdEscape(s string) string {
 // codeEscape makes s safe inside a code span in a table cell.
 func codeEscape(s string) string {
 	return strings.NewReplacer("|", `\|`, "`", "'").Replace(s)
+}
+
+// mdFindings writes findings as a table and a numbered list of summaries.
+func mdFindings(ew *errWriter, fs []triage.Finding, share, rate, same string) {
+	ew.printf("| # | Scope | %s | Traffic | %s | Baseline | Lift |\n|---:|---|---:|---:|---:|---:|---:|\n", share, rate)
+	for i, f := range fs {
+		ew.printf("| %d | `%s` | %s | %s | %s | %s | %s |\n", i+1, codeEscape(scopeText(f.Dimension, f.Value)), pct(f.ErrorShare), pct(f.TrafficShare),
+			pct(f.ErrorRate), ratep(f.BaselineErrorRate), lift(f.Lift))
+	}
+	ew.printf("\n")
+	for i, f := range fs {
+		ew.printf("%d. %s\n", i+1, mdEscape(f.Summary))
+		if len(f.Related) > 0 {
+			var rel []string
+			for _, x := range f.Related {
+				rel = append(rel, "`"+codeEscape(scopeText(x.Dimension, x.Value))+"`")
+			}
+			ew.printf("   %s: %s.\n", same, strings.Join(rel, ", "))
+		}
+	}
 }

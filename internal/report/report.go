@@ -38,10 +38,22 @@ func headline(r *triage.Result) string {
 	if len(r.Findings) > 0 {
 		f := r.Findings[0]
 		fmt.Fprintf(&b, "; %s holds %s of errors", scopeText(f.Dimension, f.Value), pct(f.ErrorShare))
+	} else if r.Slow != nil && len(r.Slow.Findings) > 0 {
+		f := r.Slow.Findings[0]
+		fmt.Fprintf(&b, "; %s holds %s of the slow requests", scopeText(f.Dimension, f.Value), pct(f.ErrorShare))
 	} else if im.Errors > 0 && im.Significant {
 		b.WriteString("; errors are spread, no dimension concentrates them")
 	}
 	return b.String()
+}
+
+// slowTitle heads the slow-request pass: what "slow" means and how many.
+func slowTitle(s *triage.SlowAnalysis) string {
+	t := fmt.Sprintf("Slow requests (request_time > %s): %s of the incident's requests", dur(s.ThresholdSeconds), pct(s.SlowRate))
+	if s.BaselineSlowRate != nil {
+		t += fmt.Sprintf(", %s before the onset", pct(*s.BaselineSlowRate))
+	}
+	return t
 }
 
 // scopeText is "dim=value" or "dim1=v1, dim2=v2" in the finding's order.

@@ -112,37 +112,16 @@ func Text(w io.Writer, r *triage.Result, opt TextOptions) error {
 		ew.printf("%s\n", p.c(ansiBold, "No finding: no dimension value concentrates the failing requests beyond noise."))
 	} else {
 		ew.printf("%s\n", p.c(ansiBold, "Findings (what the failing requests share)"))
-		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "#\tSCOPE\tERRORS\tTRAFFIC\tFAIL RATE\tBASELINE\tLIFT\n")
-		for i, f := range r.Findings {
-			est := ""
-			if f.Estimated {
-				est = "~"
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s%s\t%s%s\t%s\t%s\t%s\n", i+1, truncate(scopeText(f.Dimension, f.Value), 48), est, pct(f.ErrorShare), est, pct(f.TrafficShare),
-				pct(f.ErrorRate), ratep(f.BaselineErrorRate), lift(f.Lift))
-		}
-		if err := tw.Flush(); err != nil {
+		if err := textFindings(ew, p, r.Findings, opt, "ERRORS", "FAIL RATE", "same errors"); err != nil {
 			return err
 		}
-		ew.printf("\n")
-		for i, f := range r.Findings {
-			ew.printf("%d. %s\n", i+1, wrap(f.Summary, opt.Width-3, "   "))
-			if len(f.Related) > 0 {
-				n := len(f.Related)
-				if !opt.Verbose && n > 3 {
-					n = 3
-				}
-				var rel []string
-				for _, x := range f.Related[:n] {
-					rel = append(rel, scopeText(x.Dimension, x.Value))
-				}
-				more := ""
-				if n < len(f.Related) {
-					more = fmt.Sprintf(" (+%d)", len(f.Related)-n)
-				}
-				ew.printf("   %s\n", p.c(ansiDim, wrap("same errors: "+strings.Join(rel, "; ")+more, opt.Width-3, "   ")))
-			}
+	}
+	if s := r.Slow; s != nil {
+		ew.printf("\n%s\n", p.c(ansiBold, slowTitle(s)))
+		if len(s.Findings) == 0 {
+			ew.printf("No dimension value concentrates the slow requests beyond noise.\n")
+		} else if err := textFindings(ew, p, s.Findings, opt, "SLOW", "SLOW RATE", "same slow requests"); err != nil {
+			return err
 		}
 	}
 
@@ -336,3 +315,42 @@ func (e *errWriter) Write(p []byte) (int, error) {
 }
 
 func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
+
+// textFindings prints findings as a table, then their summaries with the
+// findings folded under each. share and rate name the columns ("ERRORS",
+// "FAIL RATE"); same introduces the folded ones.
+func textFindings(ew *errWriter, p painter, fs []triage.Finding, opt TextOptions, share, rate, same string) error {
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "#\tSCOPE\t%s\tTRAFFIC\t%s\tBASELINE\tLIFT\n", share, rate)
+	for i, f := range fs {
+		est := ""
+		if f.Estimated {
+			est = "~"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s%s\t%s%s\t%s\t%s\t%s\n", i+1, truncate(scopeText(f.Dimension, f.Value), 48), est, pct(f.ErrorShare), est, pct(f.TrafficShare),
+			pct(f.ErrorRate), ratep(f.BaselineErrorRate), lift(f.Lift))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	ew.printf("\n")
+	for i, f := range fs {
+		ew.printf("%d. %s\n", i+1, wrap(f.Summary, opt.Width-3, "   "))
+		if len(f.Related) > 0 {
+			n := len(f.Related)
+			if !opt.Verbose && n > 3 {
+				n = 3
+			}
+			var rel []string
+			for _, x := range f.Related[:n] {
+				rel = append(rel, scopeText(x.Dimension, x.Value))
+			}
+			more := ""
+			if n < len(f.Related) {
+				more = fmt.Sprintf(" (+%d)", len(f.Related)-n)
+			}
+			ew.printf("   %s\n", p.c(ansiDim, wrap(same+": "+strings.Join(rel, "; ")+more, opt.Width-3, "   ")))
+		}
+	}
+	return nil
+}

@@ -75,17 +75,7 @@ func fscore(p, r float64) float64 {
 func (a *Aggregator) correlate(w windows, top int) []Finding {
 	win := a.slotWindows(w)
 	ns := a.slots.n
-	var N, E, Nb, Eb float64
-	for p, k := range win {
-		switch k {
-		case 1:
-			N += float64(a.slotTotals[p*2] + a.slotTotals[p*2+1])
-			E += float64(a.slotTotals[p*2+1])
-		case 2:
-			Nb += float64(a.slotTotals[p*2] + a.slotTotals[p*2+1])
-			Eb += float64(a.slotTotals[p*2+1])
-		}
-	}
+	N, E, Nb, Eb := a.windowTotals(w)
 	if E < minFindingErrors || N == 0 {
 		return nil
 	}
@@ -410,6 +400,22 @@ func (a *Aggregator) correlate(w windows, top int) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// windowTotals counts the requests and the failing ones in the incident
+// (n, e) and the baseline (nb, eb) windows, by time slot.
+func (a *Aggregator) windowTotals(w windows) (n, e, nb, eb float64) {
+	for p, k := range a.slotWindows(w) {
+		switch k {
+		case 1:
+			n += float64(a.slotTotals[p*2] + a.slotTotals[p*2+1])
+			e += float64(a.slotTotals[p*2+1])
+		case 2:
+			nb += float64(a.slotTotals[p*2] + a.slotTotals[p*2+1])
+			eb += float64(a.slotTotals[p*2+1])
+		}
+	}
+	return n, e, nb, eb
 }
 
 func better(c, b *cand) bool {

@@ -21,6 +21,29 @@ type Result struct {
 	Notes []string `json:"notes"`
 	// Stages reports the time each engine stage took.
 	Stages []StageTiming `json:"stages,omitempty"`
+	// Slow is the second pass over a latency incident (nil otherwise): what
+	// the slow requests share when the error rate did not move.
+	Slow *SlowAnalysis `json:"slow,omitempty"`
+}
+
+// SlowAnalysis compares the slow requests of a latency incident with the
+// others. Its findings read like the error findings with "slow" for
+// "failing": error_share is the share of the slow requests a scope holds,
+// error_rate the share of its requests that are slow.
+type SlowAnalysis struct {
+	// Expression is the error expression the pass used, e.g.
+	// "request_time>0.67"; --error with it repeats the pass in full.
+	Expression string `json:"expression"`
+	// ThresholdSeconds is the request time above which a request is slow:
+	// the geometric mean of the moved quantile before and after the onset.
+	ThresholdSeconds float64 `json:"threshold_seconds"`
+	// Requests and SlowRequests count the incident window;
+	// BaselineSlowRate is the share of slow requests before the onset.
+	Requests         int64     `json:"requests"`
+	SlowRequests     int64     `json:"slow_requests"`
+	SlowRate         float64   `json:"slow_rate"`
+	BaselineSlowRate *float64  `json:"baseline_slow_rate"`
+	Findings         []Finding `json:"findings"`
 }
 
 // Span is a time range; nil ends are unknown (JSON null).
@@ -114,6 +137,7 @@ type Finding struct {
 	vals    []string
 	mask    bitset
 	hasBase bool
+	slow    bool // a finding of the slow-request pass: its summary says "slow"
 }
 
 // Related is a finding folded under a better one.

@@ -60,6 +60,12 @@ type Options struct {
 	// Agg tunes the aggregation limits (zero values are defaults).
 	Agg AggOptions
 
+	// Rescannable says Scan may be called again (files, not stdin): a
+	// latency incident analysed with the default error expression then gets
+	// a second pass comparing the slow requests with the others
+	// (Result.Slow).
+	Rescannable bool
+
 	// Changes and Metrics are evidence for later stages (hypotheses).
 	Changes []signal.Change
 	Metrics []signal.Series
@@ -159,8 +165,22 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		return nil
 	})
 	if o := res.Onset; o != nil && o.Method == "latency" {
-		thr := math.Sqrt(math.Max(o.Before, 1e-3) * o.After)
-		res.Notes = append(res.Notes, fmt.Sprintf("the error rate did not change but p%.0f latency did; to find what the slow requests share, run again with --error 'request_time>%s'", o.Quantile*100, strconv.FormatFloat(round(thr, 2), 'f', -1, 64)))
+		thr := round(math.Sqrt(math.Max(o.Before, 1e-3)*o.After), 2)
+		expr := "request_time>" + strconv.FormatFloat(thr, 'f', -1, 64)
+		switch {
+		case opt.Error == DefaultErrorExpr && opt.Scan != nil && opt.Aggregate == nil && opt.Rescannable:
+			err := stage("slow", func() error {
+				var err error
+				res.Slow, err = slowPass(ctx, &opt, w, expr, thr)
+				return err
+			})
+			if err != nil {
+				return res, fmt.Errorf("slow-request pass: %w", err)
+			}
+			res.Notes = append(res.Notes, fmt.Sprintf("the error rate did not change but p%.0f latency did; a second pass compared the slow requests (%s) with the others; --error '%s' makes them the errors of the whole report", o.Quantile*100, expr, expr))
+		case opt.Error == DefaultErrorExpr:
+			res.Notes = append(res.Notes, fmt.Sprintf("the error rate did not change but p%.0f latency did; to find what the slow requests share, run again with --error '%s'", o.Quantile*100, expr))
+		}
 	}
 	if res.Impact.Onset == nil && opt.Baseline == nil {
 		res.Notes = append(res.Notes, "no onset found: neither the error rate nor latency changed significantly; findings compare the failing requests with the healthy ones over the whole window")
@@ -229,4 +249,43 @@ func (a *Aggregator) Dimensions() []string {
 		}
 	}
 	return out
+}
+
+// slowPass reads the inputs again with the slow requests as the failures
+// and correlates them over the windows of the first pass: for a latency
+// incident, what the slow requests share. The windows are absolute times,
+// so the two aggregates need not share a layout.
+func slowPass(ctx context.Context, opt *Options, w windows, expr string, thr float64) (*SlowAnalysis, error) {
+	p, err := ParseErrorExpr(expr)
+	if err != nil {
+		return nil, err // cannot happen: the expression is built above
+	}
+	ao := opt.Agg
+	ao.Error = p
+	if !opt.Since.IsZero() {
+		ao.Since = opt.Since.UnixNano()
+	}
+	if !opt.Until.IsZero() {
+		ao.Until = opt.Until.UnixNano()
+	}
+	c := NewCollector(ao)
+	if _, err := opt.Scan(ctx, c.NewSink); err != nil {
+		return nil, err
+	}
+	agg := c.Merge()
+	agg.normalize()
+	n, e, nb, eb := agg.windowTotals(w)
+	s := &SlowAnalysis{Expression: expr, ThresholdSeconds: thr, Requests: int64(n), SlowRequests: int64(e), Findings: []Finding{}}
+	if n > 0 {
+		s.SlowRate = round(e/n, 4)
+	}
+	if w.hasBase && nb > 0 {
+		s.BaselineSlowRate = ptr(round(eb/nb, 4))
+	}
+	for _, f := range agg.correlate(w, opt.Top) {
+		f.slow = true
+		f.Summary = summarize(&f)
+		s.Findings = append(s.Findings, f)
+	}
+	return s, nil
 }

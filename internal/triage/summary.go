@@ -17,8 +17,12 @@ func summarize(f *Finding) string {
 		what += " (all in " + loc + ")"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s holds %s of the failing requests but %s of the traffic; %s of its requests fail",
-		what, pct(f.ErrorShare), pct(f.TrafficShare), pct(f.ErrorRate))
+	failing, fail := "failing", "fail"
+	if f.slow {
+		failing, fail = "slow", "are slow"
+	}
+	fmt.Fprintf(&b, "%s holds %s of the %s requests but %s of the traffic; %s of its requests %s",
+		what, pct(f.ErrorShare), failing, pct(f.TrafficShare), pct(f.ErrorRate), fail)
 	switch {
 	case f.BaselineErrorRate != nil:
 		fmt.Fprintf(&b, " (%s before the onset)", pct(*f.BaselineErrorRate))

@@ -27,6 +27,9 @@ type scenario struct {
 	// fail returns the failure probability of a request during the incident
 	// and may rewrite its fields (e.g. no upstream).
 	fail func(r *genReq) float64
+	// slow, when set, returns seconds added to a request's time during the
+	// incident (a latency-only incident).
+	slow func(r *genReq) float64
 }
 
 type genReq struct {
@@ -100,6 +103,9 @@ func (sc scenario) generate(newSink func() signal.RequestSink) {
 			status = 301
 		}
 		dur := 0.02 + rng.ExpFloat64()*0.05
+		if sc.onset > 0 && t.Sub(sc.start) >= sc.onset && sc.slow != nil {
+			dur += sc.slow(&g)
+		}
 		g.vals["status"] = fmt.Sprint(status)
 		g.vals["status_class"] = fmt.Sprintf("%dxx", status/100)
 		g.vals["request_time"] = fmt.Sprintf("%.3f", dur)
