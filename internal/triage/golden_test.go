@@ -13,7 +13,7 @@ import (
 )
 
 // goldenScenarios are kept as golden files (the others are only validated).
-var goldenScenarios = map[string]bool{"stale-endpoint": true, "p2p-bitrate": true, "noise": true}
+var goldenScenarios = map[string]bool{"stale-endpoint": true, "p2p-bitrate": true, "noise": true, "slow-node": true}
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
@@ -29,7 +29,7 @@ func TestGoldenJSON(t *testing.T) {
 	}
 	for _, sc := range scenarios() {
 		t.Run(sc.name, func(t *testing.T) {
-			res, err := Run(context.Background(), Options{Scan: sc.scan()})
+			res, err := Run(context.Background(), Options{Scan: sc.scan(), Rescannable: true})
 			if err != nil {
 				t.Fatal(err)
 			}

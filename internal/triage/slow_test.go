@@ -4,29 +4,13 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 )
-
-// slowNode is a latency-only incident: from minute 40, the pods of node-3
-// answer in ~2 s instead of ~70 ms, and nothing fails more than before.
-func slowNode() scenario {
-	return scenario{
-		name: "slow-node", start: t0, duration: time.Hour, requests: 60000,
-		onset: 40 * time.Minute, baseErr: 0.002,
-		slow: func(g *genReq) float64 {
-			if g.vals["node"] == "node-3" {
-				return 2
-			}
-			return 0
-		},
-	}
-}
 
 // A latency incident gets a second pass that says what the slow requests
 // share — when the inputs can be read again and the user did not choose
 // the error expression.
 func TestSlowPassFindsWhatTheSlowRequestsShare(t *testing.T) {
-	sc := slowNode()
+	sc := scenarioNamed(t, "slow-node")
 	scans := 0
 	scan := sc.scan()
 	counting := func(ctx context.Context, newSink func() signalSink) (Inputs, error) {
@@ -82,11 +66,14 @@ func TestNoSlowPassWithoutRescanOrWithUserError(t *testing.T) {
 		{"user error", true, "status>=500 || status==429", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sc := slowNode()
+			sc := scenarioNamed(t, "slow-node")
 			scans := 0
 			scan := sc.scan()
 			res, err := Run(context.Background(), Options{Error: tc.errExpr, Rescannable: tc.rescan,
-				Scan: func(ctx context.Context, newSink func() signalSink) (Inputs, error) { scans++; return scan(ctx, newSink) }})
+				Scan: func(ctx context.Context, newSink func() signalSink) (Inputs, error) {
+					scans++
+					return scan(ctx, newSink)
+				}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -162,8 +162,16 @@ type scenarioFile struct {
 		Rate float64             `json:"rate"`
 		Set  map[string]string   `json:"set"` // fields rewritten on matching requests
 	} `json:"fail"`
+	// Slow rules add seconds to the matching requests from the onset: a
+	// latency incident.
+	Slow []struct {
+		When    map[string]string `json:"when"`
+		Seconds float64           `json:"seconds"`
+	} `json:"slow"`
 	Expect struct {
 		TopScope map[string]string `json:"top_scope"`
+		// SlowTopScope is the top finding of the slow-request pass.
+		SlowTopScope map[string]string `json:"slow_top_scope"`
 		// Scopes must all be among the findings.
 		Scopes     []map[string]string `json:"scopes"`
 		Onset      *bool               `json:"onset"`
@@ -211,6 +219,22 @@ func loadScenario(path string) (scenario, scenarioFile, error) {
 				p = max(p, r.Rate)
 			}
 			return p
+		}
+	}
+	if len(f.Slow) > 0 {
+		rules := f.Slow
+		sc.slow = func(g *genReq) float64 {
+			extra := 0.0
+		next:
+			for _, r := range rules {
+				for k, v := range r.When {
+					if g.vals[k] != v {
+						continue next
+					}
+				}
+				extra = max(extra, r.Seconds)
+			}
+			return extra
 		}
 	}
 	return sc, f, nil

@@ -23,7 +23,7 @@ func TestScenarioFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Run(sc.name, func(t *testing.T) {
-			res, err := Run(context.Background(), Options{Scan: sc.scan()})
+			res, err := Run(context.Background(), Options{Scan: sc.scan(), Rescannable: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,6 +61,14 @@ func TestScenarioFiles(t *testing.T) {
 					t.Errorf("no finding with scope %v", w)
 				}
 			}
+			if w := f.Expect.SlowTopScope; len(w) > 0 {
+				if res.Slow == nil || len(res.Slow.Findings) == 0 {
+					t.Fatalf("no slow finding; slow pass %+v", res.Slow)
+				}
+				if top := res.Slow.Findings[0].Scope; !sameScope(top, w) {
+					t.Errorf("top slow finding %v, want %v", top, w)
+				}
+			}
 			if w := f.Expect.TopScope; len(w) > 0 {
 				if len(res.Findings) == 0 {
 					t.Fatalf("no findings; impact %+v", res.Impact)
@@ -76,6 +84,18 @@ func TestScenarioFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+func sameScope(got, want map[string]string) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for k, v := range want {
+		if got[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 func bucketDur(r *Result) time.Duration {
