@@ -88,6 +88,9 @@ type features struct {
 	// top holds the findings that say where the failures are (status-like
 	// dimensions dropped), best first.
 	top []triage.Finding
+	// slow holds the best findings of the slow-request pass (latency
+	// incidents), which no detector weighs yet.
+	slow []triage.Finding
 	// errShape is the error rate's shape over the incident: "step", "ramp",
 	// "decay" or "flat"; decay is the last third's rate over the first's.
 	errShape string
@@ -183,6 +186,13 @@ func extract(res *triage.Result, ev Evidence) *features {
 		}
 		if keep {
 			f.top = append(f.top, fd)
+		}
+	}
+	if res.Slow != nil {
+		for _, fd := range res.Slow.Findings {
+			if len(f.slow) < 3 {
+				f.slow = append(f.slow, fd)
+			}
 		}
 	}
 	if len(f.top) > 0 {

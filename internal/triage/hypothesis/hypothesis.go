@@ -16,6 +16,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/signal"
@@ -153,6 +154,14 @@ func unknown(f *features, hs []scored) triage.Hypothesis {
 		for _, fd := range f.top {
 			h.Evidence = append(h.Evidence, fd.Summary)
 		}
+		if len(f.top) == 0 && len(f.slow) > 0 {
+			// A latency incident: the detectors weigh failures, but the
+			// slow-request pass says where to look.
+			for _, fd := range f.slow {
+				h.Evidence = append(h.Evidence, fd.Summary)
+			}
+			h.Checks = append(h.Checks, fmt.Sprintf("Look at what serves %s first: it holds %s of the slow requests.", scopeString(f.slow[0].Scope), pct(f.slow[0].ErrorShare)))
+		}
 		h.Checks = append(h.Checks,
 			"Compare the failing scope's configuration and recent changes with a healthy one (same service, other region/pod).",
 			"Add the change log (--changes or `sitrep change record`) and metrics (--metrics/--prometheus) and rerun: most causes need them to be told apart.")
@@ -183,4 +192,18 @@ func clamp01(x float64) float64 {
 		return 1
 	}
 	return x
+}
+
+// scopeString is "dim=value, dim=value" with the dimensions sorted.
+func scopeString(scope map[string]string) string {
+	keys := make([]string, 0, len(scope))
+	for k := range scope {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + scope[k]
+	}
+	return strings.Join(parts, ", ")
 }

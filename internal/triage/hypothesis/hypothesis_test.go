@@ -1,6 +1,7 @@
 package hypothesis
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -150,5 +151,26 @@ func TestNoIncidentWithoutBaselineClaimsNoBaselineRate(t *testing.T) {
 		if got := strings.Contains(text, "baseline's noise") || strings.Contains(text, "in the baseline"); got != withBase {
 			t.Errorf("baseline=%v: hypothesis compares with a baseline: %v\n%s", withBase, got, text)
 		}
+	}
+}
+
+// On a latency incident no detector weighs the slow-request pass, so the
+// cause stays unknown — but it must point at where the slow requests are.
+func TestUnknownLatencyIncidentPointsAtTheSlowRequests(t *testing.T) {
+	r := result()
+	r.Impact.ErrorRate, r.Impact.BaselineErrorRate = 0.002, 0.002
+	slow := finding("node", "node-3", 1, 0.24, 1)
+	slow.Summary = "node=node-3 holds 100% of the slow requests"
+	r.Slow = &triage.SlowAnalysis{Expression: "request_time>0.5", ThresholdSeconds: 0.5, Findings: []triage.Finding{slow}}
+	Apply(r, Evidence{})
+	h := r.Hypotheses[0]
+	if h.Cause != "unknown" {
+		t.Fatalf("top cause %s on a latency incident without evidence for one", h.Cause)
+	}
+	if !slices.Contains(h.Evidence, slow.Summary) {
+		t.Errorf("evidence %q lacks the slow finding", h.Evidence)
+	}
+	if len(h.Checks) == 0 || !strings.Contains(h.Checks[0], "node=node-3") {
+		t.Errorf("first check %q does not name node=node-3", h.Checks)
 	}
 }
