@@ -72,6 +72,10 @@ type AggOptions struct {
 	Samples int
 	// Seed seeds the reservoir sampling.
 	Seed uint64
+	// CountsOnly keeps what correlation reads (per-value counts, slot
+	// totals, the reservoir) and skips latency sketches and distinct
+	// clients: for a second pass, whose scope the first one gave.
+	CountsOnly bool
 }
 
 func (o *AggOptions) defaults() {
@@ -419,7 +423,7 @@ func (a *Aggregator) Add(r *signal.Request) {
 	}
 	b := &a.buckets[bp]
 	b.req++
-	if r.Duration >= 0 && !math.IsInf(r.Duration, 0) && !math.IsNaN(r.Duration) {
+	if r.Duration >= 0 && !a.opt.CountsOnly && !math.IsInf(r.Duration, 0) && !math.IsNaN(r.Duration) {
 		b.durN++
 		b.durSum += r.Duration
 		if b.sk == nil {
@@ -441,7 +445,7 @@ func (a *Aggregator) Add(r *signal.Request) {
 		a.relayoutSlots(a.slots.include(t, t, 0))
 		sp = a.slots.pos(t)
 	}
-	if len(r.Client) > 0 {
+	if len(r.Client) > 0 && !a.opt.CountsOnly {
 		if a.clients[sp] == nil {
 			a.clients[sp] = newHLL()
 		}

@@ -169,3 +169,35 @@ func TestValueIndex(t *testing.T) {
 		t.Errorf("%d slots for %d values: more than half full", len(x.slots), x.n)
 	}
 }
+
+// TestCountsOnly: an aggregate for a second pass keeps no latency sketches
+// and no client counts, yet correlates to the same findings as a full one.
+func TestCountsOnly(t *testing.T) {
+	sc := scenarioNamed(t, "bad-pod")
+	full, lean := NewCollector(AggOptions{}), NewCollector(AggOptions{CountsOnly: true})
+	sc.generate(full.NewSink)
+	sc.generate(lean.NewSink)
+	a, b := full.Merge(), lean.Merge()
+	a.normalize()
+	b.normalize()
+	for i, bk := range b.buckets {
+		if bk.sk != nil {
+			t.Fatalf("bucket %d has a latency sketch", i)
+		}
+	}
+	for i := range b.clients {
+		if b.clients[i] != nil || b.errClients[i] != nil {
+			t.Fatalf("slot %d counts clients", i)
+		}
+	}
+	w, _ := a.scope(&Options{}, &Result{})
+	fa, fb := a.correlate(w, 5), b.correlate(w, 5)
+	if len(fa) == 0 || len(fa) != len(fb) {
+		t.Fatalf("findings: full %d, counts-only %d", len(fa), len(fb))
+	}
+	for i := range fa {
+		if fa[i].Summary != fb[i].Summary || fa[i].Errors != fb[i].Errors {
+			t.Errorf("finding %d: full %q (%d errors), counts-only %q (%d)", i, fa[i].Summary, fa[i].Errors, fb[i].Summary, fb[i].Errors)
+		}
+	}
+}

@@ -262,6 +262,7 @@ func slowPass(ctx context.Context, opt *Options, w windows, expr string, thr flo
 	}
 	ao := opt.Agg
 	ao.Error = p
+	ao.CountsOnly = true // the first pass gave the scope: latency and clients are not needed again
 	if !opt.Since.IsZero() {
 		ao.Since = opt.Since.UnixNano()
 	}

@@ -9,6 +9,8 @@
 // run) the eu region is served by a stale endpoint: most of its requests
 // fail with 502/504 and never reach an upstream ($upstream_addr "-"). That
 // gives the triage engine something to find, at realistic proportions.
+// With -incident slow-pod the incident is latency only: one us pod
+// (10.1.0.10:8080) answers in 2–3 s from the onset, and nothing fails more.
 //
 // Usage:
 //
@@ -36,6 +38,7 @@ func main() {
 	rate := flag.Float64("rate", 2000, "requests per second (spacing of the timestamps)")
 	onset := flag.Float64("onset", 0.7, "fraction of the run after which region eu fails (0 or 1 = no incident)")
 	formats := flag.String("formats", "combined,json", "which files to write: combined, json or both")
+	incident := flag.String("incident", "stale-eu", "what happens at -onset: stale-eu (eu fails, no upstream) or slow-pod (one pod slow, no failures)")
 	flag.Parse()
 
 	t0, err := time.Parse(time.RFC3339, *start)
@@ -59,7 +62,12 @@ func main() {
 		fmt.Fprintf(os.Stderr, "gen: -formats %q: want combined, json or combined,json\n", *formats)
 		os.Exit(2)
 	}
+	if *incident != "stale-eu" && *incident != "slow-pod" {
+		fmt.Fprintf(os.Stderr, "gen: -incident %q: want stale-eu or slow-pod\n", *incident)
+		os.Exit(2)
+	}
 	g := newGen(*seed, t0, *rate, *onset, *n)
+	g.slowPod = *incident == "slow-pod"
 	if err := g.run(*out, wantC, wantJ); err != nil {
 		fmt.Fprintf(os.Stderr, "gen: %v\n", err)
 		os.Exit(1)
@@ -72,6 +80,7 @@ type gen struct {
 	step    float64 // seconds between requests
 	n       int64
 	onsetAt int64
+	slowPod bool // the incident is one slow pod instead of a stale eu endpoint
 
 	nets      []string
 	paths     []string
@@ -212,6 +221,12 @@ func (g *gen) next(i int64, q *request) {
 	q.upStatus = q.status
 	q.rt = 0.002 + g.r.ExpFloat64()*0.04
 	q.bytes = 200 + g.r.IntN(30000)
+	if g.slowPod {
+		if i >= g.onsetAt && q.upstream == g.upstreams["us"][0] {
+			q.rt = 2 + g.r.Float64()
+		}
+		return
+	}
 	if i >= g.onsetAt && q.region == "eu" && g.r.IntN(100) < 92 {
 		// Stale DNS: eu clients hit a decommissioned balancer that never
 		// reaches an upstream.

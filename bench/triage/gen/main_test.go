@@ -88,3 +88,48 @@ func TestSameRequestsAndIncident(t *testing.T) {
 		t.Errorf("after the onset %.0f%% of eu requests fail without an upstream, want most", share*100)
 	}
 }
+
+// -incident slow-pod: from the onset one pod answers in 2–3 s; no request
+// fails without an upstream, and no other pod is slow.
+func TestSlowPodIncident(t *testing.T) {
+	const n = 6000
+	dir := t.TempDir()
+	g := newGen(1, time.Date(2026, 11, 20, 11, 0, 0, 0, time.UTC), 2000, 0.5, n)
+	g.slowPod = true
+	if err := g.run(dir, false, true); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "access.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slowPod := g.upstreams["us"][0]
+	var slowAfter, podAfter, slowElse int
+	for i, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		var r struct {
+			RequestTime  float64 `json:"request_time"`
+			UpstreamAddr string  `json:"upstream_addr"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		if r.UpstreamAddr == "-" {
+			t.Fatalf("line %d never reached an upstream: %s", i+1, line)
+		}
+		switch {
+		case r.UpstreamAddr == slowPod && i >= n/2:
+			podAfter++
+			if r.RequestTime >= 2 {
+				slowAfter++
+			}
+		case r.RequestTime >= 2:
+			slowElse++
+		}
+	}
+	if podAfter == 0 || slowAfter != podAfter {
+		t.Errorf("%d of %d requests to %s after the onset took ≥ 2 s, want all", slowAfter, podAfter, slowPod)
+	}
+	if slowElse > n/1000 {
+		t.Errorf("%d other requests took ≥ 2 s", slowElse)
+	}
+}
