@@ -114,7 +114,7 @@ type view struct {
 	TopPaths      []pathRow
 	Findings      []findingRow
 	FindingsTable findingTable
-	Slow          *slowView
+	Passes        []passView
 	Hypotheses    []hypothesisRow
 	Ranked        []changeRow
 	Others        []changeRow
@@ -304,13 +304,24 @@ func build(res *triage.Result, changes []signal.Change, opts Options) *view {
 
 	v.Findings = findingRows(res.Findings)
 	v.FindingsTable = findingTable{Noun: "Error", Rows: v.Findings}
-	if s := res.Slow; s != nil {
-		rows := findingRows(s.Findings)
-		sv := &slowView{Threshold: dur(s.ThresholdSeconds), Rate: pct(s.SlowRate), Findings: rows, Table: findingTable{Noun: "Slow", Rows: rows}}
-		if s.BaselineSlowRate != nil {
-			sv.BaselineRate = pct(*s.BaselineSlowRate)
+	if c := res.ClientErrors; c != nil {
+		codes := "4xx"
+		if code, ok := strings.CutPrefix(c.Expression, "status=="); ok {
+			codes = code
 		}
-		v.Slow = sv
+		intro := fmt.Sprintf("The error rate and latency did not move, but client errors did: from %s UTC, %s of the requests got a 4xx (%s before). A second pass compared the requests answered %s with the others; shares and rates below are of those.",
+			hms(c.Onset), pct(c.Share), pct(c.BaselineShare), codes)
+		v.Passes = append(v.Passes, passView{ID: "client-errors", Title: "Client errors (" + codes + ")", Intro: intro,
+			Empty: "No dimension concentrates them (or the logs could not be read again).", Table: findingTable{Noun: codes, Rows: findingRows(c.Findings)}})
+	}
+	if s := res.Slow; s != nil {
+		intro := fmt.Sprintf("Latency moved but the error rate did not: a second pass compared the requests slower than %s (%s of the incident's requests", dur(s.ThresholdSeconds), pct(s.SlowRate))
+		if s.BaselineSlowRate != nil {
+			intro += ", " + pct(*s.BaselineSlowRate) + " before the onset"
+		}
+		intro += ") with the others. Shares and rates below are of slow requests."
+		v.Passes = append(v.Passes, passView{ID: "slow", Title: "Slow requests", Intro: intro,
+			Empty: "No dimension concentrates the slow requests.", Table: findingTable{Noun: "Slow", Rows: findingRows(s.Findings)}})
 	}
 
 	for i, h := range res.Hypotheses {
@@ -439,11 +450,10 @@ func findingRows(fs []triage.Finding) []findingRow {
 	return rows
 }
 
-// slowView is the slow-request pass of a latency incident.
-type slowView struct {
-	Threshold, Rate, BaselineRate string
-	Findings                      []findingRow
-	Table                         findingTable
+// passView is a second pass over the logs (slow requests, client errors).
+type passView struct {
+	ID, Title, Intro, Empty string
+	Table                   findingTable
 }
 
 // findingTable is one table of findings; Noun names its share and rate
@@ -466,6 +476,10 @@ func headline(r *triage.Result) (string, string) {
 		fmt.Fprintf(&b, "Errors up since %s UTC: %s of requests fail (baseline %s)", hms(*im.Onset), pct(im.ErrorRate), pct(im.BaselineErrorRate))
 	case im.Onset == nil && r.Onset != nil && im.Significant:
 		fmt.Fprintf(&b, "Incident under way when the log starts: %s of requests fail (%s after recovery)", pct(im.ErrorRate), pct(im.BaselineErrorRate))
+	case r.ClientErrors != nil:
+		c := r.ClientErrors
+		fmt.Fprintf(&b, "Client errors up since %s UTC: %s of requests get a 4xx (baseline %s); the error rate (%s) did not move", hms(c.Onset), pct(c.Share), pct(c.BaselineShare), pct(im.ErrorRate))
+		verdict = "latency"
 	default:
 		fmt.Fprintf(&b, "No incident found: error rate %s, no significant change", pct(im.ErrorRate))
 		verdict = "none"
@@ -476,6 +490,9 @@ func headline(r *triage.Result) (string, string) {
 	} else if r.Slow != nil && len(r.Slow.Findings) > 0 {
 		f := r.Slow.Findings[0]
 		fmt.Fprintf(&b, "; %s holds %s of the slow requests", trunc(scopeText(f.Dimension, f.Value), 80).Short, pct(f.ErrorShare))
+	} else if r.ClientErrors != nil && len(r.ClientErrors.Findings) > 0 {
+		f := r.ClientErrors.Findings[0]
+		fmt.Fprintf(&b, "; %s holds %s of them", trunc(scopeText(f.Dimension, f.Value), 80).Short, pct(f.ErrorShare))
 	} else if im.Errors > 0 && im.Significant && verdict == "incident" {
 		b.WriteString("; errors are spread, no dimension concentrates them")
 	}

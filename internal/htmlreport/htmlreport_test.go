@@ -69,6 +69,14 @@ func cases() []testCase {
 	many.Hypotheses[0].ChangeID = sp("chg-0191")
 	many.Hypotheses = many.Hypotheses[:1]
 
+	// Nothing failing with a 5xx, but a step in 401s found where they are.
+	authStorm := *quiet
+	login := triage.Finding{Dimension: "path", Value: "/api/login", Scope: map[string]string{"path": "/api/login"},
+		ErrorShare: 1, TrafficShare: 0.13, ErrorRate: 0.69, BaselineErrorRate: fp(0), Lift: fp(7.8),
+		Summary: "path=/api/login holds 100% of the 401 responses but 13% of the traffic; 69% of its requests get a 401 (0% before the onset)"}
+	authStorm.ClientErrors = &triage.ClientErrorAnalysis{Onset: at(40), Share: 0.115, BaselineShare: 0.03, Expression: "status==401",
+		Codes: map[string]int64{"401": 1770, "404": 531}, Findings: []triage.Finding{login}}
+
 	// A latency-only incident: no error step, p99 up at the onset.
 	slow, slowCh := sampleResult()
 	slow.Onset = &triage.OnsetEvidence{Method: "latency", Before: 0.25, After: 1.3, Quantile: 0.99, BucketSeconds: 60}
@@ -90,6 +98,7 @@ func cases() []testCase {
 		{name: "single-bucket", res: single, changes: singleCh, blamed: "chg-7", onset: true},
 		{name: "many-changes", res: many, changes: manyCh, blamed: "chg-0191", onset: true},
 		{name: "empty", res: &triage.Result{}},
+		{name: "client-errors", res: &authStorm, changes: fullCh[:2]},
 	}
 }
 

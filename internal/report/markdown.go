@@ -46,6 +46,14 @@ func Markdown(w io.Writer, r *triage.Result) error {
 	} else {
 		mdFindings(ew, r.Findings, "Errors", "Fail rate", "Same errors")
 	}
+	if c := r.ClientErrors; c != nil {
+		ew.printf("\n### %s\n\n", mdEscape(clientTitle(c)))
+		if len(c.Findings) == 0 {
+			ew.printf("No dimension value concentrates them beyond noise (or the logs could not be read again).\n")
+		} else {
+			mdFindings(ew, c.Findings, clientCodes(c.Expression), "Rate", "Same requests")
+		}
+	}
 	if s := r.Slow; s != nil {
 		ew.printf("\n### %s\n\n", mdEscape(slowTitle(s)))
 		if len(s.Findings) == 0 {

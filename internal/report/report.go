@@ -32,6 +32,10 @@ func headline(r *triage.Result) string {
 		fmt.Fprintf(&b, "Errors up since %s: %s fail (baseline %s)", short(im.Onset), pct(im.ErrorRate), pct(im.BaselineErrorRate))
 	case im.Onset == nil && r.Onset != nil && im.Significant:
 		fmt.Fprintf(&b, "Incident under way when the log starts: %s of requests fail (%s after recovery)", pct(im.ErrorRate), pct(im.BaselineErrorRate))
+	case r.ClientErrors != nil:
+		c := r.ClientErrors
+		fmt.Fprintf(&b, "Client errors up since %s: %s of requests get a 4xx (baseline %s); the error rate (%s) did not move",
+			c.Onset.UTC().Format("15:04:05"), pct(c.Share), pct(c.BaselineShare), pct(im.ErrorRate))
 	default:
 		fmt.Fprintf(&b, "No incident found: error rate %s, no significant change", pct(im.ErrorRate))
 	}
@@ -41,6 +45,9 @@ func headline(r *triage.Result) string {
 	} else if r.Slow != nil && len(r.Slow.Findings) > 0 {
 		f := r.Slow.Findings[0]
 		fmt.Fprintf(&b, "; %s holds %s of the slow requests", scopeText(f.Dimension, f.Value), pct(f.ErrorShare))
+	} else if r.ClientErrors != nil && len(r.ClientErrors.Findings) > 0 {
+		f := r.ClientErrors.Findings[0]
+		fmt.Fprintf(&b, "; %s holds %s of them", scopeText(f.Dimension, f.Value), pct(f.ErrorShare))
 	} else if im.Errors > 0 && im.Significant {
 		b.WriteString("; errors are spread, no dimension concentrates them")
 	}
@@ -54,6 +61,24 @@ func slowTitle(s *triage.SlowAnalysis) string {
 		t += fmt.Sprintf(", %s before the onset", pct(*s.BaselineSlowRate))
 	}
 	return t
+}
+
+// clientTitle heads the client-error step: since when, how many, which codes.
+func clientTitle(c *triage.ClientErrorAnalysis) string {
+	t := fmt.Sprintf("Client errors (%s) since %s: %s of the requests, %s before", clientCodes(c.Expression),
+		c.Onset.UTC().Format("15:04:05"), pct(c.Share), pct(c.BaselineShare))
+	if c.End != nil {
+		t += fmt.Sprintf(", back to normal at %s", c.End.UTC().Format("15:04:05"))
+	}
+	return t + " — " + statusText(c.Codes)
+}
+
+// clientCodes names what the expression selects: "401" or "4xx".
+func clientCodes(expr string) string {
+	if code, ok := strings.CutPrefix(expr, "status=="); ok {
+		return code
+	}
+	return "4xx"
 }
 
 // scopeText is "dim=value" or "dim1=v1, dim2=v2" in the finding's order.

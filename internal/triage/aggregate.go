@@ -181,6 +181,11 @@ type bucket struct {
 	durSum    float64
 	sk        *ddsketch.DDSketch
 	errStatus []uint32 // by status index, failing requests only
+	// cli counts the client errors (4xx) that did not fail, by code-400:
+	// with the default predicate, a storm of 401s or 429s is no incident
+	// of the error rate, but it is one for the users.
+	cli *[100]uint32
+	c4  uint32 // the sum of cli
 }
 
 type reservoir struct {
@@ -438,6 +443,12 @@ func (a *Aggregator) Add(r *signal.Request) {
 			b.errStatus = make([]uint32, maxStatusCodes)
 		}
 		b.errStatus[si]++
+	} else if r.Status >= 400 && r.Status < 500 {
+		if b.cli == nil {
+			b.cli = new([100]uint32)
+		}
+		b.cli[r.Status-400]++
+		b.c4++
 	}
 
 	sp := a.slots.pos(t)
@@ -727,6 +738,16 @@ func mergeBucket(dst, src *bucket) {
 		} else {
 			_ = dst.sk.MergeWith(src.sk)
 		}
+	}
+	if src.cli != nil {
+		if dst.cli == nil {
+			dst.cli = src.cli
+		} else {
+			for i, c := range src.cli {
+				dst.cli[i] += c
+			}
+		}
+		dst.c4 += src.c4
 	}
 	if src.errStatus != nil {
 		if dst.errStatus == nil {

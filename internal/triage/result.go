@@ -24,6 +24,31 @@ type Result struct {
 	// Slow is the second pass over a latency incident (nil otherwise): what
 	// the slow requests share when the error rate did not move.
 	Slow *SlowAnalysis `json:"slow,omitempty"`
+	// ClientErrors is a step in client errors (4xx), looked for when the
+	// error rate and latency show no onset (nil otherwise).
+	ClientErrors *ClientErrorAnalysis `json:"client_errors,omitempty"`
+}
+
+// ClientErrorAnalysis is a step up in the share of client errors (4xx),
+// which the default error expression does not count as failures, and —
+// when the logs could be read again — what the requests answered with
+// those codes share. Its findings read like the error findings with "the
+// client errors" for "the failing requests".
+type ClientErrorAnalysis struct {
+	// Onset is when the share of client errors stepped up; End when it
+	// fell back (null while it lasts).
+	Onset time.Time  `json:"onset"`
+	End   *time.Time `json:"end"`
+	// Share and BaselineShare are the client errors' share of the requests
+	// after and before the onset.
+	Share         float64 `json:"share"`
+	BaselineShare float64 `json:"baseline_share"`
+	// Codes counts the 4xx codes after the onset.
+	Codes map[string]int64 `json:"codes"`
+	// Expression selects the codes that rose ("status==401", or every
+	// 4xx); --error with it makes them the errors of the whole report.
+	Expression string    `json:"expression"`
+	Findings   []Finding `json:"findings"`
 }
 
 // SlowAnalysis compares the slow requests of a latency incident with the
@@ -137,7 +162,8 @@ type Finding struct {
 	vals    []string
 	mask    bitset
 	hasBase bool
-	slow    bool // a finding of the slow-request pass: its summary says "slow"
+	pass    pass   // the second pass that found it, if any: its summary says "slow" …
+	code    string // the client-error code the pass counted ("401"), "" for every 4xx
 }
 
 // Related is a finding folded under a better one.

@@ -16,6 +16,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/signal"
@@ -184,6 +185,26 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 	if res.Impact.Onset == nil && opt.Baseline == nil {
 		res.Notes = append(res.Notes, "no onset found: neither the error rate nor latency changed significantly; findings compare the failing requests with the healthy ones over the whole window")
+		if opt.Error == DefaultErrorExpr && res.Onset == nil {
+			if cs := agg.clientErrorShift(); cs != nil {
+				res.ClientErrors = cs.result()
+				what := fmt.Sprintf("client errors (4xx) rose from %s to %s of the requests at %s (%s)",
+					pct(cs.before), pct(cs.after), cs.w.onset.Format("15:04:05"), codesText(cs.codes))
+				if opt.Scan != nil && opt.Aggregate == nil && opt.Rescannable {
+					err := stage("client-errors", func() error {
+						fs, _, _, _, _, err := secondPass(ctx, &opt, cs.w, cs.expr, passClient)
+						res.ClientErrors.Findings = fs
+						return err
+					})
+					if err != nil {
+						return res, fmt.Errorf("client-error pass: %w", err)
+					}
+					res.Notes = append(res.Notes, fmt.Sprintf("%s; a second pass compared them with the other requests; if they are failures users see, --error '%s' makes them the errors of the whole report", what, cs.expr))
+				} else {
+					res.Notes = append(res.Notes, fmt.Sprintf("%s; if they are failures users see, run again with --error '%s'", what, cs.expr))
+				}
+			}
+		}
 	}
 	_ = stage("correlate", func() error {
 		res.Findings = agg.correlate(w, opt.Top)
@@ -251,14 +272,25 @@ func (a *Aggregator) Dimensions() []string {
 	return out
 }
 
-// slowPass reads the inputs again with the slow requests as the failures
-// and correlates them over the windows of the first pass: for a latency
-// incident, what the slow requests share. The windows are absolute times,
-// so the two aggregates need not share a layout.
-func slowPass(ctx context.Context, opt *Options, w windows, expr string, thr float64) (*SlowAnalysis, error) {
+// pass names a second reading of the inputs with other requests as the
+// failures.
+type pass int
+
+const (
+	passNone   pass = iota
+	passSlow        // latency incident: the slow requests
+	passClient      // client-error step: the 4xx requests that rose
+)
+
+// secondPass reads the inputs again with expr deciding the failures and
+// correlates them over the windows w: what the slow requests (or the
+// client errors) share. The windows are absolute times, so the two
+// aggregates need not share a layout. It returns the requests and the
+// failures in the incident (n, e) and the baseline (nb, eb) windows.
+func secondPass(ctx context.Context, opt *Options, w windows, expr string, kind pass) (fs []Finding, n, e, nb, eb float64, err error) {
 	p, err := ParseErrorExpr(expr)
 	if err != nil {
-		return nil, err // cannot happen: the expression is built above
+		return nil, 0, 0, 0, 0, err // cannot happen: the expressions are built here
 	}
 	ao := opt.Agg
 	ao.Error = p
@@ -271,22 +303,36 @@ func slowPass(ctx context.Context, opt *Options, w windows, expr string, thr flo
 	}
 	c := NewCollector(ao)
 	if _, err := opt.Scan(ctx, c.NewSink); err != nil {
-		return nil, err
+		return nil, 0, 0, 0, 0, err
 	}
 	agg := c.Merge()
 	agg.normalize()
-	n, e, nb, eb := agg.windowTotals(w)
-	s := &SlowAnalysis{Expression: expr, ThresholdSeconds: thr, Requests: int64(n), SlowRequests: int64(e), Findings: []Finding{}}
+	n, e, nb, eb = agg.windowTotals(w)
+	fs = []Finding{}
+	code, _ := strings.CutPrefix(expr, "status==")
+	if kind != passClient || code == expr {
+		code = ""
+	}
+	for _, f := range agg.correlate(w, opt.Top) {
+		f.pass, f.code = kind, code
+		f.Summary = summarize(&f)
+		fs = append(fs, f)
+	}
+	return fs, n, e, nb, eb, nil
+}
+
+// slowPass is the second pass of a latency incident.
+func slowPass(ctx context.Context, opt *Options, w windows, expr string, thr float64) (*SlowAnalysis, error) {
+	fs, n, e, nb, eb, err := secondPass(ctx, opt, w, expr, passSlow)
+	if err != nil {
+		return nil, err
+	}
+	s := &SlowAnalysis{Expression: expr, ThresholdSeconds: thr, Requests: int64(n), SlowRequests: int64(e), Findings: fs}
 	if n > 0 {
 		s.SlowRate = round(e/n, 4)
 	}
 	if w.hasBase && nb > 0 {
 		s.BaselineSlowRate = ptr(round(eb/nb, 4))
-	}
-	for _, f := range agg.correlate(w, opt.Top) {
-		f.slow = true
-		f.Summary = summarize(&f)
-		s.Findings = append(s.Findings, f)
 	}
 	return s, nil
 }

@@ -17,12 +17,17 @@ func summarize(f *Finding) string {
 		what += " (all in " + loc + ")"
 	}
 	var b strings.Builder
-	failing, fail := "failing", "fail"
-	if f.slow {
+	failing, noun, fail := "failing", "requests", "fail"
+	switch {
+	case f.pass == passSlow:
 		failing, fail = "slow", "are slow"
+	case f.pass == passClient && f.code != "":
+		failing, noun, fail = f.code, "responses", "get a "+f.code
+	case f.pass == passClient:
+		failing, fail = "client-error (4xx)", "get one"
 	}
-	fmt.Fprintf(&b, "%s holds %s of the %s requests but %s of the traffic; %s of its requests %s",
-		what, pct(f.ErrorShare), failing, pct(f.TrafficShare), pct(f.ErrorRate), fail)
+	fmt.Fprintf(&b, "%s holds %s of the %s %s but %s of the traffic; %s of its requests %s",
+		what, pct(f.ErrorShare), failing, noun, pct(f.TrafficShare), pct(f.ErrorRate), fail)
 	switch {
 	case f.BaselineErrorRate != nil:
 		fmt.Fprintf(&b, " (%s before the onset)", pct(*f.BaselineErrorRate))

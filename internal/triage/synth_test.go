@@ -30,6 +30,10 @@ type scenario struct {
 	// slow, when set, returns seconds added to a request's time during the
 	// incident (a latency-only incident).
 	slow func(r *genReq) float64
+	// client, when set, returns the probability that a request which did
+	// not fail is answered with a client error during the incident, and
+	// its code.
+	client func(r *genReq) (float64, int)
 }
 
 type genReq struct {
@@ -101,6 +105,16 @@ func (sc scenario) generate(newSink func() signal.RequestSink) {
 			status = 503
 		} else if g.vals["no_upstream"] == "true" {
 			status = 301
+		} else if sc.client != nil && rng.Float64() < 0.03 {
+			// Background for a client-error scenario: clients asking for
+			// what is not there. (Only there: the other scenarios keep
+			// their random draws, and so their golden results.)
+			status = 404
+		}
+		if status < 500 && sc.onset > 0 && t.Sub(sc.start) >= sc.onset && sc.client != nil {
+			if q, code := sc.client(&g); q > 0 && rng.Float64() < q {
+				status = code
+			}
 		}
 		dur := 0.02 + rng.ExpFloat64()*0.05
 		if sc.onset > 0 && t.Sub(sc.start) >= sc.onset && sc.slow != nil {
@@ -162,6 +176,13 @@ type scenarioFile struct {
 		Rate float64             `json:"rate"`
 		Set  map[string]string   `json:"set"` // fields rewritten on matching requests
 	} `json:"fail"`
+	// Client rules answer the matching requests with a client error
+	// (status) at the given rate from the onset.
+	Client []struct {
+		When   map[string]string `json:"when"`
+		Rate   float64           `json:"rate"`
+		Status int               `json:"status"`
+	} `json:"client"`
 	// Slow rules add seconds to the matching requests from the onset: a
 	// latency incident.
 	Slow []struct {
@@ -172,6 +193,10 @@ type scenarioFile struct {
 		TopScope map[string]string `json:"top_scope"`
 		// SlowTopScope is the top finding of the slow-request pass.
 		SlowTopScope map[string]string `json:"slow_top_scope"`
+		// ClientTopScope is the top finding of the client-error pass, and
+		// ClientExpression the expression it chose.
+		ClientTopScope   map[string]string `json:"client_top_scope"`
+		ClientExpression string            `json:"client_expression"`
 		// Scopes must all be among the findings.
 		Scopes     []map[string]string `json:"scopes"`
 		Onset      *bool               `json:"onset"`
@@ -219,6 +244,21 @@ func loadScenario(path string) (scenario, scenarioFile, error) {
 				p = max(p, r.Rate)
 			}
 			return p
+		}
+	}
+	if len(f.Client) > 0 {
+		rules := f.Client
+		sc.client = func(g *genReq) (float64, int) {
+		next:
+			for _, r := range rules {
+				for k, v := range r.When {
+					if g.vals[k] != v {
+						continue next
+					}
+				}
+				return r.Rate, r.Status
+			}
+			return 0, 0
 		}
 	}
 	if len(f.Slow) > 0 {

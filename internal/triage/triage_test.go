@@ -69,6 +69,18 @@ func TestScenarioFiles(t *testing.T) {
 					t.Errorf("top slow finding %v, want %v", top, w)
 				}
 			}
+			if w := f.Expect.ClientTopScope; len(w) > 0 {
+				c := res.ClientErrors
+				if c == nil || len(c.Findings) == 0 {
+					t.Fatalf("no client-error finding; client errors %+v", c)
+				}
+				if top := c.Findings[0].Scope; !sameScope(top, w) {
+					t.Errorf("top client-error finding %v, want %v", top, w)
+				}
+				if e := f.Expect.ClientExpression; e != "" && c.Expression != e {
+					t.Errorf("client-error expression %q, want %q", c.Expression, e)
+				}
+			}
 			if w := f.Expect.TopScope; len(w) > 0 {
 				if len(res.Findings) == 0 {
 					t.Fatalf("no findings; impact %+v", res.Impact)

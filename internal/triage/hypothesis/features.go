@@ -91,6 +91,8 @@ type features struct {
 	// slow holds the best findings of the slow-request pass (latency
 	// incidents), which no detector weighs yet.
 	slow []triage.Finding
+	// client is the step in client errors (4xx) when nothing else moved.
+	client *triage.ClientErrorAnalysis
 	// errShape is the error rate's shape over the incident: "step", "ramp",
 	// "decay" or "flat"; decay is the last third's rate over the first's.
 	errShape string
@@ -188,6 +190,7 @@ func extract(res *triage.Result, ev Evidence) *features {
 			f.top = append(f.top, fd)
 		}
 	}
+	f.client = res.ClientErrors
 	if res.Slow != nil {
 		for _, fd := range res.Slow.Findings {
 			if len(f.slow) < 3 {

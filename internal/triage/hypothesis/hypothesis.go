@@ -133,6 +133,22 @@ func (h scored) render(f *features) triage.Hypothesis {
 func unknown(f *features, hs []scored) triage.Hypothesis {
 	h := triage.Hypothesis{Cause: "unknown", Evidence: []string{}, Against: []string{}, Checks: []string{}, Containment: []triage.Containment{}}
 	switch {
+	case !f.significant && f.client != nil:
+		// No 5xx and no latency incident, but a step in client errors:
+		// no detector weighs 4xx yet, so point at where they are.
+		c := f.client
+		h.Confidence = 0.3
+		h.Summary = fmt.Sprintf("The error rate and latency did not move, but client errors did: %s of the requests got a 4xx after %s (%s before). No cause detector weighs client errors yet.",
+			pct(c.Share), c.Onset.UTC().Format("15:04"), pct(c.BaselineShare))
+		for _, fd := range c.Findings {
+			h.Evidence = append(h.Evidence, fd.Summary)
+		}
+		if len(c.Findings) > 0 {
+			h.Checks = append(h.Checks, fmt.Sprintf("Start with %s: it holds %s of them.", scopeString(c.Findings[0].Scope), pct(c.Findings[0].ErrorShare)))
+		}
+		h.Checks = append(h.Checks,
+			"What changed at the onset for authentication, authorisation, rate limits or request validation (keys, tokens, WAF rules, API gateway config)?",
+			fmt.Sprintf("If users see these as failures, run again with --error '%s' to rank changes and causes against them.", c.Expression))
 	case !f.significant:
 		h.Confidence = 0.2
 		if f.hasBaseline {
@@ -160,7 +176,7 @@ func unknown(f *features, hs []scored) triage.Hypothesis {
 			for _, fd := range f.slow {
 				h.Evidence = append(h.Evidence, fd.Summary)
 			}
-			h.Checks = append(h.Checks, fmt.Sprintf("Look at what serves %s first: it holds %s of the slow requests.", scopeString(f.slow[0].Scope), pct(f.slow[0].ErrorShare)))
+			h.Checks = append(h.Checks, fmt.Sprintf("Start with %s: it holds %s of the slow requests.", scopeString(f.slow[0].Scope), pct(f.slow[0].ErrorShare)))
 		}
 		h.Checks = append(h.Checks,
 			"Compare the failing scope's configuration and recent changes with a healthy one (same service, other region/pod).",

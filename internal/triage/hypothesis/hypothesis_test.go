@@ -174,3 +174,25 @@ func TestUnknownLatencyIncidentPointsAtTheSlowRequests(t *testing.T) {
 		t.Errorf("first check %q does not name node=node-3", h.Checks)
 	}
 }
+
+// A step in client errors with nothing else moving: the cause stays
+// unknown, but says so and points at the scope the client-error pass found.
+func TestUnknownClientErrorStepPointsAtItsScope(t *testing.T) {
+	r := result()
+	r.Impact.Significant, r.Impact.Onset = false, nil
+	fd := finding("path", "/api/login", 1, 0.13, 0.69)
+	fd.Summary = "path=/api/login holds 100% of the 401 responses"
+	r.ClientErrors = &triage.ClientErrorAnalysis{Onset: onset, Share: 0.12, BaselineShare: 0.03, Expression: "status==401", Findings: []triage.Finding{fd}}
+	Apply(r, Evidence{})
+	h := r.Hypotheses[0]
+	if h.Cause != "unknown" || !strings.Contains(h.Summary, "client errors") {
+		t.Fatalf("top hypothesis %s: %s", h.Cause, h.Summary)
+	}
+	if !slices.Contains(h.Evidence, fd.Summary) {
+		t.Errorf("evidence %q lacks the client-error finding", h.Evidence)
+	}
+	checks := strings.Join(h.Checks, "\n")
+	if !strings.Contains(checks, "path=/api/login") || !strings.Contains(checks, "--error 'status==401'") {
+		t.Errorf("checks do not name the scope and the expression:\n%s", checks)
+	}
+}

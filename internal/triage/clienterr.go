@@ -1,0 +1,165 @@
+package triage
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/dustin/go-humanize"
+)
+
+// Client errors (4xx) are not failures by default — a 404 is often the
+// client's mistake — but a step in them is an incident users feel: every
+// login answered 401 after a key rotation, 429s after a rate-limit change,
+// 403s from a new WAF rule. When the error rate and latency show no onset,
+// triage looks for such a step and says where it is.
+
+const (
+	// A client-error shift must also be material: at least this share of
+	// the requests after the onset, so that a crawler's few 404s are no
+	// headline.
+	minClientShare = 0.02
+	// One code holding this share of the rise names the expression
+	// (status==401); otherwise every 4xx code counts.
+	dominantCode = 0.8
+)
+
+// clientShift is a step in the share of client errors.
+type clientShift struct {
+	w         windows
+	recovered bool // the share fell back before the end of the data
+	before    float64
+	after     float64
+	llr       float64
+	codes     map[int]int64 // 4xx codes in the incident window
+	expr      string
+}
+
+// clientErrorShift finds a step up of the client-error (4xx) share in the
+// request series, by the same binomial segmentation and thresholds as the
+// error rate's onset, and the expression that selects the codes that rose.
+// It returns nil when there is none.
+func (a *Aggregator) clientErrorShift() *clientShift {
+	s := a.series()
+	L := len(s.n)
+	if L < 2 {
+		return nil
+	}
+	c := series{start: s.start, width: s.width, n: s.n, e: make([]float64, L), b: s.b}
+	for i, b := range s.b {
+		c.e[i] = float64(b.c4)
+	}
+	sp := bestSplit(c.n, c.e, 0, L)
+	if !sp.ok || !sp.increasing || sp.pHi < minClientShare {
+		return nil
+	}
+	k := refineOnset(c, sp.k, sp.pLo)
+	end := L
+	recovered := false
+	if r := bestSplit(c.n, c.e, sp.k, L); r.ok && !r.increasing && r.pHi < (r.pLo+sp.pLo)/2 {
+		end, recovered = r.k, true
+	}
+	at := func(i int) int64 {
+		if i >= L {
+			return s.start[L-1] + s.width
+		}
+		return s.start[i]
+	}
+	cs := &clientShift{llr: sp.llr, codes: map[int]int64{}, recovered: recovered}
+	cs.w = windows{incStart: at(k), incEnd: at(end), baseStart: at(0), baseEnd: at(k), hasBase: k > 0}
+	cs.w.onset = ptr(time.Unix(0, at(k)).UTC())
+	var n, e, nb, eb float64
+	var inc, base [100]float64
+	for i, b := range s.b {
+		in := i >= k && i < end
+		if in {
+			n += s.n[i]
+			e += c.e[i]
+		} else if i < k {
+			nb += s.n[i]
+			eb += c.e[i]
+		}
+		if b.cli == nil {
+			continue
+		}
+		for code, x := range b.cli {
+			if in {
+				inc[code] += float64(x)
+				cs.codes[400+code] += int64(x)
+			} else if i < k {
+				base[code] += float64(x)
+			}
+		}
+	}
+	cs.after = round(ratio(e, n), 4)
+	cs.before = round(ratio(eb, nb), 4)
+	if cs.codes = nonZero(cs.codes); len(cs.codes) == 0 {
+		return nil
+	}
+	// Which codes rose: the excess of each over its own baseline share.
+	var rise [100]float64
+	total, best := 0.0, 0
+	for code := range inc {
+		rise[code] = inc[code] - n*ratio(base[code], nb)
+		if rise[code] > 0 {
+			total += rise[code]
+		}
+		if rise[code] > rise[best] {
+			best = code
+		}
+	}
+	cs.expr = "status>=400 && status<500"
+	if total > 0 && rise[best] >= dominantCode*total {
+		cs.expr = "status==" + strconv.Itoa(400+best)
+	}
+	return cs
+}
+
+func nonZero(m map[int]int64) map[int]int64 {
+	for k, v := range m {
+		if v == 0 {
+			delete(m, k)
+		}
+	}
+	return m
+}
+
+// result describes the shift for the Result.
+func (cs *clientShift) result() *ClientErrorAnalysis {
+	out := &ClientErrorAnalysis{
+		Onset: *cs.w.onset, Expression: cs.expr, Share: cs.after, BaselineShare: cs.before,
+		Codes: map[string]int64{}, Findings: []Finding{},
+	}
+	if cs.recovered {
+		out.End = ptr(time.Unix(0, cs.w.incEnd).UTC())
+	}
+	for code, n := range cs.codes {
+		out.Codes[strconv.Itoa(code)] = n
+	}
+	return out
+}
+
+// codesText is "401 ×24,012, 404 ×3,100": the codes by count, at most four.
+func codesText(codes map[int]int64) string {
+	type kv struct {
+		code int
+		n    int64
+	}
+	var all []kv
+	for c, n := range codes {
+		all = append(all, kv{c, n})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].n > all[j].n || all[i].n == all[j].n && all[i].code < all[j].code })
+	out := ""
+	for i, x := range all {
+		if i == 4 {
+			break
+		}
+		if i > 0 {
+			out += ", "
+		}
+		out += fmt.Sprintf("%d ×%s", x.code, humanize.Comma(x.n))
+	}
+	return out
+}
