@@ -1,12 +1,8 @@
 package triage
 
 import (
-	"fmt"
-	"sort"
 	"strconv"
 	"time"
-
-	"github.com/dustin/go-humanize"
 )
 
 // Client errors (4xx) are not failures by default — a 404 is often the
@@ -136,30 +132,6 @@ func (cs *clientShift) result() *ClientErrorAnalysis {
 	}
 	for code, n := range cs.codes {
 		out.Codes[strconv.Itoa(code)] = n
-	}
-	return out
-}
-
-// codesText is "401 ×24,012, 404 ×3,100": the codes by count, at most four.
-func codesText(codes map[int]int64) string {
-	type kv struct {
-		code int
-		n    int64
-	}
-	var all []kv
-	for c, n := range codes {
-		all = append(all, kv{c, n})
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].n > all[j].n || all[i].n == all[j].n && all[i].code < all[j].code })
-	out := ""
-	for i, x := range all {
-		if i == 4 {
-			break
-		}
-		if i > 0 {
-			out += ", "
-		}
-		out += fmt.Sprintf("%d ×%s", x.code, humanize.Comma(x.n))
 	}
 	return out
 }

@@ -188,8 +188,8 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		if opt.Error == DefaultErrorExpr && res.Onset == nil {
 			if cs := agg.clientErrorShift(); cs != nil {
 				res.ClientErrors = cs.result()
-				what := fmt.Sprintf("client errors (4xx) rose from %s to %s of the requests at %s (%s)",
-					pct(cs.before), pct(cs.after), cs.w.onset.Format("15:04:05"), codesText(cs.codes))
+				what := fmt.Sprintf("client errors (4xx) rose from %s to %s of the requests at %s",
+					pct(cs.before), pct(cs.after), cs.w.onset.Format("15:04:05"))
 				if opt.Scan != nil && opt.Aggregate == nil && opt.Rescannable {
 					err := stage("client-errors", func() error {
 						fs, _, _, _, _, err := secondPass(ctx, &opt, cs.w, cs.expr, passClient)

@@ -40,6 +40,16 @@ type genReq struct {
 	vals map[string]string
 }
 
+// matches reports whether every field of when has its value in g.
+func (g *genReq) matches(when map[string]string) bool {
+	for k, v := range when {
+		if g.vals[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
 var (
 	regions   = []string{"us", "us", "us", "us", "ap", "ap", "ap", "us", "us", "ap", "us", "us", "ap", "us", "us", "ap", "us", "ap", "us", "eu"} // eu 5%
 	paths     = []string{"/api/users/:id", "/api/orders", "/api/checkout", "/api/search", "/", "/static/app.js", "/api/cart", "/api/login"}
@@ -226,10 +236,8 @@ func loadScenario(path string) (scenario, scenarioFile, error) {
 			p := 0.0
 		next:
 			for _, r := range rules {
-				for k, v := range r.When {
-					if g.vals[k] != v {
-						continue next
-					}
+				if !g.matches(r.When) {
+					continue
 				}
 				for k, vs := range r.Not {
 					for _, v := range vs {
@@ -249,14 +257,10 @@ func loadScenario(path string) (scenario, scenarioFile, error) {
 	if len(f.Client) > 0 {
 		rules := f.Client
 		sc.client = func(g *genReq) (float64, int) {
-		next:
 			for _, r := range rules {
-				for k, v := range r.When {
-					if g.vals[k] != v {
-						continue next
-					}
+				if g.matches(r.When) {
+					return r.Rate, r.Status
 				}
-				return r.Rate, r.Status
 			}
 			return 0, 0
 		}
@@ -265,14 +269,10 @@ func loadScenario(path string) (scenario, scenarioFile, error) {
 		rules := f.Slow
 		sc.slow = func(g *genReq) float64 {
 			extra := 0.0
-		next:
 			for _, r := range rules {
-				for k, v := range r.When {
-					if g.vals[k] != v {
-						continue next
-					}
+				if g.matches(r.When) {
+					extra = max(extra, r.Seconds)
 				}
-				extra = max(extra, r.Seconds)
 			}
 			return extra
 		}
