@@ -27,7 +27,6 @@ type clientShift struct {
 	recovered bool // the share fell back before the end of the data
 	before    float64
 	after     float64
-	llr       float64
 	codes     map[int]int64 // 4xx codes in the incident window
 	expr      string
 }
@@ -62,7 +61,7 @@ func (a *Aggregator) clientErrorShift() *clientShift {
 		}
 		return s.start[i]
 	}
-	cs := &clientShift{llr: sp.llr, codes: map[int]int64{}, recovered: recovered}
+	cs := &clientShift{codes: map[int]int64{}, recovered: recovered}
 	cs.w = windows{incStart: at(k), incEnd: at(end), baseStart: at(0), baseEnd: at(k), hasBase: k > 0}
 	cs.w.onset = ptr(time.Unix(0, at(k)).UTC())
 	var n, e, nb, eb float64
@@ -80,7 +79,7 @@ func (a *Aggregator) clientErrorShift() *clientShift {
 			continue
 		}
 		for code, x := range b.cli {
-			if in {
+			if in && x > 0 {
 				inc[code] += float64(x)
 				cs.codes[400+code] += int64(x)
 			} else if i < k {
@@ -90,7 +89,7 @@ func (a *Aggregator) clientErrorShift() *clientShift {
 	}
 	cs.after = round(ratio(e, n), 4)
 	cs.before = round(ratio(eb, nb), 4)
-	if cs.codes = nonZero(cs.codes); len(cs.codes) == 0 {
+	if len(cs.codes) == 0 {
 		return nil
 	}
 	// Which codes rose: the excess of each over its own baseline share.
@@ -110,15 +109,6 @@ func (a *Aggregator) clientErrorShift() *clientShift {
 		cs.expr = "status==" + strconv.Itoa(400+best)
 	}
 	return cs
-}
-
-func nonZero(m map[int]int64) map[int]int64 {
-	for k, v := range m {
-		if v == 0 {
-			delete(m, k)
-		}
-	}
-	return m
 }
 
 // result describes the shift for the Result.

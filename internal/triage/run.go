@@ -61,10 +61,10 @@ type Options struct {
 	// Agg tunes the aggregation limits (zero values are defaults).
 	Agg AggOptions
 
-	// Rescannable says Scan may be called again (files, not stdin): a
-	// latency incident analysed with the default error expression then gets
-	// a second pass comparing the slow requests with the others
-	// (Result.Slow).
+	// Rescannable says Scan may be called again (files, not stdin). With
+	// the default error expression, a latency incident then gets a second
+	// pass comparing the slow requests with the others (Result.Slow), and
+	// a step in client errors one comparing those (Result.ClientErrors).
 	Rescannable bool
 
 	// Changes and Metrics are evidence for later stages (hypotheses).
@@ -121,12 +121,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 			}
 			ao.Error = p
 		}
-		if !opt.Since.IsZero() {
-			ao.Since = opt.Since.UnixNano()
-		}
-		if !opt.Until.IsZero() {
-			ao.Until = opt.Until.UnixNano()
-		}
+		ao.Since, ao.Until = opt.timeRange()
 		c := NewCollector(ao)
 		err := stage("aggregate", func() error {
 			var err error
@@ -272,6 +267,17 @@ func (a *Aggregator) Dimensions() []string {
 	return out
 }
 
+// timeRange is --since/--until in Unix ns, 0 for an open end.
+func (o *Options) timeRange() (since, until int64) {
+	if !o.Since.IsZero() {
+		since = o.Since.UnixNano()
+	}
+	if !o.Until.IsZero() {
+		until = o.Until.UnixNano()
+	}
+	return since, until
+}
+
 // pass names a second reading of the inputs with other requests as the
 // failures.
 type pass int
@@ -295,12 +301,7 @@ func secondPass(ctx context.Context, opt *Options, w windows, expr string, kind 
 	ao := opt.Agg
 	ao.Error = p
 	ao.CountsOnly = true // the first pass gave the scope: latency and clients are not needed again
-	if !opt.Since.IsZero() {
-		ao.Since = opt.Since.UnixNano()
-	}
-	if !opt.Until.IsZero() {
-		ao.Until = opt.Until.UnixNano()
-	}
+	ao.Since, ao.Until = opt.timeRange()
 	c := NewCollector(ao)
 	if _, err := opt.Scan(ctx, c.NewSink); err != nil {
 		return nil, 0, 0, 0, 0, err
