@@ -50,6 +50,11 @@ questions of an incident:
     baseline, lift and significance, reduced to the smallest set of findings
     that explains the errors.
 
+When the error rate does not move but latency does, the logs are read a
+second time to find what the slow requests share; when neither moves but
+client errors (401, 403, 429 …) step up, a second pass finds what those
+requests share. Giving --error, or reading stdin, skips these passes.
+
 Malformed lines are counted and the first ones shown; when many lines fail
 to parse, the report says the format is probably wrong and what to try.`,
 		Example: `  # Triage an nginx access log (format detected)
