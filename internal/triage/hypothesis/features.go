@@ -88,9 +88,10 @@ type features struct {
 	// top holds the findings that say where the failures are (status-like
 	// dimensions dropped), best first.
 	top []triage.Finding
-	// slow holds the best findings of the slow-request pass (latency
-	// incidents), which no detector weighs yet.
-	slow []triage.Finding
+	// onSlow is set when top holds the slow-request findings of a latency
+	// incident (there were no error findings): the detectors' texts then
+	// speak of slow requests.
+	onSlow bool
 	// client is the step in client errors (4xx) when nothing else moved.
 	client *triage.ClientErrorAnalysis
 	// errShape is the error rate's shape over the incident: "step", "ramp",
@@ -192,10 +193,19 @@ func extract(res *triage.Result, ev Evidence) *features {
 	}
 	f.client = res.ClientErrors
 	if res.Slow != nil {
-		for _, fd := range res.Slow.Findings {
-			if len(f.slow) < 3 {
-				f.slow = append(f.slow, fd)
+		if len(f.top) == 0 {
+			// A latency incident: where the slow requests are is where the
+			// failure is (one slow pod is a bad pod). The detectors read
+			// them as they read error findings, in their own words.
+			for _, fd := range res.Slow.Findings {
+				for d := range fd.Scope {
+					if layerOf(d) != layerStatus {
+						f.top = append(f.top, fd)
+						break
+					}
+				}
 			}
+			f.onSlow = len(f.top) > 0
 		}
 	}
 	if len(f.top) > 0 {
@@ -690,4 +700,37 @@ func (f *features) serviceFit(c *signal.Change) int {
 		return 1
 	}
 	return -1
+}
+
+// errs names what the top findings hold: "errors", or "slow requests" on a
+// latency incident.
+func (f *features) errs() string {
+	if f.onSlow {
+		return "slow requests"
+	}
+	return "errors"
+}
+
+// rate names the top findings' rate: "error rate" or "slow rate".
+func (f *features) rate() string {
+	if f.onSlow {
+		return "slow rate"
+	}
+	return "error rate"
+}
+
+// fails is the verb for a failing scope: "fails", or "is slow".
+func (f *features) fails() string {
+	if f.onSlow {
+		return "is slow"
+	}
+	return "fails"
+}
+
+// fail is the plural verb: "fail", or "are slow".
+func (f *features) fail() string {
+	if f.onSlow {
+		return "are slow"
+	}
+	return "fail"
 }

@@ -170,13 +170,9 @@ func unknown(f *features, hs []scored) triage.Hypothesis {
 		for _, fd := range f.top {
 			h.Evidence = append(h.Evidence, fd.Summary)
 		}
-		if len(f.top) == 0 && len(f.slow) > 0 {
-			// A latency incident: the detectors weigh failures, but the
-			// slow-request pass says where to look.
-			for _, fd := range f.slow {
-				h.Evidence = append(h.Evidence, fd.Summary)
-			}
-			h.Checks = append(h.Checks, fmt.Sprintf("Start with %s: it holds %s of the slow requests.", scopeString(f.slow[0].Scope), pct(f.slow[0].ErrorShare)))
+		if f.onSlow {
+			// A latency incident: the top findings are the slow requests'.
+			h.Checks = append(h.Checks, fmt.Sprintf("Start with %s: it holds %s of the slow requests.", scopeString(f.top[0].Scope), pct(f.top[0].ErrorShare)))
 		}
 		h.Checks = append(h.Checks,
 			"Compare the failing scope's configuration and recent changes with a healthy one (same service, other region/pod).",

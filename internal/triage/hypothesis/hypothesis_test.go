@@ -154,9 +154,9 @@ func TestNoIncidentWithoutBaselineClaimsNoBaselineRate(t *testing.T) {
 	}
 }
 
-// On a latency incident no detector weighs the slow-request pass, so the
-// cause stays unknown — but it must point at where the slow requests are.
-func TestUnknownLatencyIncidentPointsAtTheSlowRequests(t *testing.T) {
+// On a latency incident the slow-request pass says where the failure is:
+// one node's instances all slow is a bad node, in words about slowness.
+func TestLatencyIncidentReadsTheSlowRequests(t *testing.T) {
 	r := result()
 	r.Impact.ErrorRate, r.Impact.BaselineErrorRate = 0.002, 0.002
 	slow := finding("node", "node-3", 1, 0.24, 1)
@@ -164,14 +164,33 @@ func TestUnknownLatencyIncidentPointsAtTheSlowRequests(t *testing.T) {
 	r.Slow = &triage.SlowAnalysis{Expression: "request_time>0.5", ThresholdSeconds: 0.5, Findings: []triage.Finding{slow}}
 	Apply(r, Evidence{})
 	h := r.Hypotheses[0]
+	if h.Cause != "bad-node" {
+		t.Fatalf("top cause %s (%s), want bad-node", h.Cause, h.Summary)
+	}
+	text := h.Summary + " " + strings.Join(h.Evidence, " ")
+	if !strings.Contains(text, "slow") || strings.Contains(text, "of the errors") {
+		t.Errorf("bad-node speaks of errors on a latency incident: %s", text)
+	}
+}
+
+// With no detector fitting (a slow path, no change log, no metrics), the
+// unknown cause points at where the slow requests are.
+func TestUnknownLatencyIncidentPointsAtTheSlowRequests(t *testing.T) {
+	r := result()
+	r.Impact.ErrorRate, r.Impact.BaselineErrorRate = 0.002, 0.002
+	slow := finding("user_agent", "okhttp/4.9", 0.9, 0.3, 0.4)
+	slow.Summary = "user_agent=okhttp/4.9 holds 90% of the slow requests"
+	r.Slow = &triage.SlowAnalysis{Expression: "request_time>0.5", ThresholdSeconds: 0.5, Findings: []triage.Finding{slow}}
+	Apply(r, Evidence{})
+	h := r.Hypotheses[0]
 	if h.Cause != "unknown" {
-		t.Fatalf("top cause %s on a latency incident without evidence for one", h.Cause)
+		t.Fatalf("top cause %s (%s) without evidence for one", h.Cause, h.Summary)
 	}
 	if !slices.Contains(h.Evidence, slow.Summary) {
 		t.Errorf("evidence %q lacks the slow finding", h.Evidence)
 	}
-	if len(h.Checks) == 0 || !strings.Contains(h.Checks[0], "node=node-3") {
-		t.Errorf("first check %q does not name node=node-3", h.Checks)
+	if len(h.Checks) == 0 || !strings.Contains(h.Checks[0], "user_agent=okhttp/4.9") {
+		t.Errorf("first check %q does not name the slow scope", h.Checks)
 	}
 }
 
