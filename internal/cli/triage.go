@@ -26,6 +26,7 @@ type triageFlags struct {
 	baseline  string
 	top       int
 	progress  bool
+	onePass   bool
 	changes   []string
 	metrics   []string
 	ev        evidenceFlags
@@ -53,7 +54,8 @@ questions of an incident:
 When the error rate does not move but latency does, the logs are read a
 second time to find what the slow requests share; when neither moves but
 client errors (401, 403, 429 …) step up, a second pass finds what those
-requests share. Giving --error, or reading stdin, skips these passes.
+requests share. An --error expression other than the default, stdin, or
+--single-pass skips these passes.
 
 Malformed lines are counted and the first ones shown; when many lines fail
 to parse, the report says the format is probably wrong and what to try.`,
@@ -101,6 +103,7 @@ to parse, the report says the format is probably wrong and what to try.`,
 	fl.StringArrayVar(&f.changes, "changes", nil, "change log to line up with the incident: JSON lines of change events (repeatable, globs)")
 	fl.StringArrayVar(&f.metrics, "metrics", nil, "metrics: Prometheus query_range JSON files (repeatable, globs)")
 	fl.BoolVar(&f.progress, "progress", true, "show a progress bar on stderr for big inputs when stderr is a terminal")
+	fl.BoolVar(&f.onePass, "single-pass", false, "read the logs once: no second pass for a latency incident's slow requests or a step in client errors")
 	f.ev.register(cmd)
 	_ = cmd.MarkFlagRequired("log")
 	return cmd
@@ -156,6 +159,7 @@ func runTriage(ctx context.Context, a *App, f *triageFlags, args []string) error
 		Logs: f.logs, LogFormat: f.format, Stdin: a.Stdin,
 		Error: opt.Error, Since: opt.Since, Until: opt.Until, Baseline: opt.Baseline, Top: opt.Top,
 		ChangeFiles: f.changes, MetricFiles: f.metrics, Logger: a.Logger, Now: a.Now,
+		SinglePass: f.onePass,
 	}
 	if bar != nil {
 		inv.Progress = bar.update

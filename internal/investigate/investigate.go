@@ -33,6 +33,9 @@ type Options struct {
 	Stdin     io.Reader
 	// Progress reports bytes read (see accesslog.Options.Progress).
 	Progress func(done, total int64)
+	// SinglePass reads the logs once, even for a latency incident or a
+	// step in client errors (see triage.Options.Rescannable).
+	SinglePass bool
 
 	// Error, Since, Until, Baseline and Top are triage.Options'.
 	Error        string
@@ -81,7 +84,7 @@ func Run(ctx context.Context, o Options) (*triage.Result, error) {
 		Changes: chs, Metrics: series, Logger: o.Logger, Now: o.Now}
 	// Files can be read twice (a latency incident's slow-request pass);
 	// standard input cannot.
-	opt.Rescannable = !slices.Contains(o.Logs, "-")
+	opt.Rescannable = !o.SinglePass && !slices.Contains(o.Logs, "-")
 	scans := 0
 	opt.Scan = func(ctx context.Context, newSink func() signal.RequestSink) (triage.Inputs, error) {
 		scans++
