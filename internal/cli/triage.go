@@ -236,17 +236,30 @@ type progressBar struct {
 	now   func() time.Time
 	start time.Time
 	last  time.Time
-	drawn bool
+	width int // the longest line drawn (0: nothing drawn)
+	// done is the last count seen; a smaller one starts a new pass over
+	// the logs (a latency incident's slow requests), timed from then.
+	done int64
+	pass int
 }
 
 func (p *progressBar) update(done, total int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	t := p.now()
+	if done < p.done {
+		p.pass++
+		p.start = t
+	}
+	p.done = done
 	if t.Sub(p.start) < time.Second || t.Sub(p.last) < 200*time.Millisecond {
 		return
 	}
 	p.last = t
+	var line strings.Builder
+	if p.pass > 0 {
+		fmt.Fprintf(&line, "pass %d ", p.pass+1)
+	}
 	rate := float64(done) / t.Sub(p.start).Seconds()
 	if total > 0 {
 		const width = 30
@@ -257,21 +270,25 @@ func (p *progressBar) update(done, total int64) {
 		n := int(frac * width)
 		eta := ""
 		if rate > 0 {
-			eta = fmt.Sprintf(" eta %s", (time.Duration(float64(total-done)/rate) * time.Nanosecond).Round(time.Second))
+			eta = fmt.Sprintf(" eta %s", time.Duration(float64(total-done)/rate*float64(time.Second)).Round(time.Second))
 		}
-		fmt.Fprintf(p.w, "\r[%s%s] %3.0f%% %s/%s %s/s%s ", strings.Repeat("#", n), strings.Repeat(" ", width-n), frac*100,
+		fmt.Fprintf(&line, "[%s%s] %3.0f%% %s/%s %s/s%s ", strings.Repeat("#", n), strings.Repeat(" ", width-n), frac*100,
 			humanBytes(done), humanBytes(total), humanBytes(int64(rate)), eta)
 	} else {
-		fmt.Fprintf(p.w, "\rread %s (%s/s) ", humanBytes(done), humanBytes(int64(rate)))
+		fmt.Fprintf(&line, "read %s (%s/s) ", humanBytes(done), humanBytes(int64(rate)))
 	}
-	p.drawn = true
+	// Pad to the longest line drawn so far: \r alone leaves the tail of a
+	// longer one.
+	l := line.String()
+	p.width = max(p.width, len(l))
+	fmt.Fprintf(p.w, "\r%-*s", p.width, l)
 }
 
 func (p *progressBar) clear() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.drawn {
-		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", 79))
+	if p.width > 0 {
+		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", p.width))
 	}
 }
 
