@@ -443,7 +443,9 @@ func (a *Aggregator) Add(r *signal.Request) {
 			b.errStatus = make([]uint32, maxStatusCodes)
 		}
 		b.errStatus[si]++
-	} else if r.Status >= 400 && r.Status < 500 {
+	} else if r.Status >= 400 && r.Status < 500 && a.opt.Error == nil && !a.opt.CountsOnly {
+		// Only the default predicate leaves client errors unexplained
+		// (Run looks for their step then), and a second pass never does.
 		if b.cli == nil {
 			b.cli = new([100]uint32)
 		}

@@ -32,11 +32,10 @@ type clientShift struct {
 }
 
 // clientErrorShift finds a step up of the client-error (4xx) share in the
-// request series, by the same binomial segmentation and thresholds as the
+// request series s (the scope's), by the same binomial segmentation and thresholds as the
 // error rate's onset, and the expression that selects the codes that rose.
 // It returns nil when there is none.
-func (a *Aggregator) clientErrorShift() *clientShift {
-	s := a.series()
+func clientErrorShift(s series) *clientShift {
 	L := len(s.n)
 	if L < 2 {
 		return nil
@@ -55,15 +54,9 @@ func (a *Aggregator) clientErrorShift() *clientShift {
 	if r := bestSplit(c.n, c.e, sp.k, L); r.ok && !r.increasing && r.pHi < (r.pLo+sp.pLo)/2 {
 		end, recovered = r.k, true
 	}
-	at := func(i int) int64 {
-		if i >= L {
-			return s.start[L-1] + s.width
-		}
-		return s.start[i]
-	}
 	cs := &clientShift{codes: map[int]int64{}, recovered: recovered}
-	cs.w = windows{incStart: at(k), incEnd: at(end), baseStart: at(0), baseEnd: at(k), hasBase: k > 0}
-	cs.w.onset = ptr(time.Unix(0, at(k)).UTC())
+	cs.w = windows{incStart: s.at(k), incEnd: s.at(end), baseStart: s.at(0), baseEnd: s.at(k), hasBase: k > 0}
+	cs.w.onset = ptr(time.Unix(0, s.at(k)).UTC())
 	var n, e, nb, eb float64
 	var inc, base [100]float64
 	for i, b := range s.b {

@@ -156,15 +156,19 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 
 	var w windows
+	var s series
 	_ = stage("scope", func() error {
-		w, _ = agg.scope(&opt, res)
+		w, s = agg.scope(&opt, res)
 		return nil
 	})
+	// A second pass reads the inputs again: only files can be, and only the
+	// default error expression leaves something for it to find.
+	rescan := opt.Error == DefaultErrorExpr && opt.Scan != nil && opt.Aggregate == nil && opt.Rescannable
 	if o := res.Onset; o != nil && o.Method == "latency" {
 		thr := round(math.Sqrt(math.Max(o.Before, 1e-3)*o.After), 2)
 		expr := "request_time>" + strconv.FormatFloat(thr, 'f', -1, 64)
 		switch {
-		case opt.Error == DefaultErrorExpr && opt.Scan != nil && opt.Aggregate == nil && opt.Rescannable:
+		case rescan:
 			err := stage("slow", func() error {
 				var err error
 				res.Slow, err = slowPass(ctx, &opt, w, expr, thr)
@@ -181,11 +185,11 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	if res.Impact.Onset == nil && opt.Baseline == nil {
 		res.Notes = append(res.Notes, "no onset found: neither the error rate nor latency changed significantly; findings compare the failing requests with the healthy ones over the whole window")
 		if opt.Error == DefaultErrorExpr && res.Onset == nil {
-			if cs := agg.clientErrorShift(); cs != nil {
+			if cs := clientErrorShift(s); cs != nil {
 				res.ClientErrors = cs.result()
 				what := fmt.Sprintf("client errors (4xx) rose from %s to %s of the requests at %s",
 					pct(cs.before), pct(cs.after), cs.w.onset.Format("15:04:05"))
-				if opt.Scan != nil && opt.Aggregate == nil && opt.Rescannable {
+				if rescan {
 					err := stage("client-errors", func() error {
 						fs, _, _, _, _, err := secondPass(ctx, &opt, cs.w, cs.expr, passClient)
 						res.ClientErrors.Findings = fs

@@ -40,6 +40,14 @@ func (a *Aggregator) series() series {
 	return s
 }
 
+// at is the start of bucket i, or the end of the data for i past the last.
+func (s series) at(i int) int64 {
+	if i >= len(s.start) {
+		return s.start[len(s.start)-1] + s.width
+	}
+	return s.start[i]
+}
+
 type split struct {
 	k          int
 	llr        float64
@@ -270,15 +278,9 @@ func (a *Aggregator) scope(opt *Options, res *Result) (windows, series) {
 	}
 	dataStart, dataEnd := s.start[0], s.start[L-1]+s.width
 	d := detectOnset(s)
-	at := func(i int) int64 {
-		if i >= L {
-			return dataEnd
-		}
-		return s.start[i]
-	}
-	w.incStart, w.incEnd = at(d.incStart), at(d.end)
+	w.incStart, w.incEnd = s.at(d.incStart), s.at(d.end)
 	if d.baseHi > d.baseLo {
-		w.baseStart, w.baseEnd, w.hasBase = at(d.baseLo), at(d.baseHi), true
+		w.baseStart, w.baseEnd, w.hasBase = s.at(d.baseLo), s.at(d.baseHi), true
 	}
 	if d.onset >= 0 {
 		w.onset = ptr(time.Unix(0, s.start[d.onset]).UTC())
