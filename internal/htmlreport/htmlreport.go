@@ -305,10 +305,7 @@ func build(res *triage.Result, changes []signal.Change, opts Options) *view {
 	v.Findings = findingRows(res.Findings)
 	v.FindingsTable = findingTable{Noun: "Error", Rows: v.Findings}
 	if c := res.ClientErrors; c != nil {
-		codes := "4xx"
-		if code, ok := strings.CutPrefix(c.Expression, "status=="); ok {
-			codes = code
-		}
+		codes := c.Which()
 		intro := fmt.Sprintf("The error rate and latency did not move, but client errors did: from %s UTC, %s of the requests got a 4xx (%s before). A second pass compared the requests answered %s with the others; shares and rates below are of those.",
 			hms(c.Onset), pct(c.Share), pct(c.BaselineShare), codes)
 		v.Passes = append(v.Passes, passView{ID: "client-errors", Title: "Client errors (" + codes + ")", Intro: intro,

@@ -51,7 +51,7 @@ func Markdown(w io.Writer, r *triage.Result) error {
 		if len(c.Findings) == 0 {
 			ew.printf("No dimension value concentrates them beyond noise (or the logs could not be read again).\n")
 		} else {
-			mdFindings(ew, c.Findings, clientCodes(c.Expression), "Rate", "Same requests")
+			mdFindings(ew, c.Findings, c.Which(), "Rate", "Same requests")
 		}
 	}
 	if s := r.Slow; s != nil {

@@ -65,20 +65,12 @@ func slowTitle(s *triage.SlowAnalysis) string {
 
 // clientTitle heads the client-error step: since when, how many, which codes.
 func clientTitle(c *triage.ClientErrorAnalysis) string {
-	t := fmt.Sprintf("Client errors (%s) since %s: %s of the requests, %s before", clientCodes(c.Expression),
+	t := fmt.Sprintf("Client errors (%s) since %s: %s of the requests, %s before", c.Which(),
 		c.Onset.UTC().Format("15:04:05"), pct(c.Share), pct(c.BaselineShare))
 	if c.End != nil {
 		t += fmt.Sprintf(", back to normal at %s", c.End.UTC().Format("15:04:05"))
 	}
 	return t + " — " + statusText(c.Codes)
-}
-
-// clientCodes names what the expression selects: "401" or "4xx".
-func clientCodes(expr string) string {
-	if code, ok := strings.CutPrefix(expr, "status=="); ok {
-		return code
-	}
-	return "4xx"
 }
 
 // scopeText is "dim=value" or "dim1=v1, dim2=v2" in the finding's order.

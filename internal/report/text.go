@@ -120,7 +120,7 @@ func Text(w io.Writer, r *triage.Result, opt TextOptions) error {
 		ew.printf("\n%s\n", p.c(ansiBold, wrap(clientTitle(c), opt.Width, "  ")))
 		if len(c.Findings) == 0 {
 			ew.printf("No dimension value concentrates them beyond noise (or the logs could not be read again).\n")
-		} else if err := textFindings(ew, p, c.Findings, opt, clientCodes(c.Expression), "RATE", "same requests"); err != nil {
+		} else if err := textFindings(ew, p, c.Findings, opt, c.Which(), "RATE", "same requests"); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,9 @@
 package triage
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Result is the outcome of a triage run. Its JSON form is the stable
 // contract of design.md §4.4 (window, impact, findings, changes,
@@ -49,6 +52,15 @@ type ClientErrorAnalysis struct {
 	// 4xx); --error with it makes them the errors of the whole report.
 	Expression string    `json:"expression"`
 	Findings   []Finding `json:"findings"`
+}
+
+// Which names the client errors the expression selects: the code ("401")
+// when one code rose, "4xx" otherwise.
+func (c *ClientErrorAnalysis) Which() string {
+	if code, ok := strings.CutPrefix(c.Expression, "status=="); ok {
+		return code
+	}
+	return "4xx"
 }
 
 // SlowAnalysis compares the slow requests of a latency incident with the
@@ -163,7 +175,7 @@ type Finding struct {
 	mask    bitset
 	hasBase bool
 	pass    pass   // the second pass that found it, if any: its summary says "slow" …
-	code    string // the client-error code the pass counted ("401"), "" for every 4xx
+	code    string // the client errors the pass counted: "401", or "4xx" for every code
 }
 
 // Related is a finding folded under a better one.

@@ -16,7 +16,6 @@ import (
 	"math"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/signal"
@@ -191,7 +190,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 					pct(cs.before), pct(cs.after), cs.w.onset.Format("15:04:05"))
 				if rescan {
 					err := stage("client-errors", func() error {
-						fs, _, _, _, _, err := secondPass(ctx, &opt, cs.w, cs.expr, passClient)
+						fs, _, _, _, _, err := secondPass(ctx, &opt, cs.w, cs.expr, passClient, res.ClientErrors.Which())
 						res.ClientErrors.Findings = fs
 						return err
 					})
@@ -296,8 +295,10 @@ const (
 // correlates them over the windows w: what the slow requests (or the
 // client errors) share. The windows are absolute times, so the two
 // aggregates need not share a layout. It returns the requests and the
-// failures in the incident (n, e) and the baseline (nb, eb) windows.
-func secondPass(ctx context.Context, opt *Options, w windows, expr string, kind pass) (fs []Finding, n, e, nb, eb float64, err error) {
+// failures in the incident (n, e) and the baseline (nb, eb) windows. code
+// names the client errors the failures stand for ("401", "4xx"; "" for
+// slow requests), as the findings' summaries say it.
+func secondPass(ctx context.Context, opt *Options, w windows, expr string, kind pass, code string) (fs []Finding, n, e, nb, eb float64, err error) {
 	p, err := ParseErrorExpr(expr)
 	if err != nil {
 		return nil, 0, 0, 0, 0, err // cannot happen: the expressions are built here
@@ -314,10 +315,6 @@ func secondPass(ctx context.Context, opt *Options, w windows, expr string, kind 
 	agg.normalize()
 	n, e, nb, eb = agg.windowTotals(w)
 	fs = []Finding{}
-	code, _ := strings.CutPrefix(expr, "status==")
-	if kind != passClient || code == expr {
-		code = ""
-	}
 	for _, f := range agg.correlate(w, opt.Top) {
 		f.pass, f.code = kind, code
 		f.Summary = summarize(&f)
@@ -328,7 +325,7 @@ func secondPass(ctx context.Context, opt *Options, w windows, expr string, kind 
 
 // slowPass is the second pass of a latency incident.
 func slowPass(ctx context.Context, opt *Options, w windows, expr string, thr float64) (*SlowAnalysis, error) {
-	fs, n, e, nb, eb, err := secondPass(ctx, opt, w, expr, passSlow)
+	fs, n, e, nb, eb, err := secondPass(ctx, opt, w, expr, passSlow, "")
 	if err != nil {
 		return nil, err
 	}

@@ -90,3 +90,12 @@ func TestNoSlowPassWithoutRescanOrWithUserError(t *testing.T) {
 		})
 	}
 }
+
+// Which names the client errors for the reports and the summaries.
+func TestClientErrorWhich(t *testing.T) {
+	for expr, want := range map[string]string{"status==401": "401", "status==429": "429", "status>=400 && status<500": "4xx"} {
+		if got := (&ClientErrorAnalysis{Expression: expr}).Which(); got != want {
+			t.Errorf("Which(%q) = %q, want %q", expr, got, want)
+		}
+	}
+}

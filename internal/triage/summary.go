@@ -21,7 +21,7 @@ func summarize(f *Finding) string {
 	switch {
 	case f.pass == passSlow:
 		failing, fail = "slow", "are slow"
-	case f.pass == passClient && f.code != "":
+	case f.pass == passClient && f.code != "4xx":
 		failing, noun, fail = f.code, "responses", "get a "+f.code
 	case f.pass == passClient:
 		failing, fail = "client-error (4xx)", "get one"
