@@ -146,7 +146,7 @@ func dnsStale(f *features) *scored {
 	if lb := f.findingsIn(layerLB); len(lb) > 0 && lb[0].ErrorShare >= 0.5 {
 		d, v := scopeValue(lb[0], layerLB)
 		score += 0.05
-		h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the %s (%s %s there)", d, v, pct(lb[0].ErrorShare), f.errs(), f.rate(), pct(lb[0].ErrorRate)))
+		h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the %s (%s %s there)", d, v, pct(lb[0].ErrorShare), f.say.errs, f.say.rate, pct(lb[0].ErrorRate)))
 	}
 	// The old endpoint taken away at the onset is what turns stale caches
 	// into errors.
@@ -224,7 +224,7 @@ func badDeploy(f *features) *scored {
 	if v := f.findingsIn(layerVersion); len(v) > 0 && v[0].ErrorShare >= 0.5 {
 		d, val := scopeValue(v[0], layerVersion)
 		score += 0.1
-		h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the %s", d, val, pct(v[0].ErrorShare), f.errs()))
+		h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the %s", d, val, pct(v[0].ErrorShare), f.say.errs))
 	}
 	if u := f.connUsage(); u.has && u.peak >= 0.9 {
 		score -= 0.15
@@ -380,7 +380,7 @@ func slowQueries(f *features) *scored {
 	if p := f.findingsIn(layerPath); len(p) > 0 && p[0].ErrorShare >= 0.4 {
 		score += 0.05
 		d, v := scopeValue(p[0], layerPath)
-		h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the %s: the endpoints using the slow query", d, v, pct(p[0].ErrorShare), f.errs()))
+		h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the %s: the endpoints using the slow query", d, v, pct(p[0].ErrorShare), f.say.errs))
 	}
 	if db := f.ev.DB; db != nil && (db.LongestQuery > 10*time.Second || db.LockWaits > 0) {
 		score += 0.1
@@ -488,10 +488,10 @@ func badPod(f *features) *scored {
 	if p.ErrorRate >= 0.3 {
 		score += 0.1
 	}
-	h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the %s with %s of the traffic; its %s is %s", d, v, pct(p.ErrorShare), f.errs(), pct(p.TrafficShare), f.rate(), pct(p.ErrorRate)))
+	h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the %s with %s of the traffic; its %s is %s", d, v, pct(p.ErrorShare), f.say.errs, pct(p.TrafficShare), f.say.rate, pct(p.ErrorRate)))
 	if !same(p, f.top[0]) {
 		score -= 0.2
-		h.against = append(h.against, "another finding explains the "+f.errs()+" better: "+f.top[0].Summary)
+		h.against = append(h.against, "another finding explains the "+f.say.errs+" better: "+f.top[0].Summary)
 	}
 	if len(f.nodes) > 0 && f.nodes[0].failing >= 2 && f.nodes[0].errShare >= 0.5 {
 		score -= 0.3
@@ -530,7 +530,7 @@ func badPod(f *features) *scored {
 		h.against = append(h.against, "the failing requests never reached an upstream")
 	}
 	h.score = clamp01(score)
-	h.summary = fmt.Sprintf("One instance, %s, %s while still receiving traffic: it holds %s of the %s with %s of the requests.", v, f.fails(), pct(p.ErrorShare), f.errs(), pct(p.TrafficShare))
+	h.summary = fmt.Sprintf("One instance, %s, %s while still receiving traffic: it holds %s of the %s with %s of the requests.", v, f.say.fails, pct(p.ErrorShare), f.say.errs, pct(p.TrafficShare))
 	return h
 }
 
@@ -545,7 +545,7 @@ func badNode(f *features) *scored {
 		d, v := scopeValue(ns[0], layerNode)
 		node = v
 		score += 0.45 + 0.2*ns[0].ErrorShare
-		h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the %s with %s of the traffic", d, v, pct(ns[0].ErrorShare), f.errs(), pct(ns[0].TrafficShare)))
+		h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the %s with %s of the traffic", d, v, pct(ns[0].ErrorShare), f.say.errs, pct(ns[0].TrafficShare)))
 	}
 	// Instances rolled up to their node: one node holding most errors,
 	// its zone's other nodes healthy.
@@ -624,7 +624,7 @@ func badNode(f *features) *scored {
 		h.against = append(h.against, "the failing requests never reached an upstream")
 	}
 	h.score = clamp01(score)
-	h.summary = fmt.Sprintf("Node %s is faulty: the instances running on it %s together while the same service elsewhere is healthy.", node, f.fail())
+	h.summary = fmt.Sprintf("Node %s is faulty: the instances running on it %s together while the same service elsewhere is healthy.", node, f.say.fail)
 	return h
 }
 
@@ -640,7 +640,7 @@ func zoneOutage(f *features) *scored {
 		z := zs[0]
 		d, v = scopeValue(z, layerZone)
 		share, rate, traffic = z.ErrorShare, z.ErrorRate, z.TrafficShare
-		h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the %s with %s of the traffic (%s %s there)", d, v, pct(share), f.errs(), pct(traffic), f.rate(), pct(rate)))
+		h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the %s with %s of the traffic (%s %s there)", d, v, pct(share), f.say.errs, pct(traffic), f.say.rate, pct(rate)))
 	}
 	if len(f.zones) > 0 && (d == "" || f.zones[0].errShare > share) {
 		z0 := f.zones[0]
@@ -695,7 +695,7 @@ func zoneOutage(f *features) *scored {
 		h.evidence = append(h.evidence, why...)
 	}
 	h.score = clamp01(score)
-	h.summary = fmt.Sprintf("The %s %s is failing: its requests %s while the other %ss are healthy.", d, v, f.fail(), d)
+	h.summary = fmt.Sprintf("The %s %s is failing: its requests %s while the other %ss are healthy.", d, v, f.say.fail, d)
 	return h
 }
 
@@ -876,7 +876,7 @@ func dependency(f *features) *scored {
 	d, v := scopeValue(ps[0], layerPath)
 	h := &scored{scope: map[string]string{d: v}}
 	score := 0.2 + 0.2*ps[0].ErrorShare
-	h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the %s", d, v, pct(ps[0].ErrorShare), f.errs()))
+	h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the %s", d, v, pct(ps[0].ErrorShare), f.say.errs))
 	if never, _ := f.neverReached(); never {
 		return nil
 	}
@@ -885,7 +885,7 @@ func dependency(f *features) *scored {
 		h.against = append(h.against, why...)
 	}
 	h.score = clamp01(score)
-	h.summary = fmt.Sprintf("A dependency behind %s %s: only the endpoints that call it are affected.", v, f.fails())
+	h.summary = fmt.Sprintf("A dependency behind %s %s: only the endpoints that call it are affected.", v, f.say.fails)
 	return h
 }
 

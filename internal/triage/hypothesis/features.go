@@ -89,9 +89,10 @@ type features struct {
 	// dimensions dropped), best first.
 	top []triage.Finding
 	// onSlow is set when top holds the slow-request findings of a latency
-	// incident (there were no error findings): the detectors' texts then
-	// speak of slow requests.
+	// incident (there were no error findings); say then speaks of slow
+	// requests instead of errors.
 	onSlow bool
+	say    words
 	// client is the step in client errors (4xx) when nothing else moved.
 	client *triage.ClientErrorAnalysis
 	// errShape is the error rate's shape over the incident: "step", "ramp",
@@ -148,7 +149,7 @@ func extract(res *triage.Result, ev Evidence) *features {
 	if cat == nil {
 		cat = prom.DefaultCatalog()
 	}
-	f := &features{res: res, ev: ev, statuses: res.Impact.StatusCodes}
+	f := &features{res: res, ev: ev, statuses: res.Impact.StatusCodes, say: errorWords}
 	if len(ev.Metrics) > 0 {
 		f.m = prom.Derive(ev.Metrics, cat)
 	}
@@ -205,7 +206,9 @@ func extract(res *triage.Result, ev Evidence) *features {
 					}
 				}
 			}
-			f.onSlow = len(f.top) > 0
+			if f.onSlow = len(f.top) > 0; f.onSlow {
+				f.say = slowWords
+			}
 		}
 	}
 	if len(f.top) > 0 {
@@ -702,35 +705,15 @@ func (f *features) serviceFit(c *signal.Change) int {
 	return -1
 }
 
-// errs names what the top findings hold: "errors", or "slow requests" on a
-// latency incident.
-func (f *features) errs() string {
-	if f.onSlow {
-		return "slow requests"
-	}
-	return "errors"
+// words are how the detectors speak of what the top findings hold.
+type words struct {
+	errs  string // "errors": what a scope holds a share of
+	rate  string // "error rate"
+	fails string // "fails": a scope's verb
+	fail  string // "fail": the plural verb
 }
 
-// rate names the top findings' rate: "error rate" or "slow rate".
-func (f *features) rate() string {
-	if f.onSlow {
-		return "slow rate"
-	}
-	return "error rate"
-}
-
-// fails is the verb for a failing scope: "fails", or "is slow".
-func (f *features) fails() string {
-	if f.onSlow {
-		return "is slow"
-	}
-	return "fails"
-}
-
-// fail is the plural verb: "fail", or "are slow".
-func (f *features) fail() string {
-	if f.onSlow {
-		return "are slow"
-	}
-	return "fail"
-}
+var (
+	errorWords = words{errs: "errors", rate: "error rate", fails: "fails", fail: "fail"}
+	slowWords  = words{errs: "slow requests", rate: "slow rate", fails: "is slow", fail: "are slow"}
+)

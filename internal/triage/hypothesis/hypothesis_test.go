@@ -154,14 +154,20 @@ func TestNoIncidentWithoutBaselineClaimsNoBaselineRate(t *testing.T) {
 	}
 }
 
+// latencyResult is a latency incident: the error rate flat, one finding of
+// the slow-request pass, with the given summary.
+func latencyResult(slow triage.Finding, summary string) *triage.Result {
+	r := result()
+	r.Impact.ErrorRate, r.Impact.BaselineErrorRate = 0.002, 0.002
+	slow.Summary = summary
+	r.Slow = &triage.SlowAnalysis{Expression: "request_time>0.5", ThresholdSeconds: 0.5, Findings: []triage.Finding{slow}}
+	return r
+}
+
 // On a latency incident the slow-request pass says where the failure is:
 // one node's instances all slow is a bad node, in words about slowness.
 func TestLatencyIncidentReadsTheSlowRequests(t *testing.T) {
-	r := result()
-	r.Impact.ErrorRate, r.Impact.BaselineErrorRate = 0.002, 0.002
-	slow := finding("node", "node-3", 1, 0.24, 1)
-	slow.Summary = "node=node-3 holds 100% of the slow requests"
-	r.Slow = &triage.SlowAnalysis{Expression: "request_time>0.5", ThresholdSeconds: 0.5, Findings: []triage.Finding{slow}}
+	r := latencyResult(finding("node", "node-3", 1, 0.24, 1), "node=node-3 holds 100% of the slow requests")
 	Apply(r, Evidence{})
 	h := r.Hypotheses[0]
 	if h.Cause != "bad-node" {
@@ -176,11 +182,8 @@ func TestLatencyIncidentReadsTheSlowRequests(t *testing.T) {
 // With no detector fitting (a slow path, no change log, no metrics), the
 // unknown cause points at where the slow requests are.
 func TestUnknownLatencyIncidentPointsAtTheSlowRequests(t *testing.T) {
-	r := result()
-	r.Impact.ErrorRate, r.Impact.BaselineErrorRate = 0.002, 0.002
-	slow := finding("user_agent", "okhttp/4.9", 0.9, 0.3, 0.4)
-	slow.Summary = "user_agent=okhttp/4.9 holds 90% of the slow requests"
-	r.Slow = &triage.SlowAnalysis{Expression: "request_time>0.5", ThresholdSeconds: 0.5, Findings: []triage.Finding{slow}}
+	r := latencyResult(finding("user_agent", "okhttp/4.9", 0.9, 0.3, 0.4), "user_agent=okhttp/4.9 holds 90% of the slow requests")
+	slow := r.Slow.Findings[0]
 	Apply(r, Evidence{})
 	h := r.Hypotheses[0]
 	if h.Cause != "unknown" {
