@@ -82,13 +82,16 @@ func Run(ctx context.Context, o Options) (*triage.Result, error) {
 	var notes []string
 	opt := triage.Options{Error: o.Error, Since: o.Since, Until: o.Until, Baseline: o.Baseline, Top: o.Top,
 		Changes: chs, Metrics: series, Logger: o.Logger, Now: o.Now}
-	// Files can be read twice (a latency incident's slow-request pass);
+	// Files can be read twice (the slow-request and client-error passes);
 	// standard input cannot.
 	opt.Rescannable = !o.SinglePass && !slices.Contains(o.Logs, "-")
 	scans := 0
 	opt.Scan = func(ctx context.Context, newSink func() signal.RequestSink) (triage.Inputs, error) {
 		scans++
 		st, err := accesslog.Scan(ctx, accesslog.Options{Paths: o.Logs, Format: o.LogFormat, Stdin: o.Stdin, Progress: o.Progress}, newSink)
+		if scans > 1 {
+			return triage.Inputs{}, err // a second pass: the inputs and their notes are the first pass's
+		}
 		in := triage.Inputs{Lines: st.Lines, Malformed: st.Malformed, Sources: st.Sources, Formats: st.Formats, Bytes: st.Bytes}
 		for _, m := range st.Samples {
 			in.MalformedSamples = append(in.MalformedSamples, triage.MalformedLine{File: m.File, Line: m.Line, Text: m.Text, Reason: m.Reason})
@@ -100,9 +103,6 @@ func Run(ctx context.Context, o Options) (*triage.Result, error) {
 			} else {
 				in.FormatWarning += "; give it with --log-format"
 			}
-		}
-		if scans > 1 {
-			return in, err // the detection notes were taken on the first pass
 		}
 		srcs := append([]string(nil), st.Sources...)
 		sort.Strings(srcs)
