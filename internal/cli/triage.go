@@ -80,6 +80,9 @@ to parse, the report says the format is probably wrong and what to try.`,
   sitrep triage --log 'logs/*' --prometheus http://127.0.0.1:9090 --dsn postgres://ro@db/app \
       --dns-check --incident INC-4 -o html triage.html
 
+  # A big log, read once: no second pass even if only latency or 4xx moved
+  sitrep triage --log 'archive/*.log.gz' --single-pass
+
   # Machine-readable result (stable JSON)
   kubectl logs -n ingress-nginx deploy/ingress-nginx-controller | sitrep triage --log - -o json`,
 		Args: func(cmd *cobra.Command, args []string) error {
