@@ -259,6 +259,11 @@ type OnsetEvidence struct {
 	Method string `json:"method"`
 	// Time is the onset (the start of the first bucket of the incident).
 	Time time.Time `json:"time"`
+	// Earliest is the earliest start the data cannot tell from Time (the
+	// first split whose log-likelihood is within 2 of the best, ≈ 95%);
+	// set when earlier than Time. With few errors per bucket the interval
+	// is wide, and a change in it fits the onset as well as one at Time.
+	Earliest *time.Time `json:"earliest,omitempty"`
 	// End is the start of the recovery, when the incident ended in the data.
 	End *time.Time `json:"end"`
 	// Before and After are the error rates (or, for latency, the moved
@@ -267,9 +272,22 @@ type OnsetEvidence struct {
 	After  float64 `json:"after"`
 	// Quantile is the latency quantile that moved (latency onsets only).
 	Quantile float64 `json:"quantile,omitempty"`
-	// LogLikelihoodRatio measures the change against no change (for
-	// latency, the t statistic of the shift).
+	// LogLikelihoodRatio measures the change against no change (for a
+	// latency quantile's shift, the t statistic of the shift).
 	LogLikelihoodRatio float64 `json:"log_likelihood_ratio"`
+	// Dispersion is how much more the error rate varies between buckets
+	// than binomial noise would (Pearson's χ² per degree of freedom of the
+	// two-rate fit, at least 1); an error-rate change counts when
+	// LogLikelihoodRatio / Dispersion is at least 12. Error-rate onsets only.
+	Dispersion float64 `json:"dispersion,omitempty"`
+	// ThresholdSeconds is set when latency's onset was found in the share
+	// of requests slower than it (a slow minority moves no bucket's
+	// quantile); SlowBefore and SlowAfter are that share either side of
+	// the change, and LogLikelihoodRatio and Dispersion are those of its
+	// segmentation, as for the error rate.
+	ThresholdSeconds float64 `json:"threshold_seconds,omitempty"`
+	SlowBefore       float64 `json:"slow_before,omitempty"`
+	SlowAfter        float64 `json:"slow_after,omitempty"`
 	// BucketSeconds is the bucket width the detection ran on.
 	BucketSeconds float64 `json:"bucket_seconds"`
 }

@@ -1,0 +1,153 @@
+package triage
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// sparseSeries builds a series of L buckets of about perBucket requests
+// each, failing at p0 before bucket k and p1 from it; burst > 1 makes the
+// errors come in clumps of that size (same mean), as a crawler on a broken
+// page or a retrying client does.
+func sparseSeries(seed uint64, L, perBucket, k int, p0, p1 float64, burst int) series {
+	r := rand.New(rand.NewPCG(seed, 7))
+	s := series{width: 30e9}
+	for i := 0; i < L; i++ {
+		n := perBucket/2 + r.IntN(perBucket+1)
+		p := p0
+		if i >= k {
+			p = p1
+		}
+		e := 0
+		for j := 0; j < n; j++ {
+			if r.Float64() < p/float64(burst) {
+				e += burst
+			}
+		}
+		e = min(e, n)
+		s.start = append(s.start, int64(i)*s.width)
+		s.n = append(s.n, float64(n))
+		s.e = append(s.e, float64(e))
+		s.b = append(s.b, &bucket{req: uint32(n), err: uint32(e)})
+	}
+	return s
+}
+
+// TestOnsetInAQuietLog: a step of a few dozen errors in a log of a dozen
+// requests per bucket is an incident (the binomial likelihood ratio is
+// 12–20: below the fixed bar of 20 the onset used to need), and the
+// likelihood interval of the onset holds the true start.
+func TestOnsetInAQuietLog(t *testing.T) {
+	found, placed := 0, 0
+	for seed := uint64(1); seed <= 20; seed++ {
+		// 720 buckets (6 h of 30 s), ~13 requests each; 0.15% fail, then
+		// 1.2% for the last 100 buckets (~15 errors more than usual).
+		s := sparseSeries(seed, 720, 13, 620, 0.0015, 0.012, 1)
+		d := detectOnset(s)
+		if d.onset < 0 {
+			continue
+		}
+		found++
+		if d.ev.Method != "error-rate" || d.ev.Dispersion < 1 {
+			t.Errorf("seed %d: evidence %+v", seed, d.ev)
+		}
+		// Sparse data place the onset late; the interval reaches back.
+		// It is a ≈95% interval, and a dozen requests per bucket can
+		// cluster errors anywhere: most, not all, intervals hold the truth.
+		if d.onsetLo <= 620+2 && d.onset >= 620-20 {
+			placed++
+		} else {
+			t.Logf("seed %d: onset %d, earliest %d; truth 620", seed, d.onset, d.onsetLo)
+		}
+		if d.onsetLo < d.onset && (d.ev.Earliest == nil || !d.ev.Earliest.Before(d.ev.Time)) {
+			t.Errorf("seed %d: earliest %v not reported before %v", seed, d.ev.Earliest, d.ev.Time)
+		}
+	}
+	if found < 15 {
+		t.Errorf("onset found in %d of 20 quiet logs with a real step, want ≥ 15", found)
+	}
+	if placed < found-2 {
+		t.Errorf("the onset's interval holds the true start in %d of %d logs", placed, found)
+	}
+}
+
+// TestNoOnsetInNoise: binomial noise, and noise in bursts (whose
+// likelihood ratio alone often passes the bar), have no onset.
+func TestNoOnsetInNoise(t *testing.T) {
+	for _, c := range []struct {
+		name             string
+		L, perBucket     int
+		p                float64
+		burst, maxOnsets int
+	}{
+		{"binomial, quiet", 720, 13, 0.0015, 1, 0},
+		{"binomial, busy", 720, 400, 0.002, 1, 0},
+		{"binomial, long", 2880, 10, 0.005, 1, 0},
+		{"bursts of 8", 720, 40, 0.004, 8, 0},
+	} {
+		onsets := 0
+		for seed := uint64(1); seed <= 60; seed++ {
+			s := sparseSeries(seed, c.L, c.perBucket, c.L, c.p, c.p, c.burst)
+			if d := detectOnset(s); d.onset >= 0 || d.ev != nil {
+				onsets++
+			}
+		}
+		if onsets > c.maxOnsets {
+			t.Errorf("%s: an onset in %d of 60 logs of pure noise", c.name, onsets)
+		}
+	}
+	// The bursts are what the dispersion discounts: without it, they pass.
+	passed := 0
+	for seed := uint64(1); seed <= 60; seed++ {
+		s := sparseSeries(seed, 720, 40, 720, 0.004, 0.004, 8)
+		if sp := bestSplit(s.n, s.e, 0, len(s.n)); sp.llr >= minLLR && sp.disp > 1.5 {
+			passed++
+		}
+	}
+	if passed == 0 {
+		t.Error("no bursty series would pass the bar without its dispersion: the test no longer tests it")
+	}
+}
+
+// TestSlowShareOnset: one endpoint of many turns slow (2% of requests at
+// 2 s instead of ~50 ms) with a dozen requests per bucket: no bucket's
+// quantile moves, but the share of requests above the log's usual tail
+// does, and that is the onset.
+func TestSlowShareOnset(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const L, k = 720, 600
+	s := series{width: 30e9}
+	for i := 0; i < L; i++ {
+		b := &bucket{sk: newSketch()}
+		n := 8 + r.IntN(10)
+		for j := 0; j < n; j++ {
+			d := 0.02 + 0.1*r.ExpFloat64()*0.3
+			if i >= k && r.Float64() < 0.02 {
+				d = 2 + r.Float64()
+			}
+			_ = b.sk.Add(d)
+			b.req++
+			b.durN++
+		}
+		s.start = append(s.start, int64(i)*s.width)
+		s.n = append(s.n, float64(n))
+		s.e = append(s.e, 0)
+		s.b = append(s.b, b)
+	}
+	if k1, _, _, _, _ := latencySplit(s); k1 > 0 {
+		t.Fatalf("a bucket quantile moved (split at %d): the series does not test the slow share", k1)
+	}
+	d := detectOnset(s)
+	if d.ev == nil || d.ev.Method != "latency" || d.ev.ThresholdSeconds == 0 {
+		t.Fatalf("no latency onset from the slow share: %+v", d.ev)
+	}
+	if d.onsetLo > k+2 || d.onset < k-30 {
+		t.Errorf("onset %d (earliest %d), truth %d", d.onset, d.onsetLo, k)
+	}
+	if d.ev.SlowAfter < 3*d.ev.SlowBefore || d.ev.ThresholdSeconds > 2 {
+		t.Errorf("slow share %.4f → %.4f over %.3fs: want a clear step under the slow requests' 2 s", d.ev.SlowBefore, d.ev.SlowAfter, d.ev.ThresholdSeconds)
+	}
+	if d.ev.Quantile != 0.99 || d.ev.After < 1 {
+		t.Errorf("moved quantile p%.0f %.3f → %.3f, want p99 above 1 s", d.ev.Quantile*100, d.ev.Before, d.ev.After)
+	}
+}
