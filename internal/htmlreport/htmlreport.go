@@ -468,6 +468,9 @@ func headline(r *triage.Result) (string, string) {
 	switch {
 	case r.Onset != nil && r.Onset.Method == "latency" && im.Onset != nil:
 		fmt.Fprintf(&b, "Latency up since %s UTC: %s %s → %s", hms(*im.Onset), quantileName(r.Onset.Quantile), dur(r.Onset.Before), dur(r.Onset.After))
+		if o := r.Onset; o.ThresholdSeconds > 0 {
+			fmt.Fprintf(&b, " (%s of requests over %s, from %s)", pct(o.SlowAfter), dur(o.ThresholdSeconds), pct(o.SlowBefore))
+		}
 		verdict = "latency"
 	case im.Onset != nil && im.Significant:
 		fmt.Fprintf(&b, "Errors up since %s UTC: %s of requests fail (baseline %s)", hms(*im.Onset), pct(im.ErrorRate), pct(im.BaselineErrorRate))

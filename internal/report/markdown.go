@@ -30,7 +30,11 @@ func Markdown(w io.Writer, r *triage.Result) error {
 		ew.printf("\n**Onset:** %s", clock(*im.Onset))
 		if r.Onset != nil {
 			if r.Onset.Method == "latency" {
-				ew.printf(" (p%.0f latency %s → %s)", r.Onset.Quantile*100, dur(r.Onset.Before), dur(r.Onset.After))
+				ew.printf(" (p%.0f latency %s → %s", r.Onset.Quantile*100, dur(r.Onset.Before), dur(r.Onset.After))
+				if o := r.Onset; o.ThresholdSeconds > 0 {
+					ew.printf("; %s of requests over %s, from %s", pct(o.SlowAfter), dur(o.ThresholdSeconds), pct(o.SlowBefore))
+				}
+				ew.printf(")")
 			} else {
 				ew.printf(" (error rate %s → %s)", pct(r.Onset.Before), pct(r.Onset.After))
 			}

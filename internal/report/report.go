@@ -28,6 +28,9 @@ func headline(r *triage.Result) string {
 	switch {
 	case r.Onset != nil && r.Onset.Method == "latency":
 		fmt.Fprintf(&b, "Latency up since %s: p%.0f %s → %s", short(im.Onset), r.Onset.Quantile*100, dur(r.Onset.Before), dur(r.Onset.After))
+		if o := r.Onset; o.ThresholdSeconds > 0 {
+			fmt.Fprintf(&b, " (%s of requests over %s, from %s)", pct(o.SlowAfter), dur(o.ThresholdSeconds), pct(o.SlowBefore))
+		}
 	case im.Onset != nil && im.Significant:
 		fmt.Fprintf(&b, "Errors up since %s: %s fail (baseline %s)", short(im.Onset), pct(im.ErrorRate), pct(im.BaselineErrorRate))
 	case im.Onset == nil && r.Onset != nil && im.Significant:

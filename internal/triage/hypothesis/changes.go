@@ -26,6 +26,11 @@ func (f *features) timeFit(c *signal.Change, tau time.Duration) float64 {
 func (f *features) timeFitAt(c *signal.Change, ref time.Time, tau time.Duration) float64 {
 	slack := f.bucket + 2*time.Minute
 	d := ref.Sub(c.Time)
+	if ref.Equal(f.onset) && f.onsetLo.Before(ref) && d > 0 {
+		// Within the onset's likelihood interval the data cannot tell
+		// the change's time from the onset's.
+		d = max(0, f.onsetLo.Sub(c.Time))
+	}
 	switch {
 	case d < -slack:
 		return 0
@@ -134,13 +139,13 @@ func isWordByte(c byte) bool {
 // scopeMatch measures how well a change's scope and details name where the
 // failures are: 1 when they name the best finding's value, less for lower
 // findings and related values. It returns the reason in words.
-func (f *features) scopeMatch(c *signal.Change) (float64, string) {
+func (f *features) scopeMatch(c *signal.Change) (score float64, reason string, broadOnly bool) {
 	toks := changeTokens(c)
 	if len(toks) == 0 {
-		return 0, ""
+		return 0, "", false
 	}
 	broad := broadTokens(c)
-	best, reason := 0.0, ""
+	best := 0.0
 	// Instances roll up to nodes and zones: a change naming the node or
 	// zone that holds the failures names them too.
 	for _, g := range [][]group{f.nodes, f.zones} {
@@ -150,7 +155,7 @@ func (f *features) scopeMatch(c *signal.Change) (float64, string) {
 					continue // a region inside a node's name says nothing
 				}
 				if valueMatches(t, g[0].name) {
-					best = 0.8
+					best, broadOnly = 0.8, false
 					reason = fmt.Sprintf("names %s, which holds %s of the errors", g[0].name, pct(g[0].errShare))
 				}
 			}
@@ -192,8 +197,8 @@ func (f *features) scopeMatch(c *signal.Change) (float64, string) {
 				}
 				for _, v := range cands {
 					if v != "" && valueMatches(t, v) {
-						best = wt
-						reason = fmt.Sprintf("names %s=%s, where %s of the errors are", dim, val, pct(fd.ErrorShare))
+						best, broadOnly = wt, broad[t]
+						reason = fmt.Sprintf("names %s=%s, where %s of the %s are", dim, val, pct(fd.ErrorShare), f.say.errs)
 						break
 					}
 				}
@@ -208,7 +213,7 @@ func (f *features) scopeMatch(c *signal.Change) (float64, string) {
 			}
 		}
 	}
-	return best, reason
+	return best, reason, broadOnly
 }
 
 // scopeConflict reports a change scoped to another place than the failures
@@ -351,13 +356,15 @@ func changeTau(c *signal.Change, tau time.Duration) time.Duration {
 // failing one (then it is not about these failures).
 func (f *features) linkScope(c *signal.Change) (float64, []string, bool) {
 	var reasons []string
-	sm, why := f.scopeMatch(c)
+	sm, why, broadOnly := f.scopeMatch(c)
 	other := false
 	svc := orDefault(c.Service, c.Scope["service"])
 	switch fit := f.serviceFit(c); {
 	case fit > 0 && sm < 0.6:
 		sm, why = 0.6, fmt.Sprintf("changes %s, the service the failing requests belong to", svc)
-	case fit < 0 && sm <= 0.3 && kindIn(c.Kind, appKinds):
+	case fit < 0 && (sm <= 0.3 || broadOnly) && kindIn(c.Kind, appKinds):
+		// Another service's change, unless it names the failing scope
+		// itself: its region inside a load balancer's name does not.
 		sm, other = -0.3, true
 		reasons = append(reasons, fmt.Sprintf("changes %s, not the failing service", svc))
 	}

@@ -479,10 +479,19 @@ func badPod(f *features) *scored {
 	p := ps[0]
 	d, v := scopeValue(p, layerPod)
 	h := &scored{scope: map[string]string{d: v}}
+	// One instance may be reached through several load balancers (an ALB
+	// targeting pods, an ingress controller): each log names it in its own
+	// dimension, and each finding holds only its own log's share.
+	errShare, trafficShare := p.ErrorShare, p.TrafficShare
+	if g := f.instance(hostOf(v)); g != nil && g.errShare > errShare+0.01 {
+		errShare = g.errShare
+		trafficShare = float64(g.req) / float64(max(f.res.Impact.Requests, 1))
+		h.evidence = append(h.evidence, fmt.Sprintf("instance %s holds %s of the %s with %s of the traffic across every log that names it", hostOf(v), pct(errShare), f.say.errs, pct(trafficShare)))
+	}
 	score := 0.0
-	if p.ErrorShare >= 0.5 && p.TrafficShare <= 0.3 {
-		score += 0.45 + 0.2*p.ErrorShare
-	} else if p.ErrorShare >= 0.3 {
+	if errShare >= 0.5 && trafficShare <= 0.3 {
+		score += 0.45 + 0.2*errShare
+	} else if errShare >= 0.3 {
 		score += 0.2
 	}
 	if p.ErrorRate >= 0.3 {
@@ -520,7 +529,7 @@ func badPod(f *features) *scored {
 		}
 	}
 	if c, cfit, _ := f.bestChange(deployKinds, 20*time.Minute, 0.6); c != nil && cfit >= 0.5 {
-		if sm, _ := f.scopeMatch(c); sm > 0 {
+		if sm, _, broadOnly := f.scopeMatch(c); sm > 0 && !broadOnly {
 			score -= 0.2
 			h.against = append(h.against, fmt.Sprintf("%s %s names this instance: a bad rollout to it?", c.Kind, c.ID))
 		}
@@ -530,7 +539,7 @@ func badPod(f *features) *scored {
 		h.against = append(h.against, "the failing requests never reached an upstream")
 	}
 	h.score = clamp01(score)
-	h.summary = fmt.Sprintf("One instance, %s, %s while still receiving traffic: it holds %s of the %s with %s of the requests.", v, f.say.fails, pct(p.ErrorShare), f.say.errs, pct(p.TrafficShare))
+	h.summary = fmt.Sprintf("One instance, %s, %s while still receiving traffic: it holds %s of the %s with %s of the requests.", v, f.say.fails, pct(errShare), f.say.errs, pct(trafficShare))
 	return h
 }
 
@@ -676,7 +685,7 @@ func zoneOutage(f *features) *scored {
 		if c.Kind != signal.KindDNS && c.Kind != signal.KindCDN {
 			continue
 		}
-		if sm, _ := f.scopeMatch(c); sm > 0 && f.timeFit(c, 24*time.Hour) > 0 {
+		if sm, _, _ := f.scopeMatch(c); sm > 0 && f.timeFit(c, 24*time.Hour) > 0 {
 			score -= 0.25
 			h.against = append(h.against, fmt.Sprintf("%s change %s touched %s=%s before the onset: the routing layer, not the zone, may be at fault", c.Kind, c.ID, d, v))
 			break

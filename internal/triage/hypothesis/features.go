@@ -74,6 +74,7 @@ type features struct {
 	ev          Evidence
 	significant bool
 	onset       time.Time
+	onsetLo     time.Time // the earliest the onset may be (likelihood interval)
 	hasOnset    bool
 	end         time.Time // end of the incident window (or of the data)
 	bucket      time.Duration
@@ -161,6 +162,10 @@ func extract(res *triage.Result, ev Evidence) *features {
 	f.significant = (res.Impact.Significant || latencyOnset) && res.Impact.Onset != nil
 	if res.Impact.Onset != nil {
 		f.onset, f.hasOnset = res.Impact.Onset.UTC(), true
+		f.onsetLo = f.onset
+		if o := res.Onset; o != nil && o.Earliest != nil && o.Earliest.Before(f.onset) && o.Time.Equal(f.onset) {
+			f.onsetLo = o.Earliest.UTC()
+		}
 	}
 	f.bucket = time.Duration(res.Series.BucketSeconds * float64(time.Second))
 	if f.bucket <= 0 {
@@ -558,6 +563,21 @@ func (f *features) rollup(agg *triage.Aggregator) {
 		}
 		return f.pods[i].name < f.pods[j].name
 	})
+}
+
+// instance returns the rolled-up requests of the instance at host, across
+// the logs that name it, or nil. Only failing requests are rolled up: not
+// for slow-request findings.
+func (f *features) instance(host string) *group {
+	if f.onSlow {
+		return nil
+	}
+	for i := range f.pods {
+		if f.pods[i].name == host {
+			return &f.pods[i]
+		}
+	}
+	return nil
 }
 
 // failingNodesIn counts the nodes of a zone whose error rate is at least r.
