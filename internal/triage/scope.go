@@ -193,16 +193,20 @@ func detectOnset(s series) detected {
 		d.onset, d.onsetLo, d.incStart, d.baseHi = k, k, k, k
 		d.ev = &OnsetEvidence{Method: "latency", Quantile: q, Before: round(before, 4), After: round(after, 4), LogLikelihoodRatio: t}
 	} else if ss, sp, thr := slowShareSplit(s); sp.ok {
-		d.onset = refineOnset(ss, sp.k, sp.pLo)
-		d.onsetLo = min(d.onset, sp.kLo)
-		d.incStart, d.baseHi = d.onset, d.onset
+		onset := refineOnset(ss, sp.k, sp.pLo)
+		end := L
 		if r := bestSplit(ss.n, ss.e, sp.k, L); r.ok && !r.increasing && r.pHi < (r.pLo+sp.pLo)/2 {
-			d.end = r.k
+			end = r.k
 		}
-		q, before, after := movedQuantile(s, d.onset, d.end)
-		d.ev = &OnsetEvidence{Method: "latency", Quantile: q, Before: before, After: after,
-			LogLikelihoodRatio: sp.llr, Dispersion: round(sp.disp, 3),
-			ThresholdSeconds: thr, SlowBefore: round(sp.pLo, 6), SlowAfter: round(sp.pHi, 6)}
+		// As for a quantile's shift: latency itself must rise 1.5× — more
+		// requests over the usual p90 can be a change of traffic mix.
+		if q, before, after := movedQuantile(s, onset, end); after >= minLatencyFac*before && after > 0 {
+			d.onset, d.onsetLo, d.end = onset, min(onset, sp.kLo), end
+			d.incStart, d.baseHi = onset, onset
+			d.ev = &OnsetEvidence{Method: "latency", Quantile: q, Before: before, After: after,
+				LogLikelihoodRatio: sp.llr, Dispersion: round(sp.disp, 3),
+				ThresholdSeconds: thr, SlowBefore: round(sp.pLo, 6), SlowAfter: round(sp.pHi, 6)}
+		}
 	}
 	if d.ev != nil && d.onset >= 0 {
 		d.ev.Time = time.Unix(0, s.start[d.onset]).UTC()

@@ -1,0 +1,85 @@
+package hypothesis
+
+import (
+	"context"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/signal"
+	"github.com/sitrep-dev/sitrep/internal/triage"
+)
+
+// twoLayerScan serves two hours of API traffic, one request every 2 s, to
+// eight pods in four regions, through two load balancers that name the
+// same pods differently (an ingress controller by its upstream, an ALB by
+// its target group, whose certificate ARN carries the pod's region). From
+// the onset, pod 10.0.0.5 (ap-southeast-1) fails 70% of its requests
+// through both.
+func twoLayerScan(start, onsetAt time.Time) triage.ScanFunc {
+	return func(ctx context.Context, newSink func() signal.RequestSink) (triage.Inputs, error) {
+		sink := newSink()
+		r := rand.New(rand.NewPCG(5, 6))
+		ingress := []signal.Field{{Name: "upstream"}, {Name: "path"}, {Name: "source", Value: []byte("ingress.log")}}
+		alb := []signal.Field{{Name: "upstream"}, {Name: "path"}, {Name: "chosen_cert_arn"}, {Name: "source", Value: []byte("alb.log")}}
+		regions := []string{"us-east-1", "eu-west-1", "ap-southeast-1", "eu-central-1"}
+		paths := []string{"/api/v1/users/:id", "/api/v1/cart", "/api/v1/orders"}
+		n := 0
+		for t := start; t.Before(start.Add(2 * time.Hour)); t = t.Add(2 * time.Second) {
+			n++
+			i := r.IntN(8)
+			pod := "10.0.0." + string(rune('1'+i))
+			fs, name := ingress, " (prod-api-80)"
+			if r.IntN(2) == 0 {
+				fs, name = alb, " (k8s-prod-api-1)"
+				fs[2].Value = []byte("arn:aws:acm:" + regions[i/2] + ":123:certificate/abc")
+			}
+			fs[0].Value = []byte(pod + ":8080" + name)
+			fs[1].Value = []byte(paths[r.IntN(len(paths))])
+			status := 200
+			if r.Float64() < 0.001 || (pod == "10.0.0.5" && !t.Before(onsetAt) && r.Float64() < 0.7) {
+				status = 503
+			}
+			sink.Add(&signal.Request{Time: t.UnixNano(), Status: status, Duration: 0.05, Fields: fs})
+		}
+		return triage.Inputs{Lines: int64(n), Sources: []string{"alb.log", "ingress.log"}}, nil
+	}
+}
+
+// TestOneInstanceThroughTwoLoadBalancers: each load balancer's finding
+// holds about half the errors; the instance holds them all, so the cause is
+// the bad pod — and another service's deploy in the same region, which
+// only the region inside the certificate's ARN links to the failures, is
+// not blamed for them.
+func TestOneInstanceThroughTwoLoadBalancers(t *testing.T) {
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	onsetAt := start.Add(90 * time.Minute)
+	ev := Evidence{Changes: []signal.Change{{ID: "chg-img", Kind: signal.KindDeploy, Time: onsetAt.Add(-4 * time.Minute),
+		Service: "image-resizer", Summary: "deploy image-resizer v2.20.0",
+		Scope: map[string]string{"region": "ap-southeast-1", "service": "image-resizer"}}}}
+	res, err := triage.Run(context.Background(), triage.Options{Scan: twoLayerScan(start, onsetAt), Changes: ev.Changes, Stages: []triage.Stage{Stage(ev)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) == 0 || hostOf(res.Findings[0].Value) != "10.0.0.5" || res.Findings[0].ErrorShare > 0.75 {
+		t.Fatalf("want a finding on one load balancer's view of 10.0.0.5 holding part of the errors; findings %+v", res.Findings)
+	}
+	h := res.Hypotheses[0]
+	if h.Cause != "bad-pod" || h.Confidence < 0.5 {
+		t.Fatalf("top hypothesis %s %.2f: %s", h.Cause, h.Confidence, h.Summary)
+	}
+	if !strings.Contains(strings.Join(h.Evidence, "\n"), "instance 10.0.0.5 holds") {
+		t.Errorf("the evidence does not add up the instance across the logs: %q", h.Evidence)
+	}
+	for _, h := range res.Hypotheses {
+		if h.ChangeID != nil {
+			t.Errorf("%s blames %s, another service's deploy: %s", h.Cause, *h.ChangeID, h.Summary)
+		}
+		for _, a := range h.Against {
+			if strings.Contains(a, "chg-img") {
+				t.Errorf("%s is held against %s: %s", "chg-img", h.Cause, a)
+			}
+		}
+	}
+}
