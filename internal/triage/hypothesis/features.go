@@ -107,6 +107,7 @@ type features struct {
 	m        *prom.Metrics
 	podNode  map[string]string // pod IP or pod name → node
 	ipPod    map[string]string // pod IP → pod name
+	ipOwner  map[string]podOwner
 	nodeZone map[string]string // node → zone (from metric labels)
 	statuses map[string]int64
 
@@ -154,7 +155,7 @@ func extract(res *triage.Result, ev Evidence) *features {
 	if len(ev.Metrics) > 0 {
 		f.m = prom.Derive(ev.Metrics, cat)
 	}
-	f.podNode, f.ipPod = podNodes(ev.Metrics, cat)
+	f.podNode, f.ipPod, f.ipOwner = podNodes(ev.Metrics, cat)
 	f.nodeZone = nodeZones(ev.Metrics)
 	// A latency incident (errors barely move, requests get slow) is as real
 	// as an error one.
@@ -292,8 +293,8 @@ func mean(xs []float64) float64 {
 
 // podNodes maps pod IPs and names to their node, and pod IPs to pod
 // names, from kube_pod_info.
-func podNodes(raw []signal.Series, cat *prom.Catalog) (map[string]string, map[string]string) {
-	out, pods := map[string]string{}, map[string]string{}
+func podNodes(raw []signal.Series, cat *prom.Catalog) (map[string]string, map[string]string, map[string]podOwner) {
+	out, pods, owners := map[string]string{}, map[string]string{}, map[string]podOwner{}
 	for _, s := range raw {
 		if r, ok := cat.Lookup(s); !ok || r.Role != prom.RolePodInfo {
 			continue
@@ -301,6 +302,7 @@ func podNodes(raw []signal.Series, cat *prom.Catalog) (map[string]string, map[st
 		ip, pod := s.Labels["pod_ip"], s.Labels["pod"]
 		if ip != "" && pod != "" {
 			pods[ip] = pod
+			owners[ip] = podOwner{namespace: s.Labels["namespace"], deployment: deploymentOf(s.Labels["created_by_kind"], s.Labels["created_by_name"])}
 		}
 		node := s.Labels["node"]
 		if node == "" {
@@ -313,7 +315,23 @@ func podNodes(raw []signal.Series, cat *prom.Catalog) (map[string]string, map[st
 			out[pod] = node
 		}
 	}
-	return out, pods
+	return out, pods, owners
+}
+
+// podOwner is where kube_pod_info places a pod: its namespace and the
+// deployment that owns it (when a ReplicaSet created it).
+type podOwner struct{ namespace, deployment string }
+
+// deploymentOf names the deployment behind a pod's owner: a ReplicaSet
+// <deployment>-<pod-template-hash> belongs to <deployment>.
+func deploymentOf(kind, name string) string {
+	if kind != "ReplicaSet" {
+		return ""
+	}
+	if i := strings.LastIndexByte(name, '-'); i > 0 {
+		return name[:i]
+	}
+	return ""
 }
 
 // hostOf strips the port and any "(name)" from an upstream value.

@@ -83,3 +83,44 @@ func TestOneInstanceThroughTwoLoadBalancers(t *testing.T) {
 		}
 	}
 }
+
+// TestChecksNameThePod: with kube_pod_info, the bad pod's checks and
+// containment name the pod, its namespace and its deployment instead of
+// placeholders — whatever the load balancer's upstream name suggests (an
+// AWS target group, k8s-<namespace>-<service>-<hash>).
+func TestChecksNameThePod(t *testing.T) {
+	r := result(finding("upstream", "10.0.0.5:8080 (k8s-shop-api-1a2b3c)", 0.9, 0.02, 0.7))
+	info := func(ip, pod, node string) signal.Series {
+		return signal.Series{Name: "kube_pod_info", Labels: map[string]string{"pod_ip": ip, "pod": pod, "node": node,
+			"namespace": "payments", "created_by_kind": "ReplicaSet", "created_by_name": "checkout-api-7d9f8c"},
+			Points: []signal.Point{{T: onset.UnixMilli(), V: 1}}}
+	}
+	Apply(r, Evidence{Metrics: []signal.Series{info("10.0.0.5", "checkout-api-7d9f8c-x2x9q", "node-a"), info("10.0.0.6", "checkout-api-7d9f8c-pp4kd", "node-b")}})
+	h := r.Hypotheses[0]
+	if h.Cause != "bad-pod" {
+		t.Fatalf("top hypothesis %s: %s", h.Cause, h.Summary)
+	}
+	text := strings.Join(h.Checks, "\n")
+	for _, c := range h.Containment {
+		text += "\n" + c.Action
+	}
+	for _, want := range []string{"kubectl describe pod checkout-api-7d9f8c-x2x9q -n payments", "kubectl get endpoints -n payments checkout-api"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("checks lack %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "<pod>") || strings.Contains(text, "<namespace>") {
+		t.Errorf("placeholders left although kube_pod_info names the pod:\n%s", text)
+	}
+}
+
+// TestChecksReadTargetGroupNames: without kube_pod_info, an AWS target
+// group's name gives the namespace and service (not "k8s").
+func TestChecksReadTargetGroupNames(t *testing.T) {
+	r := result(finding("upstream", "10.0.0.5:8080 (k8s-shop-api-1a2b3c)", 0.9, 0.02, 0.7))
+	Apply(r, Evidence{})
+	text := strings.Join(r.Hypotheses[0].Checks, "\n")
+	if !strings.Contains(text, "kubectl get endpoints -n shop api") {
+		t.Errorf("checks do not read namespace shop, service api from the target group:\n%s", text)
+	}
+}

@@ -51,8 +51,15 @@ func (f *features) where(h scored) where {
 					w.podIP = hostOf(v)
 					if i := strings.Index(v, "("); i > 0 {
 						name := strings.TrimSuffix(v[i+1:], ")")
-						// ingress-nginx upstream names are <namespace>-<service>-<port>
-						if parts := strings.Split(name, "-"); len(parts) >= 3 {
+						parts := strings.Split(name, "-")
+						switch {
+						case parts[0] == "k8s" && len(parts) >= 4:
+							// AWS Load Balancer Controller target groups:
+							// k8s-<namespace>-<service>-<hash>
+							w.namespace = parts[1]
+							w.deployment = strings.Join(parts[2:len(parts)-1], "-")
+						case len(parts) >= 3:
+							// ingress-nginx upstreams: <namespace>-<service>-<port>
 							w.namespace = parts[0]
 							w.deployment = strings.Join(parts[1:len(parts)-1], "-")
 						}
@@ -76,7 +83,17 @@ func (f *features) where(h scored) where {
 		w.node = f.podNode[w.podIP]
 	}
 	w.pod = "<pod>"
-	if f.m != nil && w.podIP != "" {
+	if p := f.ipPod[w.podIP]; p != "" {
+		// kube_pod_info knows the pod by its IP: its name, namespace and
+		// deployment beat what an upstream's name suggests.
+		w.pod = p
+		if o := f.ipOwner[w.podIP]; o.namespace != "" {
+			w.namespace = o.namespace
+			if o.deployment != "" {
+				w.deployment = o.deployment
+			}
+		}
+	} else if f.m != nil && w.podIP != "" {
 		for _, s := range f.m.Series {
 			if s.Labels["pod_ip"] == w.podIP && s.Labels["pod"] != "" {
 				w.pod = s.Labels["pod"]
