@@ -513,6 +513,10 @@ func badPod(f *features) *scored {
 		}
 	}
 	node := f.podNode[hostOf(v)]
+	if n, st, ok := f.nodeNetStep(node); ok && node != "" {
+		score -= 0.25
+		h.against = append(h.against, fmt.Sprintf("network errors on its node %s rose from %.1f/s to %.1f/s at the onset: the node, not the pod, may be at fault", n, st.Before, st.After))
+	}
 	if node != "" {
 		others := 0
 		for _, q := range ps[1:] {
@@ -525,7 +529,7 @@ func badPod(f *features) *scored {
 			score -= 0.3
 			h.against = append(h.against, fmt.Sprintf("%d other instances on node %s fail too", others, node))
 		} else {
-			h.evidence = append(h.evidence, fmt.Sprintf("it runs on node %s, whose other instances are healthy", node))
+			h.evidence = append(h.evidence, fmt.Sprintf("it runs on node %s, whose other instances look healthy in the logs", node))
 		}
 	}
 	if c, cfit, _ := f.bestChange(deployKinds, 20*time.Minute, 0.6); c != nil && cfit >= 0.5 {
@@ -541,6 +545,34 @@ func badPod(f *features) *scored {
 	h.score = clamp01(score)
 	h.summary = fmt.Sprintf("One instance, %s, %s while still receiving traffic: it holds %s of the %s with %s of the requests.", v, f.say.fails, pct(errShare), f.say.errs, pct(trafficShare))
 	return h
+}
+
+// nodeNetStep finds a node whose network error counters step up at least
+// 5× (to over 1/s) at the onset: node, when given, or any node.
+func (f *features) nodeNetStep(node string) (string, prom.StepShape, bool) {
+	if f.m == nil || !f.hasOnset {
+		return "", prom.StepShape{}, false
+	}
+	for _, s := range f.m.Role(prom.RoleNodeNetErrors) {
+		st := prom.Step(s.Points, f.onset, 30*time.Minute)
+		if st.NAfter == 0 || st.After <= 1 || st.Ratio < 5 {
+			continue
+		}
+		n := s.Labels["node"]
+		if n == "" {
+			n = s.Labels["instance"]
+		}
+		if node == "" || sameNode(n, node) {
+			return n, st, true
+		}
+	}
+	return "", prom.StepShape{}, false
+}
+
+// sameNode compares node names that may be written in full or in part
+// (ip-10-0-1-2 and ip-10-0-1-2.eu-west-1.compute.internal).
+func sameNode(a, b string) bool {
+	return a == b || strings.Contains(a, b) || strings.Contains(b, a)
 }
 
 // badNode: the instances on one node fail together. Needs a node
@@ -604,22 +636,18 @@ func badNode(f *features) *scored {
 			h.evidence = append(h.evidence, fmt.Sprintf("%d failing instances all run on node %s and hold %s of the errors", len(hs), n, pct(math.Min(share[n], 1))))
 		}
 	}
-	if f.m != nil && f.hasOnset {
-		for _, s := range f.m.Role(prom.RoleNodeNetErrors) {
-			st := prom.Step(s.Points, f.onset, 30*time.Minute)
-			if st.NAfter > 0 && st.After > 1 && st.Ratio >= 5 {
-				n := s.Labels["node"]
-				if n == "" {
-					n = s.Labels["instance"]
-				}
-				if node == "" || n == node || strings.Contains(n, node) || strings.Contains(node, n) {
-					score += 0.25
-					h.evidence = append(h.evidence, fmt.Sprintf("network errors on %s up from %.1f/s to %.1f/s at the onset", n, st.Before, st.After))
-					if node == "" {
-						node = n
-						score += 0.1
-					}
-					break
+	if n, st, ok := f.nodeNetStep(node); ok {
+		score += 0.25
+		h.evidence = append(h.evidence, fmt.Sprintf("network errors on %s up from %.1f/s to %.1f/s at the onset", n, st.Before, st.After))
+		if node == "" {
+			node = n
+			score += 0.1
+			// The logs' failing instance on that node ties the two.
+			if ps := f.findingsIn(layerPod); len(ps) > 0 && ps[0].ErrorShare >= 0.3 {
+				_, v := scopeValue(ps[0], layerPod)
+				if pn := f.podNode[hostOf(v)]; pn != "" && sameNode(pn, n) {
+					score += 0.2
+					h.evidence = append(h.evidence, fmt.Sprintf("the instance that fails most, %s, runs on it", hostOf(v)))
 				}
 			}
 		}

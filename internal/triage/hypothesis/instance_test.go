@@ -124,3 +124,51 @@ func TestChecksReadTargetGroupNames(t *testing.T) {
 		t.Errorf("checks do not read namespace shop, service api from the target group:\n%s", text)
 	}
 }
+
+// TestOneFailingPodOnANodeWithNetworkErrors: one instance holds the
+// errors — a bad pod, unless its node's network errors jumped at the
+// onset: then the node is the better explanation, and the pod's own
+// hypothesis says why it is doubted.
+func TestOneFailingPodOnANodeWithNetworkErrors(t *testing.T) {
+	pods := []signal.Series{
+		{Name: "kube_pod_info", Labels: map[string]string{"pod_ip": "10.0.0.5", "pod": "api-1", "node": "node-a"}, Points: []signal.Point{{T: onset.UnixMilli(), V: 1}}},
+		{Name: "kube_pod_info", Labels: map[string]string{"pod_ip": "10.0.0.6", "pod": "api-2", "node": "node-b"}, Points: []signal.Point{{T: onset.UnixMilli(), V: 1}}},
+	}
+	// A counter per node, one sample a minute: node-a's errors climb
+	// 20/s from the onset, node-b's stay flat.
+	counter := func(node string, perSec float64) signal.Series {
+		s := signal.Series{Name: "node_network_receive_errs_total", Labels: map[string]string{"node": node, "device": "eth0"}}
+		v := 0.0
+		for t := onset.Add(-time.Hour); !t.After(onset.Add(time.Hour)); t = t.Add(time.Minute) {
+			if !t.Before(onset) {
+				v += 60 * perSec
+			}
+			s.Points = append(s.Points, signal.Point{T: t.UnixMilli(), V: v})
+		}
+		return s
+	}
+	for _, c := range []struct {
+		name    string
+		metrics []signal.Series
+		want    string
+	}{
+		{"no network errors", pods, "bad-pod"},
+		{"its node's network errors jump", append(append([]signal.Series{}, pods...), counter("node-a", 20), counter("node-b", 0)), "bad-node"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := result(finding("upstream", "10.0.0.5:8080", 0.8, 0.02, 0.6))
+			Apply(r, Evidence{Metrics: c.metrics})
+			if got := r.Hypotheses[0].Cause; got != c.want {
+				t.Fatalf("top hypothesis %s (%s), want %s", got, r.Hypotheses[0].Summary, c.want)
+			}
+			if c.want != "bad-node" {
+				return
+			}
+			for _, h := range r.Hypotheses {
+				if h.Cause == "bad-pod" && !strings.Contains(strings.Join(h.Against, "\n"), "network errors on its node node-a") {
+					t.Errorf("bad-pod does not say its node's network errors speak against it: %q", h.Against)
+				}
+			}
+		})
+	}
+}
