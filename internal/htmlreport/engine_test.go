@@ -35,9 +35,21 @@ func TestEngineResults(t *testing.T) {
 			if res.Impact.Onset != nil && !bytes.Contains(page, []byte(`<g class="onset">`)) {
 				t.Error("onset not marked")
 			}
+			for k, v := range onsetScope(&res) {
+				if !bytes.Contains(page, []byte("step of "+k+"="+v)) {
+					t.Errorf("the onset was found in %s=%s's requests, and the page does not say so", k, v)
+				}
+			}
 		})
 	}
 	if n == 0 {
 		t.Skip("no triage results in ../triage/testdata")
 	}
+}
+
+func onsetScope(r *triage.Result) map[string]string {
+	if r.Onset == nil {
+		return nil
+	}
+	return r.Onset.Scope
 }

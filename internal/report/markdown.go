@@ -36,7 +36,11 @@ func Markdown(w io.Writer, r *triage.Result) error {
 				}
 				ew.printf(")")
 			} else {
-				ew.printf(" (error rate %s → %s)", pct(r.Onset.Before), pct(r.Onset.After))
+				of := ""
+				for k, v := range r.Onset.Scope { // one dimension: a finding's
+					of = " of " + scopeText(k, v)
+				}
+				ew.printf(" (error rate%s %s → %s)", of, pct(r.Onset.Before), pct(r.Onset.After))
 			}
 		}
 		ew.printf("\n")

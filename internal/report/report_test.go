@@ -15,7 +15,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // The inputs are the triage engine's golden results.
-var cases = []string{"stale-endpoint", "p2p-bitrate", "noise", "slow-node", "login-401"}
+var cases = []string{"stale-endpoint", "p2p-bitrate", "noise", "slow-node", "login-401", "quiet-pod"}
 
 func load(t *testing.T, name string) *triage.Result {
 	t.Helper()

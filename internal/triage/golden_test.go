@@ -13,7 +13,7 @@ import (
 )
 
 // goldenScenarios are kept as golden files (the others are only validated).
-var goldenScenarios = map[string]bool{"stale-endpoint": true, "p2p-bitrate": true, "noise": true, "slow-node": true, "login-401": true}
+var goldenScenarios = map[string]bool{"stale-endpoint": true, "p2p-bitrate": true, "noise": true, "slow-node": true, "login-401": true, "quiet-pod": true}
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 

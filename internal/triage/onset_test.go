@@ -1,8 +1,12 @@
 package triage
 
 import (
+	"context"
 	"math/rand/v2"
 	"testing"
+	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/signal"
 )
 
 // sparseSeries builds a series of L buckets of about perBucket requests
@@ -149,5 +153,78 @@ func TestSlowShareOnset(t *testing.T) {
 	}
 	if d.ev.Quantile != 0.99 || d.ev.After < 1 {
 		t.Errorf("moved quantile p%.0f %.3f → %.3f, want p99 above 1 s", d.ev.Quantile*100, d.ev.Before, d.ev.After)
+	}
+}
+
+// quietPodScan serves six hours of a quiet service — one request every
+// 3 s over 40 pods, 1% failing — in which, from failAt (when not zero),
+// pod 10.0.0.7 fails half its requests: about 15 errors an hour more,
+// over 12 an hour from the others.
+func quietPodScan(seed uint64, start, failAt time.Time) ScanFunc {
+	return func(ctx context.Context, newSink func() signal.RequestSink) (Inputs, error) {
+		sink := newSink()
+		r := rand.New(rand.NewPCG(seed, 11))
+		fs := []signal.Field{{Name: "upstream"}}
+		n := 0
+		for t := start; t.Before(start.Add(6 * time.Hour)); t = t.Add(3 * time.Second) {
+			n++
+			pod := 1 + r.IntN(40)
+			fs[0].Value = []byte("10.0." + string(rune('0'+pod/10)) + "." + string(rune('0'+pod%10)) + ":8080")
+			status := 200
+			if r.Float64() < 0.01 || (pod == 7 && !failAt.IsZero() && !t.Before(failAt) && r.IntN(2) == 0) {
+				status = 503
+			}
+			sink.Add(&signal.Request{Time: t.UnixNano(), Status: status, Duration: 0.05, Fields: fs})
+		}
+		return Inputs{Lines: int64(n)}, nil
+	}
+}
+
+// TestScopedOnset: when one pod's failures are too few to move the whole
+// log's error rate, the onset is found in the pod's own requests, the
+// baseline is what came before, and the result says so; a log without the
+// failure has no onset at all.
+func TestScopedOnset(t *testing.T) {
+	start := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	failAt := start.Add(5 * time.Hour)
+	scoped := 0
+	for seed := uint64(1); seed <= 5; seed++ {
+		res, err := Run(context.Background(), Options{Scan: quietPodScan(seed, start, failAt)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := res.Onset
+		if o == nil {
+			t.Errorf("seed %d: no onset", seed)
+			continue
+		}
+		if o.Scope == nil {
+			continue // the whole log's rate moved enough this time
+		}
+		scoped++
+		if o.Scope["upstream"] != "10.0.0.7:8080" || o.After < 0.3 || o.Before > 0.05 {
+			t.Errorf("seed %d: onset evidence %+v, want pod 10.0.0.7's step to ~50%%", seed, o)
+		}
+		if d := res.Impact.Onset.Sub(failAt).Abs(); d > 10*time.Minute || !res.Impact.Significant {
+			t.Errorf("seed %d: onset %s (significant %v), truth %s", seed, res.Impact.Onset, res.Impact.Significant, failAt)
+		}
+		if res.Window.Baseline.End == nil || !res.Window.Baseline.End.Equal(*res.Impact.Onset) {
+			t.Errorf("seed %d: baseline %+v does not end at the onset", seed, res.Window.Baseline)
+		}
+		if len(res.Findings) == 0 || res.Findings[0].Value != "10.0.0.7:8080" || res.Findings[0].BaselineErrorRate == nil {
+			t.Errorf("seed %d: findings do not compare pod 10.0.0.7 with its baseline: %+v", seed, res.Findings)
+		}
+	}
+	if scoped < 3 {
+		t.Errorf("the onset came from the pod's own requests in %d of 5 logs: the log is not quiet enough to test it", scoped)
+	}
+	for seed := uint64(1); seed <= 5; seed++ {
+		res, err := Run(context.Background(), Options{Scan: quietPodScan(seed, start, time.Time{})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Onset != nil || res.Impact.Onset != nil {
+			t.Errorf("seed %d: an onset in a log without the failure: %+v", seed, res.Onset)
+		}
 	}
 }

@@ -280,6 +280,11 @@ type OnsetEvidence struct {
 	// two-rate fit, at least 1); an error-rate change counts when
 	// LogLikelihoodRatio / Dispersion is at least 12. Error-rate onsets only.
 	Dispersion float64 `json:"dispersion,omitempty"`
+	// Scope is set when the onset was found in the requests of one
+	// finding's scope (its own error rate stepped up) because the whole
+	// log's error rate showed none; Before and After are then that scope's
+	// error rates and BucketSeconds its time slots' width.
+	Scope map[string]string `json:"scope,omitempty"`
 	// ThresholdSeconds is set when latency's onset was found in the share
 	// of requests slower than it (a slow minority moves no bucket's
 	// quantile); SlowBefore and SlowAfter are that share either side of

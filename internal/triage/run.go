@@ -158,6 +158,15 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	var s series
 	_ = stage("scope", func() error {
 		w, s = agg.scope(&opt, res)
+		if res.Onset == nil && opt.Baseline == nil {
+			// No onset in the whole log: the failing requests may still
+			// share a scope whose own error rate stepped up.
+			if fs := agg.correlate(w, 1); len(fs) > 0 {
+				if t, sp, ok := agg.scopedOnset(fs[0]); ok {
+					w, s = agg.rescopeAt(&opt, res, fs[0], t, sp)
+				}
+			}
+		}
 		return nil
 	})
 	// A second pass reads the inputs again: only files can be, and only the

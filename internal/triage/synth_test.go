@@ -211,6 +211,9 @@ type scenarioFile struct {
 		Scopes     []map[string]string `json:"scopes"`
 		Onset      *bool               `json:"onset"`
 		NoFindings bool                `json:"no_findings"`
+		// OnsetScope: the onset is found in this scope's own requests
+		// (the whole log's error rate shows none).
+		OnsetScope map[string]string `json:"onset_scope"`
 	} `json:"expect"`
 }
 

@@ -2,6 +2,7 @@ package triage
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -39,11 +40,18 @@ func TestScenarioFiles(t *testing.T) {
 				t.Fatalf("no onset found")
 			case wantOnset:
 				truth := sc.start.Add(sc.onset)
-				if d := res.Impact.Onset.Sub(truth); d.Abs() > 2*bucketDur(res) {
-					t.Errorf("onset %s, truth %s (bucket %vs)", res.Impact.Onset, truth, res.Series.BucketSeconds)
+				tol := 2 * bucketDur(res)
+				if o := res.Onset; o != nil && o.Scope != nil {
+					tol = 2 * time.Duration(o.BucketSeconds*float64(time.Second)) // a value's time slots
+				}
+				if d := res.Impact.Onset.Sub(truth); d.Abs() > tol {
+					t.Errorf("onset %s, truth %s (tolerance %v)", res.Impact.Onset, truth, tol)
 				}
 			case res.Impact.Onset != nil && res.Impact.Significant:
 				t.Errorf("onset %s claimed significant", res.Impact.Onset)
+			}
+			if w := f.Expect.OnsetScope; w != nil && (res.Onset == nil || !maps.Equal(res.Onset.Scope, w)) {
+				t.Errorf("onset evidence %+v, want the onset found in %v's own requests", res.Onset, w)
 			}
 			if f.Expect.NoFindings && len(res.Findings) > 0 {
 				t.Errorf("%d findings, want none", len(res.Findings))
