@@ -2,6 +2,7 @@ package triage
 
 import (
 	"math"
+	"sort"
 	"strconv"
 	"time"
 
@@ -192,20 +193,27 @@ func detectOnset(s series) detected {
 	} else if k, before, after, t, q := latencySplit(s); k > 0 {
 		d.onset, d.onsetLo, d.incStart, d.baseHi = k, k, k, k
 		d.ev = &OnsetEvidence{Method: "latency", Quantile: q, Before: round(before, 4), After: round(after, 4), LogLikelihoodRatio: t}
-	} else if ss, sp, thr := slowShareSplit(s); sp.ok {
-		onset := refineOnset(ss, sp.k, sp.pLo)
-		end := L
-		if r := bestSplit(ss.n, ss.e, sp.k, L); r.ok && !r.increasing && r.pHi < (r.pLo+sp.pLo)/2 {
-			end = r.k
-		}
-		// As for a quantile's shift: latency itself must rise 1.5× — more
-		// requests over the usual p90 can be a change of traffic mix.
-		if q, before, after := movedQuantile(s, onset, end); after >= minLatencyFac*before && after > 0 {
+	} else {
+		for _, c := range slowShareSplits(s) {
+			sp := c.sp
+			onset := refineOnset(c.ss, sp.k, sp.pLo)
+			end := L
+			if r := bestSplit(c.ss.n, c.ss.e, sp.k, L); r.ok && !r.increasing && r.pHi < (r.pLo+sp.pLo)/2 {
+				end = r.k
+			}
+			// As for a quantile's shift: latency itself must rise 1.5× —
+			// more requests over the usual p90 can be a change of traffic
+			// mix. Otherwise the next clearest threshold may still hold.
+			q, before, after := movedQuantile(s, onset, end)
+			if after <= 0 || after < minLatencyFac*before {
+				continue
+			}
 			d.onset, d.onsetLo, d.end = onset, min(onset, sp.kLo), end
 			d.incStart, d.baseHi = onset, onset
 			d.ev = &OnsetEvidence{Method: "latency", Quantile: q, Before: before, After: after,
 				LogLikelihoodRatio: sp.llr, Dispersion: round(sp.disp, 3),
-				ThresholdSeconds: thr, SlowBefore: round(sp.pLo, 6), SlowAfter: round(sp.pHi, 6)}
+				ThresholdSeconds: c.thr, SlowBefore: round(sp.pLo, 6), SlowAfter: round(sp.pHi, 6)}
+			break
 		}
 	}
 	if d.ev != nil && d.onset >= 0 {
@@ -336,21 +344,22 @@ func latencySplitAt(s series, quantile float64, minN uint32) (k int, before, aft
 	return idx[bestJ], before, after, bestT
 }
 
-// slowShareSplit looks for a step up of the share of slow requests, for
+// slowShareSplits looks for a step up of the share of slow requests, for
 // when no bucket's quantile moves: one endpoint of many turning slow, with a
 // few dozen requests per bucket, moves no bucket's p99, but it moves the
 // share of requests slower than the whole log's usual tail. For thresholds
 // at the log's p90, p99 and p99.9 (each with at least 20 requests above
 // it), the requests slower than the threshold are counted per bucket from
-// the buckets' sketches and segmented as the error rate is; the clearest
-// step up wins. ss is the series of those counts (e: slow requests).
-func slowShareSplit(s series) (ss series, best split, thr float64) {
+// the buckets' sketches and segmented as the error rate is. It returns the
+// significant steps up, clearest first; ss is the series of those counts
+// (e: slow requests).
+func slowShareSplits(s series) []slowStep {
 	var all *ddsketch.DDSketch
 	for _, b := range s.b {
 		all = mergeSketch(all, b.sk)
 	}
 	if all == nil || all.GetCount() < 100 {
-		return ss, best, 0
+		return nil
 	}
 	n := make([]float64, len(s.b))
 	for i, b := range s.b {
@@ -358,6 +367,7 @@ func slowShareSplit(s series) (ss series, best split, thr float64) {
 			n[i] = b.sk.GetCount()
 		}
 	}
+	var out []slowStep
 	for _, q := range []float64{0.9, 0.99, 0.999} {
 		if all.GetCount()*(1-q) < 20 {
 			break
@@ -372,13 +382,19 @@ func slowShareSplit(s series) (ss series, best split, thr float64) {
 				e[i] = countAbove(b.sk, t)
 			}
 		}
-		sp := bestSplit(n, e, 0, len(n))
-		if sp.ok && sp.increasing && (!best.ok || sp.llr/sp.disp > best.llr/best.disp) {
-			best, thr = sp, round(t, 4)
-			ss = series{start: s.start, width: s.width, n: n, e: e, b: s.b}
+		if sp := bestSplit(n, e, 0, len(n)); sp.ok && sp.increasing {
+			out = append(out, slowStep{ss: series{start: s.start, width: s.width, n: n, e: e, b: s.b}, sp: sp, thr: round(t, 4)})
 		}
 	}
-	return ss, best, thr
+	sort.Slice(out, func(i, j int) bool { return out[i].sp.llr/out[i].sp.disp > out[j].sp.llr/out[j].sp.disp })
+	return out
+}
+
+// slowStep is a step up of the share of requests slower than thr.
+type slowStep struct {
+	ss  series
+	sp  split
+	thr float64
 }
 
 // countAbove counts a sketch's values above t (by their bins, within the
