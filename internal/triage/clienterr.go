@@ -49,12 +49,8 @@ func clientErrorShift(s series) *clientShift {
 		return nil
 	}
 	k := refineOnset(c, sp.k, sp.pLo)
-	end := L
-	recovered := false
-	if r := bestSplit(c.n, c.e, sp.k, L); r.ok && !r.increasing && r.pHi < (r.pLo+sp.pLo)/2 {
-		end, recovered = r.k, true
-	}
-	cs := &clientShift{codes: map[int]int64{}, recovered: recovered}
+	end := recoveryAt(c.n, c.e, sp)
+	cs := &clientShift{codes: map[int]int64{}, recovered: end < L}
 	cs.w = windows{incStart: s.at(k), incEnd: s.at(end), baseStart: s.at(0), baseEnd: s.at(k), hasBase: k > 0}
 	cs.w.onset = ptr(time.Unix(0, s.at(k)).UTC())
 	var n, e, nb, eb float64

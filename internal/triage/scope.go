@@ -144,6 +144,16 @@ func dispersion(n, e []float64, a, b int, sp split) float64 {
 	return math.Max(1, x2/df)
 }
 
+// recoveryAt returns where the step up sp ends: a significant step back
+// down after it, at least halfway to the rate before; len(n) when the
+// rate stays up to the end of the data.
+func recoveryAt(n, e []float64, sp split) int {
+	if r := bestSplit(n, e, sp.k, len(n)); r.ok && !r.increasing && r.pHi < (r.pLo+sp.pLo)/2 {
+		return r.k
+	}
+	return len(n)
+}
+
 // detected is the outcome of onset detection, in bucket indexes of a series.
 type detected struct {
 	onset    int // -1: none (the incident started before the data, or no change)
@@ -170,10 +180,7 @@ func detectOnset(s series) detected {
 		d.onsetLo = min(d.onset, sp.kLo)
 		d.incStart = d.onset
 		d.baseHi = d.onset
-		// Recovery: a significant step back down after the onset.
-		if r := bestSplit(s.n, s.e, sp.k, L); r.ok && !r.increasing && r.pHi < (r.pLo+sp.pLo)/2 {
-			d.end = r.k
-		}
+		d.end = recoveryAt(s.n, s.e, sp)
 		d.ev = &OnsetEvidence{Method: "error-rate", Before: sp.pLo, After: sp.pHi, LogLikelihoodRatio: sp.llr, Dispersion: round(sp.disp, 3)}
 	} else if sp.ok {
 		// The rate fell: the data starts inside an incident, or one ended.
@@ -197,10 +204,7 @@ func detectOnset(s series) detected {
 		for _, c := range slowShareSplits(s) {
 			sp := c.sp
 			onset := refineOnset(c.ss, sp.k, sp.pLo)
-			end := L
-			if r := bestSplit(c.ss.n, c.ss.e, sp.k, L); r.ok && !r.increasing && r.pHi < (r.pLo+sp.pLo)/2 {
-				end = r.k
-			}
+			end := recoveryAt(c.ss.n, c.ss.e, sp)
 			// As for a quantile's shift: latency itself must rise 1.5× —
 			// more requests over the usual p90 can be a change of traffic
 			// mix. Otherwise the next clearest threshold may still hold.
