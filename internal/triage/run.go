@@ -156,14 +156,18 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 
 	var w windows
 	var s series
+	// findings holds the correlation over w when it is already done.
+	var findings []Finding
 	_ = stage("scope", func() error {
 		w, s = agg.scope(&opt, res)
 		if res.Onset == nil && opt.Baseline == nil {
 			// No onset in the whole log: the failing requests may still
 			// share a scope whose own error rate stepped up.
-			if fs := agg.correlate(w, 1); len(fs) > 0 {
-				if t, sp, ok := agg.scopedOnset(fs[0]); ok {
-					w, s = agg.rescopeAt(&opt, res, fs[0], t, sp)
+			findings = agg.correlate(w, opt.Top)
+			if len(findings) > 0 {
+				if t, sp, ok := agg.scopedOnset(findings[0]); ok {
+					w, s = agg.rescopeAt(&opt, res, findings[0], t, sp)
+					findings = nil // other windows: correlate again
 				}
 			}
 		}
@@ -217,7 +221,10 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		}
 	}
 	_ = stage("correlate", func() error {
-		res.Findings = agg.correlate(w, opt.Top)
+		res.Findings = findings
+		if res.Findings == nil {
+			res.Findings = agg.correlate(w, opt.Top)
+		}
 		if res.Findings == nil {
 			res.Findings = []Finding{}
 		}

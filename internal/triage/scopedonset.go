@@ -15,15 +15,12 @@ func (a *Aggregator) scopedOnset(f Finding) (onset int64, sp split, ok bool) {
 	if len(f.Scope) != 1 || f.Estimated {
 		return 0, sp, false // pairs are counted on samples, not per slot
 	}
-	var dim, val string
-	for dim, val = range f.Scope {
-	}
-	di, found := a.dimByName[dim]
+	di, found := a.dimByName[f.Dimension]
 	if !found || a.dims[di].dropped {
 		return 0, sp, false
 	}
 	d := a.dims[di]
-	id := d.lookup(val)
+	id := d.lookup(f.Value)
 	if id == 0 || id == d.overflow {
 		return 0, sp, false
 	}
