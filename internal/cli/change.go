@@ -161,7 +161,7 @@ func renderChanges(w io.Writer, chs []signal.Change) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tID\tKIND\tSERVICE\tSCOPE\tSUMMARY")
 	for _, c := range chs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Time.UTC().Format("2006-01-02 15:04:05"), c.ID, c.Kind, dash(c.Service), dash(joinKV(c.Scope, ",")), trunc(c.Summary, 70))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Time.UTC().Format("2006-01-02 15:04:05"), c.ID, c.Kind, dash(c.Service), dash(signal.JoinScope(c.Scope, ",")), trunc(c.Summary, 70))
 	}
 	tw.Flush()
 }

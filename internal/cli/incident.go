@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sitrep-dev/sitrep/internal/incident"
+	"github.com/sitrep-dev/sitrep/internal/signal"
 )
 
 func newIncidentCmd(a *App) *cobra.Command {
@@ -256,7 +257,7 @@ func renderIncident(w io.Writer, inc *incident.Incident, events []incident.Event
 	}
 	fmt.Fprintf(tw, "Services\t%s\n", dash(strings.Join(inc.Services, ", ")))
 	if len(inc.Labels) > 0 {
-		fmt.Fprintf(tw, "Labels\t%s\n", joinKV(inc.Labels, ", "))
+		fmt.Fprintf(tw, "Labels\t%s\n", signal.JoinScope(inc.Labels, ", "))
 	}
 	fmt.Fprintf(tw, "Commander\t%s\n", dash(inc.Commander))
 	fmt.Fprintf(tw, "Communications\t%s\n", dash(inc.Communications))

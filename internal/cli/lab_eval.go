@@ -15,6 +15,7 @@ import (
 	"github.com/sitrep-dev/sitrep/internal/incident"
 	"github.com/sitrep-dev/sitrep/internal/lab"
 	"github.com/sitrep-dev/sitrep/internal/labeval"
+	"github.com/sitrep-dev/sitrep/internal/signal"
 )
 
 func newLabEvalCmd(a *App) *cobra.Command {
@@ -218,7 +219,7 @@ func newLabRevealCmd(a *App) *cobra.Command {
 			fmt.Fprintf(tw, "Cause\t%s\n", truth.Cause)
 			fmt.Fprintf(tw, "Change\t%s\n", dash(truth.ChangeID))
 			fmt.Fprintf(tw, "Onset\t%s\n", truth.Onset.UTC().Format("2006-01-02 15:04:05 UTC"))
-			fmt.Fprintf(tw, "Scope\t%s\n", dash(joinKV(truth.Scope, ", ")))
+			fmt.Fprintf(tw, "Scope\t%s\n", dash(signal.JoinScope(truth.Scope, ", ")))
 			fmt.Fprintf(tw, "Your answer\t%s\n", verdict)
 			if inc.RootCause != "" {
 				fmt.Fprintf(tw, "Your root cause\t%s\n", inc.RootCause)

@@ -239,8 +239,8 @@ func build(res *triage.Result, changes []signal.Change, opts Options) *view {
 		on.Sub = im.Onset.UTC().Format("2006-01-02")
 		if res.Onset != nil && res.Onset.Method != "" {
 			on.Sub += " · " + res.Onset.Method + " step"
-			for k, val := range res.Onset.Scope { // one dimension: a finding's
-				on.Sub += " of " + k + "=" + val
+			if len(res.Onset.Scope) > 0 {
+				on.Sub += " of " + signal.JoinScope(res.Onset.Scope, ", ")
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/sitrep-dev/sitrep/internal/signal"
 	"github.com/sitrep-dev/sitrep/internal/triage"
 )
 
@@ -37,8 +38,8 @@ func Markdown(w io.Writer, r *triage.Result) error {
 				ew.printf(")")
 			} else {
 				of := ""
-				for k, v := range r.Onset.Scope { // one dimension: a finding's
-					of = " of " + scopeText(k, v)
+				if len(r.Onset.Scope) > 0 {
+					of = " of " + signal.JoinScope(r.Onset.Scope, ", ")
 				}
 				ew.printf(" (error rate%s %s → %s)", of, pct(r.Onset.Before), pct(r.Onset.After))
 			}

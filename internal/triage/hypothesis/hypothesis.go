@@ -16,7 +16,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/signal"
@@ -144,7 +143,7 @@ func unknown(f *features, hs []scored) triage.Hypothesis {
 			h.Evidence = append(h.Evidence, fd.Summary)
 		}
 		if len(c.Findings) > 0 {
-			h.Checks = append(h.Checks, fmt.Sprintf("Start with %s: it holds %s of them.", scopeString(c.Findings[0].Scope), pct(c.Findings[0].ErrorShare)))
+			h.Checks = append(h.Checks, fmt.Sprintf("Start with %s: it holds %s of them.", signal.JoinScope(c.Findings[0].Scope, ", "), pct(c.Findings[0].ErrorShare)))
 		}
 		h.Checks = append(h.Checks,
 			"What changed at the onset for authentication, authorisation, rate limits or request validation (keys, tokens, WAF rules, API gateway config)?",
@@ -172,7 +171,7 @@ func unknown(f *features, hs []scored) triage.Hypothesis {
 		}
 		if f.onSlow {
 			// A latency incident: the top findings are the slow requests'.
-			h.Checks = append(h.Checks, fmt.Sprintf("Start with %s: it holds %s of the slow requests.", scopeString(f.top[0].Scope), pct(f.top[0].ErrorShare)))
+			h.Checks = append(h.Checks, fmt.Sprintf("Start with %s: it holds %s of the slow requests.", signal.JoinScope(f.top[0].Scope, ", "), pct(f.top[0].ErrorShare)))
 		}
 		h.Checks = append(h.Checks,
 			"Compare the failing scope's configuration and recent changes with a healthy one (same service, other region/pod).",
@@ -204,18 +203,4 @@ func clamp01(x float64) float64 {
 		return 1
 	}
 	return x
-}
-
-// scopeString is "dim=value, dim=value" with the dimensions sorted.
-func scopeString(scope map[string]string) string {
-	keys := make([]string, 0, len(scope))
-	for k := range scope {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + scope[k]
-	}
-	return strings.Join(parts, ", ")
 }
