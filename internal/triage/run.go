@@ -177,10 +177,9 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	// default error expression leaves something for it to find.
 	rescan := opt.Error == DefaultErrorExpr && opt.Scan != nil && opt.Aggregate == nil && opt.Rescannable
 	if o := res.Onset; o != nil && o.Method == "latency" {
+		// Every latency onset has latency up 1.5× (After > 0), the
+		// slow-share one included.
 		thr := round(math.Sqrt(math.Max(o.Before, 1e-3)*o.After), 2)
-		if o.After <= 0 {
-			thr = o.ThresholdSeconds
-		}
 		expr := "request_time>" + strconv.FormatFloat(thr, 'f', -1, 64)
 		switch {
 		case rescan:
