@@ -47,6 +47,7 @@ const (
 	RoleReplicasAvailable Role = "replicas_available"  // deployment replicas available
 	RoleUp                Role = "up"                  // 1 when the scrape target answered
 	RolePodInfo           Role = "pod_info"            // kube_pod_info: joins pods to nodes
+	RoleDependency        Role = "dependency_requests" // outbound calls to another service; status and target labels
 )
 
 // Derived roles, produced by Derive from the raw ones.
@@ -56,6 +57,10 @@ const (
 	RoleDBConnUsage   Role = "db_conn_usage"  // db_connections / db_max_connections, 0..1
 	RoleMemoryUsage   Role = "memory_usage"   // memory / memory_limit, 0..1
 	RoleCertRemaining Role = "cert_remaining" // seconds until the certificate expires
+	// RoleDependencyErrorRatio is the failing share of the calls to one
+	// dependency (label dependency), 0..1; RoleDependency's derived series
+	// are the calls per second, per dependency.
+	RoleDependencyErrorRatio Role = "dependency_error_ratio"
 )
 
 var knownRoles = map[Role]bool{}
@@ -65,7 +70,7 @@ func init() {
 		RoleMemoryAvailable, RoleCPULimit, RoleLoad, RoleRestarts, RoleOOMKills, RoleDBConnections,
 		RoleDBOpen, RoleDBMaxConnections, RoleDBActive, RoleDBWait, RoleQueryLatency,
 		RoleMaxTxDuration, RoleSlowQueries, RoleLocks, RoleCertExpiry, RoleProbeSuccess,
-		RoleProbeStatus, RoleNodeNetErrors, RoleReplicasAvailable, RoleUp, RolePodInfo} {
+		RoleProbeStatus, RoleNodeNetErrors, RoleReplicasAvailable, RoleUp, RolePodInfo, RoleDependency} {
 		knownRoles[r] = true
 	}
 }
@@ -106,6 +111,11 @@ type Rule struct {
 	// StatusLabel names the label holding the HTTP status of a requests
 	// metric (default: status, then code).
 	StatusLabel string `yaml:"status_label"`
+	// TargetLabel names the label holding the called service of a
+	// dependency_requests metric (default: the first present of
+	// server_address, peer_service, client_name, destination_service_name,
+	// grpc_service, target).
+	TargetLabel string `yaml:"target_label"`
 	// Delta, for a counter, makes Derive report the increase per sample
 	// interval instead of a per-second rate (used for restarts and OOM kills,
 	// where "3 restarts" reads better than "0.01/s").
@@ -156,6 +166,12 @@ func (r *Rule) compile() error {
 	case Counter, Gauge, Histogram:
 	default:
 		return fmt.Errorf("metric %s: type %q is unknown (want counter, gauge or histogram)", r.Metric, r.Type)
+	}
+	if r.TargetLabel != "" && r.Role != RoleDependency {
+		return fmt.Errorf("metric %s: target_label applies to role %s only", r.Metric, RoleDependency)
+	}
+	if r.TargetLabel != "" && !labelNameRE.MatchString(r.TargetLabel) {
+		return fmt.Errorf("metric %s: target_label %q is not a valid label name", r.Metric, r.TargetLabel)
 	}
 	if r.Delta && r.Type != Counter {
 		return fmt.Errorf("metric %s: delta applies to counters only, type is %s", r.Metric, r.Type)
@@ -335,6 +351,17 @@ var defaultRules = []Rule{
 	{Metric: "mysql_global_variables_max_connections", Role: RoleDBMaxConnections},
 	{Metric: "mysql_global_status_slow_queries", Role: RoleSlowQueries, Type: Counter},
 	{Metric: "mysql_global_status_threads_running", Role: RoleDBActive},
+	// outbound calls: OpenTelemetry HTTP client (current and older semantic
+	// conventions, as the Prometheus exporter names them), Micrometer's
+	// HTTP clients, go-grpc-prometheus clients, Istio sidecars of the caller
+	{Metric: "http_client_request_duration_seconds_count", Role: RoleDependency, Type: Counter,
+		StatusLabel: "http_response_status_code", TargetLabel: "server_address"},
+	{Metric: "http_client_duration_milliseconds_count", Role: RoleDependency, Type: Counter,
+		StatusLabel: "http_status_code", TargetLabel: "net_peer_name"},
+	{Metric: "http_client_requests_seconds_count", Role: RoleDependency, Type: Counter, StatusLabel: "status", TargetLabel: "client_name"},
+	{Metric: "grpc_client_handled_total", Role: RoleDependency, StatusLabel: "grpc_code", TargetLabel: "grpc_service"},
+	{Metric: "istio_requests_total", Role: RoleDependency, Labels: map[string]string{"reporter": "source"},
+		StatusLabel: "response_code", TargetLabel: "destination_service_name"},
 	// blackbox_exporter
 	{Metric: "probe_success", Role: RoleProbeSuccess},
 	{Metric: "probe_ssl_earliest_cert_expiry", Role: RoleCertExpiry},
@@ -346,7 +373,8 @@ var defaultRules = []Rule{
 // DefaultCatalog returns a catalog of the common exporters' metric names:
 // ingress-nginx, client_golang (HTTP, process, database/sql), cAdvisor,
 // kube-state-metrics, node_exporter, postgres_exporter, mysqld_exporter,
-// blackbox_exporter and up.
+// outbound calls (OpenTelemetry and Micrometer HTTP clients, gRPC clients,
+// Istio), blackbox_exporter and up.
 func DefaultCatalog() *Catalog {
 	c := &Catalog{}
 	if err := c.Add(defaultRules...); err != nil {

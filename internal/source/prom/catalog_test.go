@@ -114,6 +114,7 @@ func TestLoadMappingBad(t *testing.T) {
 		"bad_name.yaml":    `metric "shop-requests" is not a valid Prometheus metric name`,
 		"bad_delta.yaml":   "delta applies to counters only",
 		"bad_without.yaml": `without: "cpu-id" is not a valid label name`,
+		"bad_target.yaml":  "target_label applies to role dependency_requests only",
 	}
 	for file, want := range tests {
 		t.Run(file, func(t *testing.T) {

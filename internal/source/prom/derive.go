@@ -108,7 +108,7 @@ var roleUnit = map[Role]string{
 	RoleRestarts: "count", RoleOOMKills: "count", RoleDBWait: "per_second",
 	RoleQueryLatency: "seconds", RoleMaxTxDuration: "seconds", RoleSlowQueries: "per_second",
 	RoleCertExpiry: "unix_seconds", RoleCertRemaining: "seconds", RoleNodeNetErrors: "per_second",
-	RoleDBConnUsage: "ratio",
+	RoleDBConnUsage: "ratio", RoleDependency: "per_second", RoleDependencyErrorRatio: "ratio",
 }
 
 type ruled struct {
@@ -188,6 +188,8 @@ func Derive(series []signal.Series, cat *Catalog) *Metrics {
 			deriveLatency(rs, add)
 		case RoleQueryLatency:
 			deriveQueryLatency(rs, add)
+		case RoleDependency:
+			deriveDependencies(rs, add)
 		case RolePodInfo:
 		default:
 			for _, r := range sumWithout(dropPodTotals(rs)) {
@@ -489,6 +491,83 @@ func deriveRequests(rs []ruled, add func(Series)) {
 	for _, n := range names {
 		t := overall[n]
 		add(Series{Role: RoleErrorRatio, Name: n, Points: ratio(fromMap(t.errs), fromMap(t.req))})
+	}
+}
+
+// targetLabels name the called service in outbound request metrics, in the
+// order tried when a rule names none.
+var targetLabels = []string{"server_address", "peer_service", "client_name", "destination_service_name", "grpc_service", "target"}
+
+func targetOf(r ruled) string {
+	if r.rule.TargetLabel != "" {
+		return r.Labels[r.rule.TargetLabel]
+	}
+	for _, l := range targetLabels {
+		if v := r.Labels[l]; v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// isCallError reports whether an outbound call series counts failed calls:
+// a 5xx or 429 answer, a gRPC code that says the server failed or was not
+// reached, a client that got no response (Micrometer's IO_ERROR or
+// CLIENT_ERROR status, outcome SERVER_ERROR), or any OpenTelemetry
+// error_type.
+func isCallError(r ruled) bool {
+	st := statusOf(r)
+	switch {
+	case isServerError(st), st == "429":
+		return true
+	case r.Labels["error_type"] != "", r.Labels["outcome"] == "SERVER_ERROR":
+		return true
+	}
+	switch strings.ToLower(st) {
+	case "unavailable", "deadlineexceeded", "deadline_exceeded", "internal", "unknown", "dataloss", "data_loss",
+		"resourceexhausted", "resource_exhausted", "io_error", "client_error":
+		return true
+	}
+	return false
+}
+
+// deriveDependencies sums outbound calls per called service (label
+// dependency): calls per second and the failing share of them.
+func deriveDependencies(rs []ruled, add func(Series)) {
+	type totals struct {
+		name        string // the first metric that counts them
+		calls, errs map[int64]float64
+	}
+	byTarget := map[string]*totals{}
+	var targets []string
+	for _, r := range rs {
+		tg := targetOf(r)
+		if tg == "" {
+			continue
+		}
+		t, ok := byTarget[tg]
+		if !ok {
+			t = &totals{r.Name, map[int64]float64{}, map[int64]float64{}}
+			byTarget[tg] = t
+			targets = append(targets, tg)
+		}
+		isErr := isCallError(r)
+		for _, p := range transform(r) {
+			t.calls[p.T] += p.V
+			if isErr {
+				t.errs[p.T] += p.V
+			} else if _, ok := t.errs[p.T]; !ok {
+				t.errs[p.T] = 0
+			}
+		}
+	}
+	sort.Strings(targets)
+	for _, tg := range targets {
+		t := byTarget[tg]
+		l := map[string]string{"dependency": tg}
+		calls := fromMap(t.calls)
+		add(Series{Role: RoleDependency, Name: t.name, Labels: l, Points: calls})
+		add(Series{Role: RoleDependencyErrorRatio, Name: t.name, Labels: cloneLabels(l), Points: ratio(fromMap(t.errs), calls)})
 	}
 }
 

@@ -113,6 +113,48 @@ func TestDeriveRequestsAndErrors(t *testing.T) {
 	}
 }
 
+// TestDeriveDependencies: outbound calls in the forms the common clients
+// export them are summed per called service, and their failing share
+// counts each exporter's way of saying a call failed.
+func TestDeriveDependencies(t *testing.T) {
+	raw := []signal.Series{
+		// OpenTelemetry: a timeout has an error_type and no status code
+		ser("http_client_request_duration_seconds_count", counter(0, 8, 4), "server_address", "api.pay.example", "http_response_status_code", "200", "pod", "api-a"),
+		ser("http_client_request_duration_seconds_count", counter(0, 1, 4), "server_address", "api.pay.example", "error_type", "timeout", "pod", "api-a"),
+		ser("http_client_request_duration_seconds_count", counter(0, 1, 4), "server_address", "api.pay.example", "http_response_status_code", "503", "error_type", "503", "pod", "api-b"),
+		// Micrometer: IO_ERROR when no response came back
+		ser("http_client_requests_seconds_count", counter(0, 3, 4), "client_name", "search", "status", "200", "outcome", "SUCCESS"),
+		ser("http_client_requests_seconds_count", counter(0, 1, 4), "client_name", "search", "status", "IO_ERROR", "outcome", "UNKNOWN"),
+		// gRPC: NotFound is the caller's business, Unavailable the server's
+		ser("grpc_client_handled_total", counter(0, 2, 4), "grpc_service", "inventory.v1.Stock", "grpc_code", "OK"),
+		ser("grpc_client_handled_total", counter(0, 1, 4), "grpc_service", "inventory.v1.Stock", "grpc_code", "NotFound"),
+		ser("grpc_client_handled_total", counter(0, 1, 4), "grpc_service", "inventory.v1.Stock", "grpc_code", "Unavailable"),
+		// Istio: only what the caller's sidecar reports is an outbound call
+		ser("istio_requests_total", counter(0, 4, 4), "reporter", "source", "destination_service_name", "ledger", "response_code", "429"),
+		ser("istio_requests_total", counter(0, 4, 4), "reporter", "destination", "destination_service_name", "ledger", "response_code", "500"),
+	}
+	m := Derive(raw, nil)
+	for _, c := range []struct {
+		dep          string
+		calls, ratio float64
+	}{
+		{"api.pay.example", 10, 0.2},
+		{"search", 4, 0.25},
+		{"inventory.v1.Stock", 4, 0.25},
+		{"ledger", 4, 1},
+	} {
+		l := map[string]string{"dependency": c.dep}
+		wantValues(t, c.dep+" calls", one(t, m, RoleDependency, l).Points, c.calls, c.calls, c.calls)
+		wantValues(t, c.dep+" error ratio", one(t, m, RoleDependencyErrorRatio, l).Points, c.ratio, c.ratio, c.ratio)
+	}
+	if n := len(m.Role(RoleDependency)); n != 4 {
+		t.Errorf("%d dependencies, want 4", n)
+	}
+	if len(m.Unknown) != 0 {
+		t.Errorf("unknown = %v: the destination-reported istio series belong to a known metric", m.Unknown)
+	}
+}
+
 func TestDeriveLatencyQuantiles(t *testing.T) {
 	var raw []signal.Series
 	for _, pod := range []string{"a", "b"} {
