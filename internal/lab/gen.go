@@ -34,6 +34,10 @@ type outcome struct {
 	conn   int
 	// timeout is the proxy timeout that fired, for connTimeout
 	timeout float64
+	// dep is how the route's call to its dependency went: "" a normal
+	// call (it succeeds unless the request failed before making it), "-" no
+	// call, else the call's status code or error type ("503", "timeout").
+	dep string
 }
 
 // req is one simulated request. It is reused for every request.
@@ -89,6 +93,7 @@ type gen struct {
 	rng    *rand.Rand // world, parameters and changes
 	trng   *rand.Rand // traffic
 	mrng   *rand.Rand // metrics texture
+	drng   *rand.Rand // the dependency calls' own failures
 	start  int64      // unix s
 	end    int64
 	onset  int64
@@ -118,6 +123,9 @@ type gen struct {
 	sinks       []*logSink
 	baseRate    float64
 	acc         *accum
+	// depMetrics: the api exports its outbound request metrics (not every
+	// team does; drawn per seed)
+	depMetrics bool
 }
 
 type cdnConf struct {
@@ -135,6 +143,7 @@ func newGen(sc *scenarioDef, opts GenerateOptions) *gen {
 		rng:     rand.New(rand.NewPCG(seed, h)),
 		trng:    rand.New(rand.NewPCG(seed^0x9e3779b97f4a7c15, h+1)),
 		mrng:    rand.New(rand.NewPCG(seed^0x5851f42d4c957f2d, h+2)),
+		drng:    rand.New(rand.NewPCG(seed^0x2545f4914f6cdd1d, h+3)),
 		end:     opts.Now.Unix(),
 		params:  map[string]any{},
 		related: map[string]*signal.Change{},
@@ -155,6 +164,7 @@ func newGen(sc *scenarioDef, opts GenerateOptions) *gen {
 	g.onset = g.end - int64(45+g.rng.IntN(56))*60
 	g.rt = newRouteTable()
 	g.buildRegions()
+	g.depMetrics = g.drng.IntN(2) == 0
 	return g
 }
 
@@ -512,8 +522,29 @@ func (g *gen) podHandle(r *req, p *pod, tn int64) outcome {
 	}
 	if o.conn == connOK {
 		g.acc.appReq(p, o.status, rt.method, o.t, ts)
+		if rt.dep != nil {
+			g.depCall(rt.dep, p, &o, ts)
+		}
 	}
 	return o
+}
+
+// depCall records the call a request handled by p made to its route's
+// dependency, for the outbound request metrics.
+func (g *gen) depCall(d *dependency, p *pod, o *outcome, ts int64) {
+	res := o.dep
+	switch {
+	case res == "-":
+		return
+	case res != "":
+	case o.status >= 500:
+		return // the request failed before the call
+	case g.drng.Float64() < 0.0008:
+		res = []string{"503", "500", "timeout"}[g.drng.IntN(3)]
+	default:
+		res = "200"
+	}
+	g.acc.depCall(p, d, res, ts)
 }
 
 func (g *gen) appendReqID(b []byte) []byte { return appendHex(b, g.trng, 32) }

@@ -26,7 +26,7 @@ var causes = map[string]bool{"bad-deploy": true, "db-pool-exhaustion": true, "sl
 	"bad-pod": true, "bad-node": true, "zone-outage": true, "cdn-origin": true, "cert-expired": true, "capacity": true, "dependency": true, "unknown": true}
 
 // noChange lists the scenarios where no change caused the incident.
-var noChange = map[string]bool{"bad-pod": true, "bad-node": true, "zone-outage": true, "capacity": true, "cert-expired": true}
+var noChange = map[string]bool{"bad-pod": true, "dependency": true, "bad-node": true, "zone-outage": true, "capacity": true, "cert-expired": true}
 
 func TestScenarios(t *testing.T) {
 	sc := Scenarios()

@@ -23,6 +23,13 @@ type accum struct {
 	ingH map[[2]int][]float64 // region, app → steps × buckets
 	app  map[appKey][]float64
 	appH map[int][]float64 // pod → steps × buckets
+	dep  map[depKey][]float64
+}
+
+type depKey struct {
+	pod    int
+	dep    *dependency
+	result string
 }
 
 type ingKey struct {
@@ -36,7 +43,7 @@ type appKey struct {
 }
 
 func newAccum(g *gen) *accum {
-	return &accum{g: g, ing: map[ingKey][]float64{}, ingH: map[[2]int][]float64{}, app: map[appKey][]float64{}, appH: map[int][]float64{}}
+	return &accum{g: g, ing: map[ingKey][]float64{}, ingH: map[[2]int][]float64{}, app: map[appKey][]float64{}, appH: map[int][]float64{}, dep: map[depKey][]float64{}}
 }
 
 func (a *accum) stepOf(t int64) int {
@@ -92,6 +99,16 @@ func (a *accum) appReq(p *pod, status int, method string, dur float64, t int64) 
 		a.appH[p.idx] = h
 	}
 	h[s*len(appBuckets)+bucketOf(appBuckets, dur)]++
+}
+
+func (a *accum) depCall(p *pod, d *dependency, result string, t int64) {
+	k := depKey{p.idx, d, result}
+	v := a.dep[k]
+	if v == nil {
+		v = make([]float64, a.g.steps)
+		a.dep[k] = v
+	}
+	v[a.stepOf(t)]++
 }
 
 // mseries is one metric series being built: labels as name/value pairs and
@@ -181,6 +198,7 @@ var statements = []stmt{
 func (g *gen) writeMetrics(dir string) ([]string, int, error) {
 	ms := &metricSet{steps: g.steps, m: map[string][]*mseries{}}
 	g.requestMetrics(ms)
+	g.dependencyMetrics(ms)
 	g.podMetrics(ms)
 	g.nodeMetrics(ms)
 	g.dbMetrics(ms)
@@ -428,6 +446,43 @@ func (g *gen) requestMetrics(ms *metricSet) {
 				"handler", p.app, "le", leString(le))...)
 			g.cumulate(s, inc, 0, p.from, p.until)
 		}
+	}
+}
+
+// dependencyMetrics writes the api pods' outbound calls as the
+// OpenTelemetry Prometheus exporter names them: the count of the
+// http.client.request.duration histogram, by server.address, method,
+// response status and error.type.
+func (g *gen) dependencyMetrics(ms *metricSet) {
+	if !g.depMetrics {
+		return
+	}
+	var keys []depKey
+	for k := range g.acc.dep {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.pod != b.pod {
+			return a.pod < b.pod
+		}
+		if a.dep.name != b.dep.name {
+			return a.dep.name < b.dep.name
+		}
+		return a.result < b.result
+	})
+	for _, k := range keys {
+		p, d := g.pods[k.pod], k.dep
+		kv := []string{"cluster", p.region.cluster, "region", p.region.name, "job", p.app, "namespace", "prod", "pod", p.name,
+			"instance", p.ip + ":" + metricsPort(p), "server_address", d.host, "server_port", "443", "http_request_method", d.method}
+		if k.result != "timeout" {
+			kv = append(kv, "http_response_status_code", k.result)
+		}
+		if k.result != "200" {
+			kv = append(kv, "error_type", k.result)
+		}
+		s := ms.add("http_client_request_duration_seconds_count", kv...)
+		g.cumulate(s, g.acc.dep[k], 0, p.from, p.until)
 	}
 }
 

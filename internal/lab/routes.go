@@ -33,6 +33,44 @@ type route struct {
 	weights [numKinds]float64
 	reqBody int
 	static  bool
+	// dep is the downstream service the endpoint calls on every request,
+	// if any (set from dependencies).
+	dep *dependency
+}
+
+// dependency is a service outside this system that some api endpoints call
+// synchronously: a payment provider, a search cluster, an identity
+// provider. Its calls show in the api pods' outbound request metrics
+// (OpenTelemetry's http.client.request.duration, as Prometheus exposes it).
+type dependency struct {
+	name   string // what the team calls it
+	host   string // server.address
+	method string // the call's HTTP method
+	routes []string
+}
+
+// dependencies the api calls. Their names are not among otherServices: no
+// change in the change log is about them.
+var dependencies = []*dependency{
+	{name: "paygate", host: "api.paygate.example", method: "POST", routes: []string{"POST /api/v1/orders"}},
+	{name: "opensearch", host: "opensearch-catalog.prod.internal", method: "POST", routes: []string{"GET /api/v1/search?q={q}"}},
+	{name: "idp", host: "login.idprovider.example", method: "POST", routes: []string{"POST /api/v1/auth/token", "POST /api/v1/auth/refresh"}},
+}
+
+func init() {
+	for _, d := range dependencies {
+		for _, name := range d.routes {
+			found := false
+			for _, r := range routes {
+				if r.method+" "+r.tmpl == name {
+					r.dep, found = d, true
+				}
+			}
+			if !found {
+				panic("lab: dependency " + d.name + ": no route " + name)
+			}
+		}
+	}
 }
 
 type tmplPart struct {

@@ -48,6 +48,9 @@ var registry = []*scenarioDef{
 	{Scenario{Name: "capacity", Cause: "capacity",
 		Summary: "a traffic surge outgrows a region's capacity with no change behind it; requests queue and are shed",
 		Symptom: "API slow and returning 503s in one region"}, setupCapacity},
+	{Scenario{Name: "dependency", Cause: "dependency",
+		Summary: "a service the api calls (a payment provider, a search cluster, an identity provider) fails or times out; only the endpoints that call it fail",
+		Symptom: "Some API requests failing or hanging"}, setupDependency},
 	{Scenario{Name: "zone-outage", Cause: "zone-outage",
 		Summary: "one availability zone's infrastructure fails: every pod in it times out",
 		Symptom: "API errors and retries for a share of requests"}, setupZoneOutage},
@@ -804,6 +807,63 @@ func setupSlowQueries(g *gen) {
 	g.params["migration_at"] = g.ts(c.Time.Unix())
 	g.params["median_seconds"] = round3(medianSlow)
 	g.params["endpoint"] = slowRoute.tmpl
+}
+
+// --- dependency ------------------------------------------------------------
+
+func setupDependency(g *gen) {
+	rng := g.rng
+	d := dependencies[rng.IntN(len(dependencies))]
+	// how it fails: calls time out; the dependency answers errors at once;
+	// calls time out until the api's circuit breaker opens and fails them
+	// fast without calling
+	mode := rng.IntN(3)
+	modes := []string{"timeouts", "errors", "timeouts, then an open circuit breaker"}
+	failP := between(rng, 0.5, 1)
+	timeout := []float64{3, 5, 10, 30}[rng.IntN(4)]
+	depStatus := []string{"503", "500", "502", "429"}[rng.IntN(4)]
+	appStatus := []int{502, 503, 500}[rng.IntN(3)]
+	if mode != 1 {
+		appStatus = []int{504, 500, 503}[rng.IntN(3)]
+	}
+	breakerAt := g.onset + minutes(rng, 2, 12)
+	g.h.pod = func(g *gen, rq *req, p *pod, t int64, o *outcome) {
+		if t < g.onset || rq.route.dep != d || o.status >= 500 {
+			return
+		}
+		rng := g.trng
+		if rng.Float64() >= failP {
+			return
+		}
+		o.size = 70 + rng.IntN(90)
+		switch {
+		case mode == 1:
+			o.dep, o.status = depStatus, appStatus
+			o.t = 0.01 + o.t*0.5 + 0.05*rng.Float64()
+		case mode == 2 && t >= breakerAt:
+			o.dep, o.status = "-", 503
+			o.t = 0.001 + 0.003*rng.Float64()
+		default:
+			o.dep, o.status = "timeout", appStatus
+			o.t = timeout + 0.002 + 0.03*rng.Float64()
+		}
+	}
+	eps := d.routes
+	g.truth.Scope = map[string]string{"service": "api", "dependency": d.host, "endpoint": strings.Join(eps, ", ")}
+	g.truth.Notes = "From " + g.ts(g.onset) + " " + d.name + " (" + d.host + "), which the api calls from " + strings.Join(eps, " and ") + ", fails " +
+		strconv.Itoa(int(failP*100)) + "% of the calls with " + modes[mode] + "; every api pod in every region is affected alike. " +
+		"No change of ours caused it; the fix is on the dependency's side, the containment on ours (fail fast, degrade the feature)."
+	g.params["dependency"] = d.host
+	g.params["mode"] = modes[mode]
+	g.params["fail_share"] = round3(failP)
+	if mode != 1 {
+		g.params["timeout_seconds"] = timeout
+	}
+	if mode == 2 {
+		g.params["breaker_open_at"] = g.ts(breakerAt)
+	}
+	g.params["status"] = appStatus
+	g.params["outbound_metrics"] = g.depMetrics
 }
 
 // --- cdn-origin --------------------------------------------------------------

@@ -174,6 +174,40 @@ func checkShape(t *testing.T, name string, m *Manifest, recs []rec, base, inc wi
 		if !expired {
 			t.Errorf("probe_ssl_earliest_cert_expiry does not show %s expired", scope["host"])
 		}
+	case "dependency":
+		var eps []string
+		for _, e := range strings.Split(scope["endpoint"], ", ") {
+			_, tmpl, _ := strings.Cut(e, " ")
+			tmpl, _, _ = strings.Cut(tmpl, "?")
+			eps = append(eps, tmpl)
+		}
+		calls := func(r rec) bool {
+			for _, e := range eps {
+				if r.path == e || strings.HasPrefix(r.path, e+"?") {
+					return true
+				}
+			}
+			return false
+		}
+		within(t, "share of errors on the endpoints that call "+scope["dependency"], errShare(recs, inc, calls), 0.85, 1)
+		within(t, "share of errors the api answered itself", errShare(recs, inc, func(r rec) bool { return r.upstream != "-" && r.upstream != "" }), 0.9, 1)
+		for _, reg := range m.Truth.Params["regions"].([]string) {
+			if errShare(recs, inc, func(r rec) bool { return calls(r) && strings.Contains(r.source, reg) }) < 0.05 {
+				t.Errorf("region %s has almost none of the failures: a dependency fails for every region", reg)
+			}
+		}
+		if m.Truth.Params["outbound_metrics"] == true {
+			q := readMetric(t, filepath.Join(m.Dir, "metrics", "http_client_request_duration_seconds_count.json"))
+			failing := false
+			for _, s := range q.Data.Result {
+				if s.Metric["server_address"] == scope["dependency"] && s.Metric["error_type"] != "" {
+					failing = true
+				}
+			}
+			if !failing {
+				t.Errorf("the outbound call metrics show no failing call to %s", scope["dependency"])
+			}
+		}
 	case "capacity":
 		r := scope["region"]
 		within(t, "errors in "+r, errShare(recs, inc, func(x rec) bool { return strings.Contains(x.source, r) }), 0.85, 1)
