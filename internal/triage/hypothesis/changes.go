@@ -258,6 +258,12 @@ func rankChanges(f *features) []triage.Change {
 		if tf == 0 {
 			score = 0
 		}
+		if risk, what := migrationRisk(c); risk != 0 {
+			reasons = append(reasons, what)
+			if risk < 0 {
+				score *= 0.2
+			}
+		}
 		out = append(out, triage.Change{ID: c.ID, Score: round2(clamp01(score)), Reasons: reasons})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
@@ -304,6 +310,9 @@ func (f *features) bestChangeAt(kinds []string, ref time.Time, tau time.Duration
 		tf := f.timeFitAt(c, ref, changeTau(c, tau))
 		if tf == 0 || c.Time.After(f.onset.Add(f.bucket+2*time.Minute)) {
 			continue
+		}
+		if risk, _ := migrationRisk(c); risk < 0 {
+			continue // it cannot have broken what ran before it
 		}
 		sm, links, otherService := f.linkScope(c)
 		if otherService {
@@ -385,4 +394,47 @@ func kindIn(k string, kinds []string) bool {
 		}
 	}
 	return false
+}
+
+// migrationRisk reads a db-migration's statement (detail statement, sql or
+// ddl) the way a DBA would: -1 when it cannot affect the queries that ran
+// before it (a new table, a nullable column without a default), 1 when it
+// can slow or break them (with why), 0 when it does not say.
+func migrationRisk(c *signal.Change) (int, string) {
+	if c.Kind != signal.KindDBMigration {
+		return 0, ""
+	}
+	var stmt string
+	for _, k := range []string{"statement", "sql", "ddl"} {
+		if stmt = c.DetailString(k); stmt != "" {
+			break
+		}
+	}
+	st := strings.Join(strings.Fields(strings.ToUpper(stmt)), " ")
+	if st == "" || strings.Count(strings.TrimSuffix(st, ";"), ";") > 0 {
+		return 0, "" // unknown, or several statements: not judged
+	}
+	has := func(w string) bool { return strings.Contains(st, w) }
+	switch {
+	case strings.HasPrefix(st, "CREATE TABLE"):
+		return -1, "it creates a new table, which no existing query reads"
+	case strings.HasPrefix(st, "ALTER TABLE") && has(" ADD COLUMN ") && !has("NOT NULL") && !has("DEFAULT") && !has(","):
+		return -1, "it adds a nullable column without a default, a change of the catalog only"
+	case has("DROP INDEX"):
+		return 1, "it drops an index: the queries that used it scan the table"
+	case strings.HasPrefix(st, "CREATE INDEX") || strings.HasPrefix(st, "CREATE UNIQUE INDEX"):
+		if has(" CONCURRENTLY ") {
+			return 0, ""
+		}
+		return 1, "it builds an index without CONCURRENTLY: writes to the table wait for it"
+	case has(" TYPE ") && has("ALTER COLUMN"), has("VACUUM FULL"), strings.HasPrefix(st, "CLUSTER"), strings.HasPrefix(st, "LOCK "):
+		return 1, "it rewrites or locks the table: queries on it wait"
+	case has("ADD CONSTRAINT") && !has("NOT VALID"):
+		return 1, "it validates a constraint, scanning the table under a lock"
+	case strings.HasPrefix(st, "UPDATE ") || strings.HasPrefix(st, "DELETE "):
+		return 1, "it rewrites rows in bulk: row locks, load and bloat on the table"
+	case has("DROP TABLE") || has("DROP COLUMN") || has(" RENAME "):
+		return 1, "it removes or renames what running code may still use"
+	}
+	return 0, ""
 }

@@ -46,6 +46,10 @@ func Detectors() [][2]string {
 
 var deployKinds = []string{signal.KindDeploy, signal.KindRollback, signal.KindConfig, signal.KindFeatureFlag}
 
+// codeKinds change the application itself: its code, configuration or
+// schema.
+var codeKinds = append(append([]string{}, deployKinds...), signal.KindDBMigration)
+
 // --- shared measurements ---------------------------------------------------
 
 // connUsage is the database connection usage: the peak in the incident,
@@ -165,7 +169,21 @@ func dnsStale(f *features) *scored {
 			break
 		}
 	}
-	if f.concentrated && f.errRate < 0.5 {
+	// Clients on a stale answer fail on every endpoint, at an endpoint that
+	// does not serve them: failures that follow the endpoints and were
+	// answered by the application are something else.
+	eps, share := f.endpointFindings()
+	onEndpoints := len(eps) > 0 && same(f.top[0], eps[0]) && share >= 0.5
+	if onEndpoints {
+		score -= 0.2
+		h.against = append(h.against, fmt.Sprintf("the failures follow the endpoints (%s holds %s of the %s), not the clients: clients on a stale answer fail on every endpoint",
+			signal.JoinScope(eps[0].Scope, " "), pct(eps[0].ErrorShare), f.say.errs))
+	}
+	if r, ok := f.reachedShare(); ok && r >= 0.8 {
+		score -= 0.1
+		h.against = append(h.against, fmt.Sprintf("%s of the failing requests reached the application, which answered them: the endpoint the clients reached works", pct(r)))
+	}
+	if f.concentrated && f.errRate < 0.5 && !onEndpoints {
 		score += 0.1
 		h.evidence = append(h.evidence, fmt.Sprintf("a partial failure: %s of all requests fail, concentrated where %s", pct(f.errRate), f.top[0].Summary))
 	} else if !f.concentrated {
@@ -372,6 +390,10 @@ func slowQueries(f *features) *scored {
 		h.change = c
 		score += 0.3 * cfit
 		h.evidence = append(h.evidence, why...)
+		if risk, what := migrationRisk(c); risk > 0 {
+			score += 0.05
+			h.evidence = append(h.evidence, c.ID+": "+what)
+		}
 	}
 	if f.latRatio >= 3 {
 		score += 0.1
@@ -727,6 +749,15 @@ func zoneOutage(f *features) *scored {
 		score -= 0.1
 		h.against = append(h.against, "the failing share decays by itself, unlike an outage")
 	}
+	// A zone's failure takes its instances down together; a few failing
+	// instances that happen to share a zone (a canary's pods, a bad pod)
+	// are theirs.
+	if d == "zone" || layerOf(d) == layerZone {
+		if failing, active := f.failingInstancesIn(v); active >= 4 && 2*failing < active {
+			score -= 0.25
+			h.against = append(h.against, fmt.Sprintf("only %d of the %d instances in %s that served requests fail: a zone's failure takes them all", failing, active, v))
+		}
+	}
 	if c, _, why := f.bestChange([]string{signal.KindInfra}, 30*time.Minute, 0.6); c != nil {
 		h.change = c
 		h.evidence = append(h.evidence, why...)
@@ -902,27 +933,85 @@ func capacity(f *features) *scored {
 	return h
 }
 
-// dependency: a downstream dependency the service calls is failing. This
-// is the residual explanation for errors that reach the app on a few
-// endpoints with nothing else to blame; it needs those endpoints.
+// dependency: a service the failing one calls is failing (a payment
+// provider, a search cluster, another team's API). Supported by: outbound
+// request metrics whose calls to one service started failing at the onset;
+// failures that follow the endpoints making the call rather than instances,
+// nodes, zones or clients, alike on every instance; no change of ours at
+// the onset. Refuted by: failures that never reached the application, a
+// change of the service at the onset, a saturated or slow database,
+// outbound metrics in which no dependency moved.
 func dependency(f *features) *scored {
-	ps := f.findingsIn(layerPath)
-	if len(ps) == 0 || !same(f.top[0], ps[0]) {
+	deps := f.failingDependencies()
+	eps, share := f.endpointFindings()
+	onEndpoints := len(eps) > 0 && same(f.top[0], eps[0])
+	if len(deps) == 0 && !onEndpoints {
 		return nil
 	}
-	d, v := scopeValue(ps[0], layerPath)
-	h := &scored{scope: map[string]string{d: v}}
-	score := 0.2 + 0.2*ps[0].ErrorShare
-	h.evidence = append(h.evidence, fmt.Sprintf("%s=%s holds %s of the %s", d, v, pct(ps[0].ErrorShare), f.say.errs))
 	if never, _ := f.neverReached(); never {
 		return nil
 	}
-	if c, cfit, why := f.bestChange(signal.ChangeKinds, 30*time.Minute, 0.5); c != nil && cfit >= 0.5 {
+	h := &scored{scope: map[string]string{}}
+	score := 0.2
+	var where string
+	if onEndpoints {
+		score += 0.2 * share
+		var names []string
+		for _, e := range eps {
+			names = append(names, signal.JoinScope(e.Scope, " "))
+		}
+		where = strings.Join(names, ", ")
+		d, v := scopeValue(eps[0], layerPath)
+		h.scope[d] = v
+		verb := "hold"
+		if len(eps) == 1 {
+			verb = "holds"
+		}
+		h.evidence = append(h.evidence, fmt.Sprintf("the failures follow the endpoints, not the instances or the clients: %s %s %s of the %s", where, verb, pct(share), f.say.errs))
+	}
+	if len(deps) > 0 {
+		d := deps[0]
+		score += 0.3
+		h.scope["dependency"] = d.name
+		h.evidence = append(h.evidence, fmt.Sprintf("calls to %s fail: %s of them since the onset, %s in the hour before (%s)", d.name, pct(d.after), pct(d.before), d.metric))
+		if d.calls > 0 && d.calls < 0.5 {
+			h.evidence = append(h.evidence, fmt.Sprintf("calls to %s fell to %s of their rate before the onset: callers stopped trying (an open circuit breaker?)", d.name, pct(d.calls)))
+		}
+	} else if f.m != nil && len(f.m.Role(prom.RoleDependencyErrorRatio)) > 0 {
+		score -= 0.15
+		h.against = append(h.against, "none of the dependencies in the outbound request metrics started failing at the onset")
+	}
+	if n, ok := f.spreadOverInstances(); ok {
+		score += 0.05
+		h.evidence = append(h.evidence, fmt.Sprintf("the failures are spread over %d instances in proportion to their traffic: the instances are fine, what they call is not", n))
+	}
+	// Endpoints that fail while the application answers are broken by
+	// what changes the application's code, configuration or schema; a
+	// DNS, CDN or certificate change would fail clients, not endpoints.
+	if c, cfit, why := f.bestChange(codeKinds, 30*time.Minute, 0.5); c != nil && cfit >= 0.5 {
 		score -= 0.15
 		h.against = append(h.against, why...)
+	} else {
+		score += 0.05
+		h.evidence = append(h.evidence, "no change of the application (deploy, config, flag, migration) lines up with the onset")
+	}
+	if u := f.connUsage(); u.has && u.peak >= 0.9 {
+		score -= 0.1
+		h.against = append(h.against, fmt.Sprintf("database connections peaked at %s of the limit", pct(u.peak)))
+	}
+	if r, _, _ := f.stepRatio(prom.RoleQueryLatency); r >= 3 {
+		score -= 0.1
+		h.against = append(h.against, fmt.Sprintf("query latency is up %.0f×: the dependency that fails may be the database", r))
 	}
 	h.score = clamp01(score)
-	h.summary = fmt.Sprintf("A dependency behind %s %s: only the endpoints that call it are affected.", v, f.say.fails)
+	switch {
+	case len(deps) > 0 && where != "":
+		h.summary = fmt.Sprintf("Calls to %s fail (%s of them since the onset), and the endpoints that make them %s: %s.", deps[0].name, pct(deps[0].after), f.say.fail, where)
+	case len(deps) > 0:
+		h.summary = fmt.Sprintf("Calls to %s fail (%s of them since the onset), and the requests that need it %s with them.", deps[0].name, pct(deps[0].after), f.say.fail)
+	default:
+		h.summary = fmt.Sprintf("A dependency behind %s %s: only the endpoints that call it are affected.", where, f.say.fails)
+	}
 	return h
 }
 

@@ -612,6 +612,20 @@ func (f *features) failingNodesIn(zone string, r float64) (failing, total int) {
 	return failing, total
 }
 
+// failingInstancesIn counts the instances of a zone that served at least
+// five requests in the incident, and those of them failing (at least 20%
+// of their requests, three or more).
+func (f *features) failingInstancesIn(zone string) (failing, active int) {
+	for _, g := range f.pods {
+		if g.req < 5 || f.nodeZone[f.podNode[g.name]] != zone {
+			continue
+		}
+		active++
+		failing += g.failing
+	}
+	return failing, active
+}
+
 // riseStart finds when a series began its climb to the level it reaches
 // near the onset: from the first point at 90% of the peak, walk back to the
 // last point still near the low of the three hours before (zero when the
@@ -755,3 +769,162 @@ var (
 	errorWords = words{errs: "errors", rate: "error rate", fails: "fails", fail: "fail"}
 	slowWords  = words{errs: "slow requests", rate: "slow rate", fails: "is slow", fail: "are slow"}
 )
+
+// depStep is a called service whose calls started failing at the onset.
+type depStep struct {
+	name, metric  string
+	before, after float64 // failing share of its calls: the hour before the onset, the incident
+	calls         float64 // its calls per second in the incident over the hour before (0 unknown)
+}
+
+// failingDependencies returns the dependencies of the outbound request
+// metrics whose calls started failing at the onset — at least five failed
+// calls and 5% of them, three times the hour before's share and 5 points
+// above it, by a likelihood-ratio (G) test of at least 15, so that one
+// failed call among a few is not a failing dependency — the largest rise
+// first.
+func (f *features) failingDependencies() []depStep {
+	if f.m == nil || !f.hasOnset {
+		return nil
+	}
+	var out []depStep
+	for _, s := range f.m.Role(prom.RoleDependencyErrorRatio) {
+		calls := f.m.Where(prom.RoleDependency, s.Labels)
+		if len(calls) != 1 {
+			continue
+		}
+		eb, nb := callCounts(calls[0], s, f.before(time.Hour))
+		ea, na := callCounts(calls[0], s, f.incident())
+		if nb == 0 || na == 0 || ea < 5 {
+			continue
+		}
+		before, after := eb/nb, ea/na
+		if after < 0.05 || after < 3*before || after < before+0.05 || gTest(eb, nb, ea, na) < 15 {
+			continue
+		}
+		d := depStep{name: s.Labels["dependency"], metric: s.Name, before: before, after: after}
+		if cb, ca := nb/time.Hour.Seconds(), na/f.incident().End.Sub(f.onset).Seconds(); cb > 0 {
+			d.calls = ca / cb
+		}
+		out = append(out, d)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].after-out[i].before > out[j].after-out[j].before })
+	return out
+}
+
+// callCounts integrates a calls-per-second series and its failing share
+// over w: the failed calls and all calls.
+func callCounts(calls, ratio prom.Series, w prom.Window) (float64, float64) {
+	share := map[int64]float64{}
+	for _, p := range ratio.Points {
+		share[p.T] = p.V
+	}
+	var errs, n float64
+	prev := int64(0)
+	from, to := w.Start.UnixMilli(), w.End.UnixMilli()
+	for _, p := range calls.Points {
+		dt := float64(p.T-prev) / 1000
+		prev = p.T
+		if dt <= 0 || dt > 3600 || math.IsNaN(p.V) || p.T < from || p.T >= to {
+			continue
+		}
+		c := p.V * dt
+		n += c
+		if r, ok := share[p.T]; ok && !math.IsNaN(r) {
+			errs += r * c
+		}
+	}
+	return errs, n
+}
+
+// gTest is the log-likelihood-ratio statistic of two failure rates (e1 of
+// n1, e2 of n2) against one shared rate.
+func gTest(e1, n1, e2, n2 float64) float64 {
+	ll := func(e, n, p float64) float64 {
+		v := 0.0
+		if e > 0 && p > 0 {
+			v += e * math.Log(p)
+		}
+		if n-e > 0 && p < 1 {
+			v += (n - e) * math.Log(1-p)
+		}
+		return v
+	}
+	p := (e1 + e2) / (n1 + n2)
+	return 2 * (ll(e1, n1, e1/n1) + ll(e2, n2, e2/n2) - ll(e1, n1, p) - ll(e2, n2, p))
+}
+
+// endpointDims are the dimensions that name an endpoint: what a request
+// asked for, not where it was sent (a host can be a DNS name or a site).
+func isEndpointDim(d string) bool {
+	return layerOf(d) == layerPath && d != "host" && d != "domain_name"
+}
+
+// endpointFindings returns the top findings about endpoints alone (every
+// dimension of their scope names an endpoint) and the share of the
+// failures they hold together: those of the best finding's dimension,
+// whose values do not overlap.
+func (f *features) endpointFindings() ([]triage.Finding, float64) {
+	var out []triage.Finding
+	share := 0.0
+	for _, fd := range f.top {
+		ok := len(fd.Scope) > 0
+		for d := range fd.Scope {
+			ok = ok && isEndpointDim(d)
+		}
+		if !ok || (len(out) > 0 && fd.Dimension != out[0].Dimension) {
+			continue
+		}
+		out = append(out, fd)
+		share += fd.ErrorShare
+	}
+	return out, math.Min(share, 1)
+}
+
+// spreadOverInstances reports whether the failures are spread over the
+// instances alike: at least three instances failed requests, and none
+// failed more than chance allows given its share of their traffic (more
+// than twice its expected count and three standard deviations above it).
+// Instances without a failure are left out: they may not serve the
+// failing requests at all (another app behind the same proxy). It returns
+// the number of instances with failures.
+func (f *features) spreadOverInstances() (int, bool) {
+	var req, errs int64
+	n := 0
+	for _, g := range f.pods {
+		if g.err > 0 {
+			req += g.req
+			errs += g.err
+			n++
+		}
+	}
+	if n < 3 || req == 0 {
+		return n, false
+	}
+	for _, g := range f.pods {
+		if g.err == 0 {
+			continue
+		}
+		exp := float64(errs) * float64(g.req) / float64(req)
+		if float64(g.err) > 2*exp+3*math.Sqrt(exp)+2 {
+			return n, false
+		}
+	}
+	return n, true
+}
+
+// reachedShare is the share of the incident's failing requests that
+// reached an upstream (no_upstream=false), and whether the logs say.
+func (f *features) reachedShare() (float64, bool) {
+	var reached, all int64
+	for _, v := range f.valuesOf("no_upstream") {
+		all += v.Errors
+		if v.Value == "false" {
+			reached += v.Errors
+		}
+	}
+	if all == 0 {
+		return 0, false
+	}
+	return float64(reached) / float64(all), true
+}

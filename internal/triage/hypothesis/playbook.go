@@ -256,12 +256,25 @@ func playbook(cause string, f *features, h scored) plan {
 		p.contain("Shed or rate-limit the non-essential or abusive traffic",
 			"Some users are refused; prefer shedding bots and retries.")
 	case "dependency":
-		p.check("The application's logs and traces for the failing endpoints: which downstream call fails or times out?")
-		p.check("The dependency's own health and error rate")
-		p.contain("Degrade gracefully: feature-flag off the calls to the failing dependency, or serve cached/fallback responses",
-			"Reduced functionality until it recovers.")
-		p.contain("Lower timeouts and retries to the dependency",
-			"Retries multiply load on a struggling dependency; too-short timeouts fail requests that would have succeeded.")
+		dep := h.scope["dependency"]
+		if dep == "" {
+			p.check("The application's logs and traces for the failing endpoints: which downstream call fails or times out?")
+			p.check("The dependency's own health and error rate")
+		} else {
+			p.check("The application's logs and traces for the failing endpoints: do the calls to %s fail with errors, or time out?", dep)
+			p.check("%s's own status page, dashboards or owning team: is it failing for everyone, or only for us (credentials, quota, rate limits)?", dep)
+			p.check("Outbound calls to %s per instance and region: if one region or pod alone fails them, suspect the network path (egress, NAT, DNS) rather than %s", dep, dep)
+		}
+		target := "the failing dependency"
+		if dep != "" {
+			target = dep
+		}
+		p.contain("Degrade gracefully: feature-flag off the calls to "+target+", or serve cached/fallback responses",
+			"Reduced functionality until it recovers; check that the fallback does not fail in its turn.")
+		p.contain("Fail fast: lower the timeout of the calls to "+target+" and cap retries (or open its circuit breaker)",
+			"Retries multiply load on a struggling dependency; too-short timeouts fail requests that would have succeeded. Calls that hang hold threads and connections the healthy endpoints need.")
+		p.contain("Do not roll back or restart the application for it",
+			"The instances are healthy; a rollback or restart changes nothing while the dependency fails, and adds change during the incident.")
 	}
 	if f.m != nil && cause == "db-pool-exhaustion" {
 		if s := f.m.Role(prom.RoleDBConnUsage); len(s) > 0 {
