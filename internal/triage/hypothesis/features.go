@@ -93,7 +93,11 @@ type features struct {
 	// incident (there were no error findings); say then speaks of slow
 	// requests instead of errors.
 	onSlow bool
-	say    words
+	// onClient is set when nothing but client errors (4xx) stepped up:
+	// top then holds their findings, the onset is theirs, and say speaks
+	// of them.
+	onClient bool
+	say      words
 	// client is the step in client errors (4xx) when nothing else moved.
 	client *triage.ClientErrorAnalysis
 	// errShape is the error rate's shape over the incident: "step", "ramp",
@@ -215,6 +219,26 @@ func extract(res *triage.Result, ev Evidence) *features {
 			if f.onSlow = len(f.top) > 0; f.onSlow {
 				f.say = slowWords
 			}
+		}
+	}
+	if c := f.client; c != nil && !f.significant && len(f.top) == 0 {
+		// Only client errors stepped up (a rotated key, a WAF rule, a
+		// validation change, a rate limit): weigh the causes against
+		// them, in their own words.
+		for _, fd := range c.Findings {
+			for d := range fd.Scope {
+				if layerOf(d) != layerStatus {
+					f.top = append(f.top, fd)
+					break
+				}
+			}
+		}
+		if f.onClient = len(f.top) > 0; f.onClient {
+			f.significant = true
+			f.onset, f.onsetLo, f.hasOnset = c.Onset.UTC(), c.Onset.UTC(), true
+			f.errRate, f.baseRate = c.Share, c.BaselineShare
+			w := c.Which()
+			f.say = words{errs: w + " responses", rate: w + " rate", fails: "answers " + w, fail: "answer " + w}
 		}
 	}
 	if len(f.top) > 0 {
@@ -503,6 +527,9 @@ func (f *features) rollup(agg *triage.Aggregator) {
 	}
 	f.agg = agg
 	f.serviceWords()
+	if f.onClient {
+		return // the aggregate's failures are the 5xx, not the client errors the findings are about
+	}
 	var stats []triage.ValueStat
 	for _, dim := range []string{"upstream", "target", "upstream_addr", "pod"} {
 		if stats = f.valuesOf(dim); len(stats) > 0 {

@@ -61,6 +61,13 @@ func Stage(ev Evidence) triage.Stage {
 	}}
 }
 
+// clientCauses can answer requests with client errors (4xx) instead of
+// failing them: a deploy or config change (a rotated key, a validation or
+// WAF rule), one instance with a stale secret, a rate limit under a surge,
+// clients sent to an old endpoint or a CDN that refuses them. The others
+// fail requests (timeouts, resets, 5xx) and are not weighed against 4xx.
+var clientCauses = map[string]bool{"bad-deploy": true, "bad-pod": true, "capacity": true, "dns-stale-cache": true, "cdn-origin": true}
+
 // Minimum confidence for a hypothesis to be shown as an explanation; below
 // it the answer is "unknown" with what to check.
 const minConfidence = 0.35
@@ -74,6 +81,9 @@ func applyWith(res *triage.Result, agg *triage.Aggregator, ev Evidence) {
 	res.Changes = rankChanges(f)
 	var hs []scored
 	for _, d := range detectors {
+		if f.onClient && !clientCauses[d.cause] {
+			continue
+		}
 		h := d.run(f)
 		if h == nil || h.score <= 0 {
 			continue
@@ -132,18 +142,34 @@ func (h scored) render(f *features) triage.Hypothesis {
 func unknown(f *features, hs []scored) triage.Hypothesis {
 	h := triage.Hypothesis{Cause: "unknown", Evidence: []string{}, Against: []string{}, Checks: []string{}, Containment: []triage.Containment{}}
 	switch {
-	case !f.significant && f.client != nil:
-		// No 5xx and no latency incident, but a step in client errors:
-		// no detector weighs 4xx yet, so point at where they are.
+	case f.client != nil && (f.onClient || !f.significant):
+		// No 5xx and no latency incident, but a step in client errors
+		// that no cause explains well: point at where they are.
 		c := f.client
 		h.Confidence = 0.3
-		h.Summary = fmt.Sprintf("The error rate and latency did not move, but client errors did: %s of the requests got a 4xx after %s (%s before). No cause detector weighs client errors yet.",
-			pct(c.Share), c.Onset.UTC().Format("15:04"), pct(c.BaselineShare))
+		why := "None of the causes fits them well enough"
+		if f.onClient && len(hs) > 0 {
+			why = fmt.Sprintf("The closest fit, %s, is weak (%.2f)", hs[0].cause, hs[0].score)
+		}
+		h.Summary = fmt.Sprintf("The error rate and latency did not move, but client errors did: %s of the requests got a %s after %s (%s before). %s.",
+			pct(c.Share), c.Which(), c.Onset.UTC().Format("15:04"), pct(c.BaselineShare), why)
 		for _, fd := range c.Findings {
 			h.Evidence = append(h.Evidence, fd.Summary)
 		}
 		if len(c.Findings) > 0 {
 			h.Checks = append(h.Checks, fmt.Sprintf("Start with %s: it holds %s of them.", signal.JoinScope(c.Findings[0].Scope, ", "), pct(c.Findings[0].ErrorShare)))
+		}
+		// Changes close before the step are leads, not culprits: none
+		// names where the client errors are.
+		for _, rc := range f.res.Changes {
+			if rc.Score < 0.4 || !f.hasOnset {
+				break
+			}
+			for i := range f.ev.Changes {
+				if ch := &f.ev.Changes[i]; ch.ID == rc.ID && !ch.Time.After(f.onset) {
+					h.Checks = append(h.Checks, fmt.Sprintf("Look at %s %s, %s before the step: %s", ch.Kind, ch.ID, round(f.lag(ch)), ch.Summary))
+				}
+			}
 		}
 		h.Checks = append(h.Checks,
 			"What changed at the onset for authentication, authorisation, rate limits or request validation (keys, tokens, WAF rules, API gateway config)?",
