@@ -191,31 +191,14 @@ func extract(res *triage.Result, ev Evidence) *features {
 		}
 	}
 	f.trafficRatio = trafficRatio(res)
-	for _, fd := range res.Findings {
-		keep := false
-		for d := range fd.Scope {
-			if layerOf(d) != layerStatus {
-				keep = true
-			}
-		}
-		if keep {
-			f.top = append(f.top, fd)
-		}
-	}
+	f.top = placeFindings(res.Findings)
 	f.client = res.ClientErrors
 	if res.Slow != nil {
 		if len(f.top) == 0 {
 			// A latency incident: where the slow requests are is where the
 			// failure is (one slow pod is a bad pod). The detectors read
 			// them as they read error findings, in their own words.
-			for _, fd := range res.Slow.Findings {
-				for d := range fd.Scope {
-					if layerOf(d) != layerStatus {
-						f.top = append(f.top, fd)
-						break
-					}
-				}
-			}
+			f.top = placeFindings(res.Slow.Findings)
 			if f.onSlow = len(f.top) > 0; f.onSlow {
 				f.say = slowWords
 			}
@@ -225,14 +208,7 @@ func extract(res *triage.Result, ev Evidence) *features {
 		// Only client errors stepped up (a rotated key, a WAF rule, a
 		// validation change, a rate limit): weigh the causes against
 		// them, in their own words.
-		for _, fd := range c.Findings {
-			for d := range fd.Scope {
-				if layerOf(d) != layerStatus {
-					f.top = append(f.top, fd)
-					break
-				}
-			}
-		}
+		f.top = placeFindings(c.Findings)
 		if f.onClient = len(f.top) > 0; f.onClient {
 			f.significant = true
 			f.onset, f.onsetLo, f.hasOnset = c.Onset.UTC(), c.Onset.UTC(), true
@@ -247,6 +223,21 @@ func extract(res *triage.Result, ev Evidence) *features {
 	}
 	f.errShape, f.decay = shape(res, f)
 	return f
+}
+
+// placeFindings keeps the findings that say where the failures are: those
+// with a dimension other than a status (which only restates the failure).
+func placeFindings(fds []triage.Finding) []triage.Finding {
+	var out []triage.Finding
+	for _, fd := range fds {
+		for d := range fd.Scope {
+			if layerOf(d) != layerStatus {
+				out = append(out, fd)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // trafficRatio compares requests per second in the incident window with
