@@ -211,6 +211,9 @@ type sample struct {
 // (signal.RequestSink); Merge combines workers.
 type Aggregator struct {
 	opt AggOptions
+	// passWindows are the windows a second pass was read for; Values
+	// counts over them instead of the result's.
+	passWindows *windows
 
 	main    span
 	buckets []bucket

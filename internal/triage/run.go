@@ -37,7 +37,11 @@ type Stage struct {
 type Analysis struct {
 	Options   *Options
 	Aggregate *Aggregator
-	Result    *Result
+	// ClientAggregate is the client-error pass's aggregate, whose failures
+	// are the client errors (nil without that pass); its Values count over
+	// that pass's windows.
+	ClientAggregate *Aggregator
+	Result          *Result
 }
 
 // Options configures Run.
@@ -196,6 +200,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 			res.Notes = append(res.Notes, fmt.Sprintf("the error rate did not change but p%.0f latency did; to find what the slow requests share, run again with --error '%s'", o.Quantile*100, expr))
 		}
 	}
+	var clientAgg *Aggregator
 	if res.Impact.Onset == nil && opt.Baseline == nil {
 		res.Notes = append(res.Notes, "no onset found: neither the error rate nor latency changed significantly; findings compare the failing requests with the healthy ones over the whole window")
 		if opt.Error == DefaultErrorExpr && res.Onset == nil {
@@ -205,8 +210,8 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 					pct(cs.before), pct(cs.after), cs.w.onset.Format("15:04:05"))
 				if rescan {
 					err := stage("client-errors", func() error {
-						fs, _, _, _, _, err := secondPass(ctx, &opt, cs.w, cs.expr, passClient, res.ClientErrors.Which())
-						res.ClientErrors.Findings = fs
+						fs, _, _, _, _, cagg, err := secondPassAgg(ctx, &opt, cs.w, cs.expr, passClient, res.ClientErrors.Which())
+						res.ClientErrors.Findings, clientAgg = fs, cagg
 						return err
 					})
 					if err != nil {
@@ -231,7 +236,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	})
 	res.Impact.TopPaths = agg.topPaths(w, 5)
 	for _, st := range opt.Stages {
-		an := &Analysis{Options: &opt, Aggregate: agg, Result: res}
+		an := &Analysis{Options: &opt, Aggregate: agg, ClientAggregate: clientAgg, Result: res}
 		if err := stage(st.Name, func() error { return st.Run(ctx, an) }); err != nil {
 			return res, fmt.Errorf("stage %s: %w", st.Name, err)
 		}
@@ -317,9 +322,16 @@ const (
 // names the client errors the failures stand for ("401", "4xx"; "" for
 // slow requests), as the findings' summaries say it.
 func secondPass(ctx context.Context, opt *Options, w windows, expr string, kind pass, code string) (fs []Finding, n, e, nb, eb float64, err error) {
+	fs, n, e, nb, eb, _, err = secondPassAgg(ctx, opt, w, expr, kind, code)
+	return fs, n, e, nb, eb, err
+}
+
+// secondPassAgg is secondPass, also returning its aggregate, whose Values
+// count over the pass's windows.
+func secondPassAgg(ctx context.Context, opt *Options, w windows, expr string, kind pass, code string) (fs []Finding, n, e, nb, eb float64, agg *Aggregator, err error) {
 	p, err := ParseErrorExpr(expr)
 	if err != nil {
-		return nil, 0, 0, 0, 0, err // cannot happen: the expressions are built here
+		return nil, 0, 0, 0, 0, nil, err // cannot happen: the expressions are built here
 	}
 	ao := opt.Agg
 	ao.Error = p
@@ -327,10 +339,11 @@ func secondPass(ctx context.Context, opt *Options, w windows, expr string, kind 
 	ao.Since, ao.Until = opt.timeRange()
 	c := NewCollector(ao)
 	if _, err := opt.Scan(ctx, c.NewSink); err != nil {
-		return nil, 0, 0, 0, 0, err
+		return nil, 0, 0, 0, 0, nil, err
 	}
-	agg := c.Merge()
+	agg = c.Merge()
 	agg.normalize()
+	agg.passWindows = &w
 	n, e, nb, eb = agg.windowTotals(w)
 	fs = []Finding{}
 	for _, f := range agg.correlate(w, opt.Top) {
@@ -338,7 +351,7 @@ func secondPass(ctx context.Context, opt *Options, w windows, expr string, kind 
 		f.Summary = summarize(&f)
 		fs = append(fs, f)
 	}
-	return fs, n, e, nb, eb, nil
+	return fs, n, e, nb, eb, agg, nil
 }
 
 // slowPass is the second pass of a latency incident.

@@ -11,20 +11,29 @@ type ValueStat struct {
 // Values returns the counts of every value of the named dimension over the
 // windows of res (the result Run produced from this aggregate), for stages
 // that reason about values beyond the reported findings — rolling
-// instances up to their node or zone, say. It returns nil for an unknown
-// or dropped dimension.
+// instances up to their node or zone, say. A second pass's aggregate
+// (Analysis.ClientAggregate) counts over that pass's own windows. It
+// returns nil for an unknown or dropped dimension.
 func (a *Aggregator) Values(dim string, res *Result) []ValueStat {
 	i, ok := a.dimByName[dim]
-	if !ok || res == nil || res.Window.Incident.Start == nil || res.Window.Incident.End == nil {
+	if !ok {
 		return nil
 	}
 	d := a.dims[i]
 	if d.dropped {
 		return nil
 	}
-	w := windows{incStart: res.Window.Incident.Start.UnixNano(), incEnd: res.Window.Incident.End.UnixNano()}
-	if b := res.Window.Baseline; b.Start != nil && b.End != nil {
-		w.hasBase, w.baseStart, w.baseEnd = true, b.Start.UnixNano(), b.End.UnixNano()
+	var w windows
+	switch {
+	case a.passWindows != nil:
+		w = *a.passWindows
+	case res == nil || res.Window.Incident.Start == nil || res.Window.Incident.End == nil:
+		return nil
+	default:
+		w = windows{incStart: res.Window.Incident.Start.UnixNano(), incEnd: res.Window.Incident.End.UnixNano()}
+		if b := res.Window.Baseline; b.Start != nil && b.End != nil {
+			w.hasBase, w.baseStart, w.baseEnd = true, b.Start.UnixNano(), b.End.UnixNano()
+		}
 	}
 	win := a.slotWindows(w)
 	var out []ValueStat
@@ -47,4 +56,15 @@ func (a *Aggregator) Values(dim string, res *Result) []ValueStat {
 		}
 	}
 	return out
+}
+
+// PassFailures is the number of failures in the incident window of a
+// second pass's aggregate (the client errors of Analysis.ClientAggregate),
+// 0 for the first pass's.
+func (a *Aggregator) PassFailures() int64 {
+	if a.passWindows == nil {
+		return 0
+	}
+	_, e, _, _ := a.windowTotals(*a.passWindows)
+	return int64(e)
 }

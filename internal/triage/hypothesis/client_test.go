@@ -1,6 +1,8 @@
 package hypothesis
 
 import (
+	"context"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -59,5 +61,75 @@ func TestClientErrorStepWithAConfigChange(t *testing.T) {
 	Apply(r, Evidence{})
 	if h := r.Hypotheses[0]; h.Cause != "unknown" || !strings.Contains(h.Summary, "got a 401 after") || strings.Contains(strings.Join(h.Checks, "\n"), "Look at") {
 		t.Errorf("without a change: %s: %s %q", h.Cause, h.Summary, h.Checks)
+	}
+}
+
+// loginScan serves two hours of requests, one a second, half to the api
+// (ingress upstream prod-api-80) and half to the web front end
+// (prod-web-80), with the odd 5xx on both; from the onset the api's token
+// endpoint answers 401 to 80% of its requests.
+func loginScan(start, onsetAt time.Time) triage.ScanFunc {
+	return func(ctx context.Context, newSink func() signal.RequestSink) (triage.Inputs, error) {
+		sink := newSink()
+		r := rand.New(rand.NewPCG(11, 12))
+		fs := []signal.Field{{Name: "upstream"}, {Name: "path"}}
+		api := []string{"/api/v1/auth/token", "/api/v1/users/:id", "/api/v1/cart"}
+		web := []string{"/", "/products/:slug", "/cart"}
+		n := 0
+		for t := start; t.Before(start.Add(2 * time.Hour)); t = t.Add(time.Second) {
+			n++
+			status := 200
+			if r.IntN(2) == 0 {
+				fs[0].Value = []byte("10.0.0." + string(rune('1'+r.IntN(4))) + ":8080 (prod-api-80)")
+				fs[1].Value = []byte(api[r.IntN(len(api))])
+				if string(fs[1].Value) == api[0] && !t.Before(onsetAt) && r.Float64() < 0.8 {
+					status = 401
+				}
+			} else {
+				fs[0].Value = []byte("10.0.1." + string(rune('1'+r.IntN(4))) + ":3000 (prod-web-80)")
+				fs[1].Value = []byte(web[r.IntN(len(web))])
+			}
+			if r.Float64() < 0.002 {
+				status = 500
+			}
+			sink.Add(&signal.Request{Time: t.UnixNano(), Status: status, Duration: 0.05, Fields: fs})
+		}
+		return triage.Inputs{Lines: int64(n), Sources: []string{"ingress.log"}}, nil
+	}
+}
+
+// TestClientErrorStepEndToEnd: through the client-error pass, a config
+// change of the service whose endpoint answers 401 — read from the
+// upstream names of the client errors, not of the 5xx — is blamed; the
+// same change of the other service is neither blamed nor offered as a lead.
+func TestClientErrorStepEndToEnd(t *testing.T) {
+	start := onset.Add(-90 * time.Minute)
+	cfg := func(svc string) signal.Change {
+		return signal.Change{ID: "chg-" + svc, Kind: signal.KindConfig, Time: onset.Add(-3 * time.Minute), Service: svc,
+			Summary: svc + ": rotate the token signing key", Scope: map[string]string{"service": svc}}
+	}
+	for _, c := range []struct {
+		svc, want string
+	}{{"api", "bad-deploy"}, {"web", "unknown"}} {
+		t.Run(c.svc, func(t *testing.T) {
+			ev := Evidence{Changes: []signal.Change{cfg(c.svc)}}
+			res, err := triage.Run(context.Background(), triage.Options{Scan: loginScan(start, onset), Rescannable: true,
+				Changes: ev.Changes, Stages: []triage.Stage{Stage(ev)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.ClientErrors == nil || len(res.ClientErrors.Findings) == 0 {
+				t.Fatalf("no client-error step found: %+v", res.Notes)
+			}
+			h := res.Hypotheses[0]
+			if h.Cause != c.want {
+				t.Fatalf("top hypothesis %s %.2f: %s", h.Cause, h.Confidence, h.Summary)
+			}
+			blamed := h.ChangeID != nil && *h.ChangeID == "chg-api"
+			lead := strings.Contains(strings.Join(h.Checks, "\n"), "chg-web")
+			if blamed != (c.svc == "api") || lead {
+				t.Errorf("change %v, checks %q", h.ChangeID, h.Checks)
+			}
+		})
 	}
 }

@@ -123,6 +123,9 @@ type features struct {
 
 	agg    *triage.Aggregator
 	values map[string][]triage.ValueStat // agg.Values by dimension, computed once
+	// failures counts the incident's failing requests in agg: the errors,
+	// or the client errors when onClient.
+	failures int64
 }
 
 // valuesOf returns the per-value counts of a dimension, computing them
@@ -513,14 +516,18 @@ func nodeZones(raw []signal.Series) map[string]string {
 // node or zone failing across many instances is seen even when no single
 // instance stands out.
 func (f *features) rollup(agg *triage.Aggregator) {
-	if agg == nil || f.res.Impact.Errors == 0 {
+	if agg == nil {
+		return
+	}
+	f.failures = f.res.Impact.Errors
+	if f.onClient {
+		f.failures = agg.PassFailures()
+	}
+	if f.failures == 0 {
 		return
 	}
 	f.agg = agg
 	f.serviceWords()
-	if f.onClient {
-		return // the aggregate's failures are the 5xx, not the client errors the findings are about
-	}
 	var stats []triage.ValueStat
 	for _, dim := range []string{"upstream", "target", "upstream_addr", "pod"} {
 		if stats = f.valuesOf(dim); len(stats) > 0 {
@@ -530,7 +537,7 @@ func (f *features) rollup(agg *triage.Aggregator) {
 	if len(stats) == 0 {
 		return
 	}
-	E := float64(f.res.Impact.Errors)
+	E := float64(f.failures)
 	byHost := map[string]*group{}
 	for _, st := range stats {
 		h := hostOf(st.Value)
@@ -704,7 +711,7 @@ func riseStart(series []prom.Series, from, to time.Time) time.Time {
 // of the incident's errors they cover. A change to another service is then
 // known not to be about the failing one.
 func (f *features) serviceWords() {
-	E := float64(f.res.Impact.Errors)
+	E := float64(f.failures)
 	words := map[string]float64{}
 	for _, dim := range []string{"upstream_name", "target_group_arn", "service", "app", "kubernetes.labels.app", "upstream"} {
 		stats := f.valuesOf(dim)

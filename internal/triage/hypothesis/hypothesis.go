@@ -56,7 +56,7 @@ type DNSCheck struct {
 // Stage returns the hypotheses stage for triage.Options.Stages.
 func Stage(ev Evidence) triage.Stage {
 	return triage.Stage{Name: "hypotheses", Run: func(ctx context.Context, an *triage.Analysis) error {
-		applyWith(an.Result, an.Aggregate, ev)
+		applyWith(an.Result, an.Aggregate, an.ClientAggregate, ev)
 		return nil
 	}}
 }
@@ -73,10 +73,16 @@ var clientCauses = map[string]bool{"bad-deploy": true, "bad-pod": true, "capacit
 const minConfidence = 0.35
 
 // Apply ranks the changes and the hypotheses into res.
-func Apply(res *triage.Result, ev Evidence) { applyWith(res, nil, ev) }
+func Apply(res *triage.Result, ev Evidence) { applyWith(res, nil, nil, ev) }
 
-func applyWith(res *triage.Result, agg *triage.Aggregator, ev Evidence) {
+// applyWith is Apply with the aggregates Run built: the first pass's, and
+// the client-error pass's (nil without one), which counts the failures
+// when the client errors are what the hypotheses are weighed against.
+func applyWith(res *triage.Result, agg, clientAgg *triage.Aggregator, ev Evidence) {
 	f := extract(res, ev)
+	if f.onClient {
+		agg = clientAgg
+	}
 	f.rollup(agg)
 	res.Changes = rankChanges(f)
 	var hs []scored
@@ -166,7 +172,8 @@ func unknown(f *features, hs []scored) triage.Hypothesis {
 				break
 			}
 			for i := range f.ev.Changes {
-				if ch := &f.ev.Changes[i]; ch.ID == rc.ID && !ch.Time.After(f.onset) {
+				ch := &f.ev.Changes[i]
+				if _, _, other := f.linkScope(ch); ch.ID == rc.ID && !ch.Time.After(f.onset) && !other {
 					h.Checks = append(h.Checks, fmt.Sprintf("Look at %s %s, %s before the step: %s", ch.Kind, ch.ID, round(f.lag(ch)), ch.Summary))
 				}
 			}
