@@ -27,6 +27,9 @@ var registry = []*scenarioDef{
 	{Scenario{Name: "bad-deploy", Cause: "bad-deploy",
 		Summary: "a canary or full rollout, config change or feature flag of the API breaks some of its requests",
 		Symptom: "API 5xx error rate above SLO"}, setupBadDeploy},
+	{Scenario{Name: "auth-rejects", Cause: "bad-deploy",
+		Summary: "a config change of the api (a rotated token signing key, a newly required scope) makes it reject valid requests with 401 or 403; no 5xx",
+		Symptom: "Users logged out; API answering 401/403"}, setupAuthRejects},
 	{Scenario{Name: "bad-pod", Cause: "bad-pod",
 		Summary: "one API pod fails most of its requests but stays in the endpoints",
 		Symptom: "Elevated API 500s, a few percent of requests"}, setupBadPod},
@@ -511,6 +514,91 @@ func setupBadDeploy(g *gen) {
 	g.params["previous_version"] = prev
 	g.params["endpoints"] = eps
 	g.params["fail_share"] = round3(failP)
+	g.params["change_at"] = g.ts(c.Time.Unix())
+}
+
+// --- auth-rejects ----------------------------------------------------------
+
+// authenticated reports whether the api checks a token on the route: those
+// that already answer 401 or 403 now and then, but the token endpoint.
+func authenticated(rt *route) bool {
+	if rt.app != appAPI || strings.HasPrefix(rt.tmpl, "/api/v1/auth/token") {
+		return false
+	}
+	for _, c := range rt.e4codes {
+		if c == 401 || c == 403 {
+			return true
+		}
+	}
+	return false
+}
+
+func setupAuthRejects(g *gen) {
+	rng := g.rng
+	at := g.onset
+	variant := []string{"signing-key", "scope"}[rng.IntN(2)]
+	var c *signal.Change
+	var status int
+	var reject func(rq *req, t int64) bool
+	switch variant {
+	case "signing-key":
+		// Tokens signed with the old key fail verification until their
+		// client gets a new one: each client after its own delay (the
+		// token's remaining lifetime, or a refresh after the 401).
+		mean := between(rng, 8, 30) * 60
+		status = 401
+		reject = func(rq *req, t int64) bool {
+			if !authenticated(rq.route) {
+				return false
+			}
+			u := (float64(fnv64(rq.c.ip)%10007) + 0.5) / 10007
+			return float64(t-at) < -mean*math.Log(u)
+		}
+		c = g.addChange(at-int64(rng.IntN(90)), signal.KindConfig, "api", "api: rotate the JWT signing key", g.person(),
+			map[string]string{"service": "api"},
+			map[string]any{"key": "JWT_SIGNING_KEY_ID", "old": "k-2026-10", "new": "k-2026-11", "configmap": "api-auth"})
+		g.params["token_refresh_mean_minutes"] = round3(mean / 60)
+		g.truth.Scope = map[string]string{"service": "api"}
+	case "scope":
+		// One family of endpoints now requires a scope that the tokens
+		// already issued lack.
+		var writes []*route
+		for _, rt := range routes {
+			if rt.app == appAPI && rt.method != "GET" && !strings.HasPrefix(rt.tmpl, "/api/v1/auth/") && rt.tmpl != "/api/v1/events" {
+				writes = append(writes, rt)
+			}
+		}
+		rng.Shuffle(len(writes), func(i, j int) { writes[i], writes[j] = writes[j], writes[i] })
+		writes = writes[:1+rng.IntN(2)]
+		in := map[*route]bool{}
+		var eps []string
+		for _, rt := range writes {
+			in[rt] = true
+			eps = append(eps, rt.method+" "+rt.tmpl)
+		}
+		failP := between(rng, 0.7, 1)
+		status = 403
+		reject = func(rq *req, t int64) bool { return in[rq.route] && g.trng.Float64() < failP }
+		c = g.addChange(at-int64(rng.IntN(90)), signal.KindConfig, "api", "api: require scope orders:write on write endpoints", g.person(),
+			map[string]string{"service": "api"},
+			map[string]any{"key": "REQUIRED_SCOPES", "old": "orders:read", "new": "orders:read,orders:write", "endpoints": eps, "configmap": "api-auth"})
+		g.params["endpoints"] = eps
+		g.params["fail_share"] = round3(failP)
+		g.truth.Scope = map[string]string{"service": "api", "endpoint": strings.Join(eps, ", ")}
+	}
+	g.culprit(c)
+	g.h.pod = func(g *gen, rq *req, p *pod, t int64, o *outcome) {
+		if t < at || p.app != "api" || o.status >= 400 || !reject(rq, t) {
+			return
+		}
+		o.status, o.size = status, 60+g.trng.IntN(60)
+		o.t = 0.002 + o.t*0.2
+		o.dep = "-" // rejected before any call
+	}
+	g.truth.Notes = "Variant " + variant + ": the change " + c.Summary + " makes the api answer " + strconv.Itoa(status) +
+		" to requests it accepted before; nothing fails with a 5xx, so only the client errors show it. Reverting the change fixes it."
+	g.params["variant"] = variant
+	g.params["status"] = status
 	g.params["change_at"] = g.ts(c.Time.Unix())
 }
 

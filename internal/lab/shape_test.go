@@ -90,7 +90,7 @@ func TestShapes(t *testing.T) {
 				be, _ := errRate(recs, base, nil)
 				within(t, "baseline error rate", be, 0.0002, 0.006)
 				ie, _ := errRate(recs, inc, nil)
-				if ie < 2*be && s.Name != "slow-queries" {
+				if ie < 2*be && s.Name != "slow-queries" && s.Name != "auth-rejects" {
 					t.Errorf("incident error rate %.4f is not above the baseline's %.4f", ie, be)
 				}
 				checkShape(t, s.Name, m, recs, base, inc)
@@ -208,6 +208,25 @@ func checkShape(t *testing.T, name string, m *Manifest, recs []rec, base, inc wi
 				t.Errorf("the outbound call metrics show no failing call to %s", scope["dependency"])
 			}
 		}
+	case "auth-rejects":
+		code := m.Truth.Params["status"].(int)
+		share := func(w window) float64 {
+			var n, c int
+			for _, r := range recs {
+				if w.in(r.t) && strings.HasPrefix(r.path, "/api/") {
+					n++
+					if r.status == code {
+						c++
+					}
+				}
+			}
+			return float64(c) / float64(max(n, 1))
+		}
+		if b, i := share(base), share(inc); i < 3*b || i < 0.002 {
+			t.Errorf("%d share of api requests %.4f in the incident, %.4f before: want a step", code, i, b)
+		}
+		be, _ := errRate(recs, base, nil)
+		within(t, "incident 5xx rate (no 5xx step)", ie, 0, math.Max(3*be, 0.006))
 	case "capacity":
 		r := scope["region"]
 		within(t, "errors in "+r, errShare(recs, inc, func(x rec) bool { return strings.Contains(x.source, r) }), 0.85, 1)

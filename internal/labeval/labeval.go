@@ -49,7 +49,8 @@ type Case struct {
 	Top1        bool     `json:"top1"`
 	Top3        bool     `json:"top3"`
 	ChangeOK    bool     `json:"change_ok"`
-	// OnsetErrorMinutes is |found onset - true onset| (NaN: no onset found).
+	// OnsetErrorMinutes is |found onset - true onset| (NaN: no onset found);
+	// with only a step in client errors, that step is the onset found.
 	OnsetErrorMinutes float64 `json:"onset_error_minutes"`
 	Seconds           float64 `json:"seconds"`
 	Error             string  `json:"error,omitempty"`
@@ -176,8 +177,12 @@ func score(c *Case, t lab.Truth, res *triage.Result) {
 		}
 	}
 	c.ChangeOK = c.Change == t.ChangeID
-	if res.Impact.Onset != nil && !t.Onset.IsZero() {
-		c.OnsetErrorMinutes = math.Abs(res.Impact.Onset.Sub(t.Onset).Minutes())
+	found := res.Impact.Onset
+	if found == nil && res.ClientErrors != nil {
+		found = &res.ClientErrors.Onset // only the client errors stepped up: theirs is the onset
+	}
+	if found != nil && !t.Onset.IsZero() {
+		c.OnsetErrorMinutes = math.Abs(found.Sub(t.Onset).Minutes())
 	}
 }
 
