@@ -210,7 +210,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 					pct(cs.before), pct(cs.after), cs.w.onset.Format("15:04:05"))
 				if rescan {
 					err := stage("client-errors", func() error {
-						fs, _, _, _, _, cagg, err := secondPassAgg(ctx, &opt, cs.w, cs.expr, passClient, res.ClientErrors.Which())
+						fs, _, _, _, _, cagg, err := secondPass(ctx, &opt, cs.w, cs.expr, passClient, res.ClientErrors.Which())
 						res.ClientErrors.Findings, clientAgg = fs, cagg
 						return err
 					})
@@ -320,15 +320,9 @@ const (
 // aggregates need not share a layout. It returns the requests and the
 // failures in the incident (n, e) and the baseline (nb, eb) windows. code
 // names the client errors the failures stand for ("401", "4xx"; "" for
-// slow requests), as the findings' summaries say it.
-func secondPass(ctx context.Context, opt *Options, w windows, expr string, kind pass, code string) (fs []Finding, n, e, nb, eb float64, err error) {
-	fs, n, e, nb, eb, _, err = secondPassAgg(ctx, opt, w, expr, kind, code)
-	return fs, n, e, nb, eb, err
-}
-
-// secondPassAgg is secondPass, also returning its aggregate, whose Values
-// count over the pass's windows.
-func secondPassAgg(ctx context.Context, opt *Options, w windows, expr string, kind pass, code string) (fs []Finding, n, e, nb, eb float64, agg *Aggregator, err error) {
+// slow requests), as the findings' summaries say it, and the pass's
+// aggregate, whose Values count over w.
+func secondPass(ctx context.Context, opt *Options, w windows, expr string, kind pass, code string) (fs []Finding, n, e, nb, eb float64, agg *Aggregator, err error) {
 	p, err := ParseErrorExpr(expr)
 	if err != nil {
 		return nil, 0, 0, 0, 0, nil, err // cannot happen: the expressions are built here
@@ -356,7 +350,7 @@ func secondPassAgg(ctx context.Context, opt *Options, w windows, expr string, ki
 
 // slowPass is the second pass of a latency incident.
 func slowPass(ctx context.Context, opt *Options, w windows, expr string, thr float64) (*SlowAnalysis, error) {
-	fs, n, e, nb, eb, err := secondPass(ctx, opt, w, expr, passSlow, "")
+	fs, n, e, nb, eb, _, err := secondPass(ctx, opt, w, expr, passSlow, "")
 	if err != nil {
 		return nil, err
 	}
