@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"math"
 	"strconv"
 	"time"
 )
@@ -19,7 +20,16 @@ const (
 	// One code holding this share of the rise names the expression
 	// (status==401); otherwise every 4xx code counts.
 	dominantCode = 0.8
+	// A refusal code tested on its own (refusals) must reach this share of
+	// the requests: one in 200 refused.
+	minRefusalShare = 0.005
 )
+
+// refusals are the codes by which a server refuses a client it served
+// before — a rotated key (401), a new scope or WAF rule (403), a proxy's
+// credentials (407), a rate limit (429). They are rare in a healthy log,
+// so their step can hide in the noise of the common 4xx (a site's 404s).
+var refusals = []int{401, 403, 407, 429}
 
 // clientShift is a step in the share of client errors.
 type clientShift struct {
@@ -45,8 +55,11 @@ func clientErrorShift(s series) *clientShift {
 		c.e[i] = float64(b.c4)
 	}
 	sp := bestSplit(c.n, c.e, 0, L)
+	only := 0 // the refusal code whose own step is the shift, if any
 	if !sp.ok || !sp.increasing || sp.pHi < minClientShare {
-		return nil
+		if only, sp = refusalShift(s, c.e); only == 0 {
+			return nil
+		}
 	}
 	k := refineOnset(c, sp.k, sp.pLo)
 	end := recoveryAt(c.n, c.e, sp)
@@ -94,10 +107,45 @@ func clientErrorShift(s series) *clientShift {
 		}
 	}
 	cs.expr = "status>=400 && status<500"
-	if total > 0 && rise[best] >= dominantCode*total {
+	switch {
+	case only != 0:
+		cs.expr = "status==" + strconv.Itoa(only)
+	case total > 0 && rise[best] >= dominantCode*total:
 		cs.expr = "status==" + strconv.Itoa(400+best)
 	}
 	return cs
+}
+
+// refusalShift looks for a step in each refusal code alone, when the
+// client errors together show none. The code's counts replace e (so the
+// shift's shares are that code's); the bar of significance rises with the
+// number of codes tried. It returns the code and its split, or 0.
+func refusalShift(s series, e []float64) (int, split) {
+	bar := minLLR + 2*math.Log(float64(len(refusals)))
+	best, code := split{}, 0
+	x := make([]float64, len(e))
+	for _, c := range refusals {
+		var sum float64
+		for i, b := range s.b {
+			x[i] = 0
+			if b.cli != nil {
+				x[i] = float64(b.cli[c-400])
+			}
+			sum += x[i]
+		}
+		if sum < 5 {
+			continue
+		}
+		sp := bestSplit(s.n, x, 0, len(x))
+		if !sp.ok || !sp.increasing || sp.pHi < minRefusalShare || sp.llr/sp.disp < bar {
+			continue
+		}
+		if code == 0 || sp.llr/sp.disp > best.llr/best.disp {
+			best, code = sp, c
+			copy(e, x)
+		}
+	}
+	return code, best
 }
 
 // result describes the shift for the Result.
