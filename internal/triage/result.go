@@ -264,6 +264,10 @@ type OnsetEvidence struct {
 	// set when earlier than Time. With few errors per bucket the interval
 	// is wide, and a change in it fits the onset as well as one at Time.
 	Earliest *time.Time `json:"earliest,omitempty"`
+	// Latest is the latest start the data cannot tell from Time, by the
+	// same test; set when later than Time. A change after Time but before
+	// Latest may still have started the incident.
+	Latest *time.Time `json:"latest,omitempty"`
 	// End is the start of the recovery, when the incident ended in the data.
 	End *time.Time `json:"end"`
 	// Before and After are the error rates (or, for latency, the moved

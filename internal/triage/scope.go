@@ -64,6 +64,7 @@ type split struct {
 	llr        float64 // binomial log-likelihood ratio against one rate
 	disp       float64 // dispersion of the two-rate fit, at least 1
 	kLo        int     // earliest split nearly as likely as k (onsetSlack)
+	kHi        int     // latest split nearly as likely as k
 	pLo, pHi   float64 // rate before and after k
 	nLo, nHi   float64
 	ok         bool
@@ -115,6 +116,19 @@ func bestSplit(n, e []float64, a, b int) split {
 			break
 		}
 	}
+	// And the latest: the best split can also lead the real start.
+	best.kHi = best.k
+	ln, le = 0, 0
+	for k := a + 1; k < b; k++ {
+		ln += n[k-1]
+		le += e[k-1]
+		if k <= best.k || ln == 0 || ln == N {
+			continue
+		}
+		if binLL(le, ln)+binLL(E-le, N-ln)-base >= best.llr-onsetSlack*best.disp {
+			best.kHi = k
+		}
+	}
 	best.ok = best.llr/best.disp >= minLLR && hi >= minRateRatio*lo && hi-lo >= minRateDiff
 	return best
 }
@@ -158,6 +172,7 @@ func recoveryAt(n, e []float64, sp split) int {
 type detected struct {
 	onset    int // -1: none (the incident started before the data, or no change)
 	onsetLo  int // earliest bucket the onset may be in (<= onset)
+	onsetHi  int // latest bucket the onset may be in (>= onset)
 	end      int // exclusive; len when the incident lasts to the end of the data
 	incStart int // first bucket of the incident window
 	baseLo   int // baseline buckets [baseLo, baseHi)
@@ -177,7 +192,7 @@ func detectOnset(s series) detected {
 	sp := bestSplit(s.n, s.e, 0, L)
 	if sp.ok && sp.increasing {
 		d.onset = refineOnset(s, sp.k, sp.pLo)
-		d.onsetLo = min(d.onset, sp.kLo)
+		d.onsetLo, d.onsetHi = min(d.onset, sp.kLo), max(d.onset, sp.kHi)
 		d.incStart = d.onset
 		d.baseHi = d.onset
 		d.end = recoveryAt(s.n, s.e, sp)
@@ -186,7 +201,7 @@ func detectOnset(s series) detected {
 		// The rate fell: the data starts inside an incident, or one ended.
 		if r := bestSplit(s.n, s.e, 0, sp.k); r.ok && r.increasing {
 			d.onset = refineOnset(s, r.k, r.pLo)
-			d.onsetLo = min(d.onset, r.kLo)
+			d.onsetLo, d.onsetHi = min(d.onset, r.kLo), max(d.onset, r.kHi)
 			d.incStart, d.baseHi, d.end = d.onset, d.onset, sp.k
 			d.ev = &OnsetEvidence{Method: "error-rate", Before: r.pLo, After: r.pHi, LogLikelihoodRatio: r.llr, Dispersion: round(r.disp, 3)}
 		} else {
@@ -198,7 +213,7 @@ func detectOnset(s series) detected {
 			return d
 		}
 	} else if k, before, after, t, q := latencySplit(s); k > 0 {
-		d.onset, d.onsetLo, d.incStart, d.baseHi = k, k, k, k
+		d.onset, d.onsetLo, d.onsetHi, d.incStart, d.baseHi = k, k, k, k, k
 		d.ev = &OnsetEvidence{Method: "latency", Quantile: q, Before: round(before, 4), After: round(after, 4), LogLikelihoodRatio: t}
 	} else {
 		for _, c := range slowShareSplits(s) {
@@ -212,7 +227,7 @@ func detectOnset(s series) detected {
 			if after <= 0 || after < minLatencyFac*before {
 				continue
 			}
-			d.onset, d.onsetLo, d.end = onset, min(onset, sp.kLo), end
+			d.onset, d.onsetLo, d.onsetHi, d.end = onset, min(onset, sp.kLo), max(onset, sp.kHi), end
 			d.incStart, d.baseHi = onset, onset
 			d.ev = &OnsetEvidence{Method: "latency", Quantile: q, Before: before, After: after,
 				LogLikelihoodRatio: sp.llr, Dispersion: round(sp.disp, 3),
@@ -224,6 +239,9 @@ func detectOnset(s series) detected {
 		d.ev.Time = time.Unix(0, s.start[d.onset]).UTC()
 		if d.onsetLo < d.onset {
 			d.ev.Earliest = ptr(time.Unix(0, s.start[d.onsetLo]).UTC())
+		}
+		if hi := min(d.onsetHi, d.end-1); hi > d.onset {
+			d.ev.Latest = ptr(time.Unix(0, s.start[hi]).UTC())
 		}
 		if d.end < L {
 			d.ev.End = ptr(time.Unix(0, s.start[d.end]).UTC())

@@ -39,7 +39,7 @@ func (a *Aggregator) scopedOnset(f Finding) (onset int64, sp split, ok bool) {
 		return 0, sp, false
 	}
 	k := refineOnset(s, sp.k, sp.pLo)
-	sp.kLo = min(sp.kLo, k)
+	sp.kLo, sp.kHi = min(sp.kLo, k), max(sp.kHi, k)
 	return a.slots.start(lo + k), sp, true
 }
 
@@ -62,6 +62,9 @@ func (a *Aggregator) rescopeAt(opt *Options, res *Result, f Finding, t int64, sp
 		LogLikelihoodRatio: sp.llr, Dispersion: round(sp.disp, 3), Scope: f.Scope, BucketSeconds: width}
 	if e := time.Unix(0, a.slots.start(lo+sp.kLo)).UTC(); e.Before(at) {
 		res.Onset.Earliest = &e
+	}
+	if l := time.Unix(0, a.slots.start(lo+sp.kHi)).UTC(); l.After(at) {
+		res.Onset.Latest = &l
 	}
 	res.Notes = append(res.Notes, fmt.Sprintf("the whole log's error rate did not change significantly; the onset is that of %s's own requests (%s fail before, %s after)",
 		f.Dimension+"="+f.Value, pct(sp.pLo), pct(sp.pHi)))

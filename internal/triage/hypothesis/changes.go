@@ -26,10 +26,17 @@ func (f *features) timeFit(c *signal.Change, tau time.Duration) float64 {
 func (f *features) timeFitAt(c *signal.Change, ref time.Time, tau time.Duration) float64 {
 	slack := f.bucket + 2*time.Minute
 	d := ref.Sub(c.Time)
-	if ref.Equal(f.onset) && f.onsetLo.Before(ref) && d > 0 {
+	if ref.Equal(f.onset) {
 		// Within the onset's likelihood interval the data cannot tell
-		// the change's time from the onset's.
-		d = max(0, f.onsetLo.Sub(c.Time))
+		// the change's time from the onset's: before it, the change is
+		// as close as the interval's start; after it, up to its end, it
+		// is at the onset.
+		switch {
+		case f.onsetLo.Before(ref) && d > 0:
+			d = max(0, f.onsetLo.Sub(c.Time))
+		case d < 0 && !c.Time.After(f.onsetHi):
+			d = -time.Nanosecond // as a change within the slack after the onset
+		}
 	}
 	switch {
 	case d < -slack:
@@ -42,6 +49,20 @@ func (f *features) timeFitAt(c *signal.Change, ref time.Time, tau time.Duration)
 
 // lag is how long before the onset the change happened (negative: after).
 func (f *features) lag(c *signal.Change) time.Duration { return f.onset.Sub(c.Time) }
+
+// when says when a change happened against the onset, for evidence and
+// summaries: "11 min before the onset", "at the onset", or "4 min after
+// the onset found (which may be as late as 12:55:30)".
+func (f *features) when(c *signal.Change) string {
+	lag := f.lag(c)
+	switch {
+	case lag >= 0:
+		return round(lag) + " before the onset"
+	case !c.Time.After(f.onset.Add(f.bucket)):
+		return "at the onset"
+	}
+	return fmt.Sprintf("%s after the onset found (which may be as late as %s)", round(-lag), f.onsetHi.Format("15:04:05"))
+}
 
 // changeTokens are the values a change names: its scope, its service and
 // the values in its details (versions, pods, addresses, names).
@@ -247,6 +268,8 @@ func rankChanges(f *features) []triage.Change {
 		switch {
 		case tf == 0:
 			reasons = append(reasons, fmt.Sprintf("happened %s after the onset", round(-lag)))
+		case lag < 0 && c.Time.After(f.onset.Add(f.bucket)):
+			reasons = append(reasons, fmt.Sprintf("happened %s after the onset found, which may be as late as %s", round(-lag), f.onsetHi.Format("15:04:05")))
 		case lag < 0:
 			reasons = append(reasons, "happened at the onset (within a bucket)")
 		default:
@@ -308,7 +331,7 @@ func (f *features) bestChangeAt(kinds []string, ref time.Time, tau time.Duration
 			continue
 		}
 		tf := f.timeFitAt(c, ref, changeTau(c, tau))
-		if tf == 0 || c.Time.After(f.onset.Add(f.bucket+2*time.Minute)) {
+		if tf == 0 || c.Time.After(f.onsetHi.Add(f.bucket+2*time.Minute)) {
 			continue
 		}
 		if risk, _ := migrationRisk(c); risk < 0 {
@@ -332,10 +355,7 @@ func (f *features) bestChangeAt(kinds []string, ref time.Time, tau time.Duration
 		}
 		if score > bestScore {
 			best, bestScore = c, score
-			why = []string{fmt.Sprintf("%s %s %s before the onset: %s", c.Kind, c.ID, round(f.lag(c)), c.Summary)}
-			if f.lag(c) < 0 {
-				why[0] = fmt.Sprintf("%s %s at the onset: %s", c.Kind, c.ID, c.Summary)
-			}
+			why = []string{fmt.Sprintf("%s %s %s: %s", c.Kind, c.ID, f.when(c), c.Summary)}
 			for _, l := range links {
 				why = append(why, c.ID+" "+l)
 			}

@@ -165,7 +165,7 @@ func dnsStale(f *features) *scored {
 		}
 		if tf := f.timeFit(d, 30*time.Minute); tf > 0.3 && d.Time.After(c.Time) {
 			score += 0.15
-			h.evidence = append(h.evidence, fmt.Sprintf("%s %s %s before the onset: %s", d.Kind, d.ID, round(f.lag(d)), d.Summary))
+			h.evidence = append(h.evidence, fmt.Sprintf("%s %s %s: %s", d.Kind, d.ID, f.when(d), d.Summary))
 			break
 		}
 	}
@@ -214,8 +214,8 @@ func dnsStale(f *features) *scored {
 	if name == "" {
 		name = "the record"
 	}
-	h.summary = fmt.Sprintf("Clients still resolving %s to its old value %s reach an endpoint that no longer works: the record changed %s before the onset (%s) with a cached TTL of %s.",
-		name, orDash(c.DetailString("old")), round(f.lag(c)), c.ID, round(time.Duration(ttl)*time.Second))
+	h.summary = fmt.Sprintf("Clients still resolving %s to its old value %s reach an endpoint that no longer works: the record changed %s (%s) with a cached TTL of %s.",
+		name, orDash(c.DetailString("old")), f.when(c), c.ID, round(time.Duration(ttl)*time.Second))
 	return h
 }
 
@@ -260,7 +260,7 @@ func badDeploy(f *features) *scored {
 		h.against = append(h.against, fmt.Sprintf("traffic is %.1f× the baseline's: load alone can explain saturation", f.trafficRatio))
 	}
 	h.score = clamp01(score)
-	h.summary = fmt.Sprintf("The %s %s %s before the onset broke the service: %s.", c.Kind, c.ID, round(f.lag(c)), strings.TrimSuffix(c.Summary, "."))
+	h.summary = fmt.Sprintf("The %s %s %s broke the service: %s.", c.Kind, c.ID, f.when(c), strings.TrimSuffix(c.Summary, "."))
 	return h
 }
 
@@ -347,7 +347,7 @@ func dbPool(f *features) *scored {
 		return h
 	}
 	if h.change != nil {
-		h.summary = fmt.Sprintf("Database connections are exhausted (%s of the maximum); requests wait for a connection and time out. %s %s (%s before the onset) likely leaks or multiplies connections.", pct(u.peak), h.change.Kind, h.change.ID, round(f.lag(h.change)))
+		h.summary = fmt.Sprintf("Database connections are exhausted (%s of the maximum); requests wait for a connection and time out. %s %s (%s) likely leaks or multiplies connections.", pct(u.peak), h.change.Kind, h.change.ID, f.when(h.change))
 	} else {
 		h.summary = fmt.Sprintf("Database connections are exhausted (%s of the maximum); requests wait for a connection and time out.", pct(u.peak))
 	}
@@ -413,7 +413,7 @@ func slowQueries(f *features) *scored {
 	}
 	h.score = clamp01(score)
 	if c != nil {
-		h.summary = fmt.Sprintf("Database queries got slow after %s %s (%s before the onset): %s; requests pile up behind them.", c.Kind, c.ID, round(f.lag(c)), strings.TrimSuffix(c.Summary, "."))
+		h.summary = fmt.Sprintf("Database queries got slow after %s %s (%s): %s; requests pile up behind them.", c.Kind, c.ID, f.when(c), strings.TrimSuffix(c.Summary, "."))
 	} else {
 		h.summary = "Database queries got slow at the onset, dragging latency and errors up."
 	}
@@ -484,7 +484,7 @@ func memoryLeak(f *features) *scored {
 	h.score = clamp01(score)
 	h.summary = "Memory grows until instances are OOM-killed and restart; requests fail while they are down."
 	if h.change != nil {
-		h.summary = fmt.Sprintf("A memory leak: memory ramps until instances are OOM-killed and restart. It started after %s %s (%s before the onset).", h.change.Kind, h.change.ID, round(f.lag(h.change)))
+		h.summary = fmt.Sprintf("A memory leak: memory ramps until instances are OOM-killed and restart. It started after %s %s (%s).", h.change.Kind, h.change.ID, f.when(h.change))
 	}
 	return h
 }
@@ -677,6 +677,14 @@ func badNode(f *features) *scored {
 	if node == "" {
 		return nil
 	}
+	// A deploy that names the failing instances, just before the onset,
+	// put them there: a node does not pick its victims by release.
+	if c, cfit, _ := f.bestChange(deployKinds, 20*time.Minute, 0.6); c != nil && cfit >= 0.5 {
+		if sm, _, broadOnly := f.scopeMatch(c); sm > 0 && !broadOnly {
+			score -= 0.2
+			h.against = append(h.against, fmt.Sprintf("%s %s names the failing instances: a bad rollout to them?", c.Kind, c.ID))
+		}
+	}
 	h.scope = map[string]string{"node": node}
 	if never, _ := f.neverReached(); never {
 		score -= 0.3
@@ -808,7 +816,7 @@ func cdnOrigin(f *features) *scored {
 	h.score = clamp01(score)
 	h.summary = "The CDN cannot reach the origin (or fails in front of it): requests through the CDN fail while the origin itself is healthy."
 	if c != nil {
-		h.summary = fmt.Sprintf("The CDN cannot reach the origin after %s (%s before the onset): %s.", c.ID, round(f.lag(c)), strings.TrimSuffix(c.Summary, "."))
+		h.summary = fmt.Sprintf("The CDN cannot reach the origin after %s (%s): %s.", c.ID, f.when(c), strings.TrimSuffix(c.Summary, "."))
 	}
 	return h
 }

@@ -75,6 +75,7 @@ type features struct {
 	significant bool
 	onset       time.Time
 	onsetLo     time.Time // the earliest the onset may be (likelihood interval)
+	onsetHi     time.Time // the latest it may be
 	hasOnset    bool
 	end         time.Time // end of the incident window (or of the data)
 	bucket      time.Duration
@@ -170,9 +171,14 @@ func extract(res *triage.Result, ev Evidence) *features {
 	f.significant = (res.Impact.Significant || latencyOnset) && res.Impact.Onset != nil
 	if res.Impact.Onset != nil {
 		f.onset, f.hasOnset = res.Impact.Onset.UTC(), true
-		f.onsetLo = f.onset
-		if o := res.Onset; o != nil && o.Earliest != nil && o.Earliest.Before(f.onset) && o.Time.Equal(f.onset) {
-			f.onsetLo = o.Earliest.UTC()
+		f.onsetLo, f.onsetHi = f.onset, f.onset
+		if o := res.Onset; o != nil && o.Time.Equal(f.onset) {
+			if o.Earliest != nil && o.Earliest.Before(f.onset) {
+				f.onsetLo = o.Earliest.UTC()
+			}
+			if o.Latest != nil && o.Latest.After(f.onset) {
+				f.onsetHi = o.Latest.UTC()
+			}
 		}
 	}
 	f.bucket = time.Duration(res.Series.BucketSeconds * float64(time.Second))
@@ -214,7 +220,7 @@ func extract(res *triage.Result, ev Evidence) *features {
 		f.top = placeFindings(c.Findings)
 		if f.onClient = len(f.top) > 0; f.onClient {
 			f.significant = true
-			f.onset, f.onsetLo, f.hasOnset = c.Onset.UTC(), c.Onset.UTC(), true
+			f.onset, f.onsetLo, f.onsetHi, f.hasOnset = c.Onset.UTC(), c.Onset.UTC(), c.Onset.UTC(), true
 			f.errRate, f.baseRate = c.Share, c.BaselineShare
 			w := c.Which()
 			f.say = words{errs: w + " responses", rate: w + " rate", fails: "answers " + w, fail: "answer " + w}

@@ -54,13 +54,16 @@ func zoneScan(start, onsetAt time.Time, failing func(pod int) bool) triage.ScanF
 }
 
 // TestZoneOutageOrCanaryInOneZone: every pod of zone b failing is a zone
-// outage; two canary pods that happen to run on two of zone b's nodes are
-// the canary's deploy, and the zone hypothesis says why it is doubted.
+// outage; two canary pods that happen to run on two of zone b's nodes, or
+// on one node, are the canary's deploy, and the zone and node hypotheses
+// say why they are doubted.
 func TestZoneOutageOrCanaryInOneZone(t *testing.T) {
 	start := onset.Add(-90 * time.Minute)
-	canary := signal.Change{ID: "chg-canary", Kind: signal.KindDeploy, Time: onset.Add(-6 * time.Minute), Service: "api",
-		Summary: "canary api v2.50.0 (2 pods)", Scope: map[string]string{"service": "api", "version": "v2.50.0"},
-		Details: map[string]any{"pods": []any{"api-6", "api-9"}, "version": "v2.50.0"}}
+	canary := func(pods ...any) signal.Change {
+		return signal.Change{ID: "chg-canary", Kind: signal.KindDeploy, Time: onset.Add(-6 * time.Minute), Service: "api",
+			Summary: "canary api v2.50.0 (2 pods)", Scope: map[string]string{"service": "api", "version": "v2.50.0"},
+			Details: map[string]any{"pods": pods, "version": "v2.50.0"}}
+	}
 	for _, c := range []struct {
 		name    string
 		failing func(int) bool
@@ -68,7 +71,8 @@ func TestZoneOutageOrCanaryInOneZone(t *testing.T) {
 		want    string
 	}{
 		{"every pod of the zone", func(p int) bool { return p/6 == 1 }, nil, "zone-outage"},
-		{"two canary pods in the zone", func(p int) bool { return p == 6 || p == 9 }, []signal.Change{canary}, "bad-deploy"},
+		{"two canary pods in the zone", func(p int) bool { return p == 6 || p == 9 }, []signal.Change{canary("api-6", "api-9")}, "bad-deploy"},
+		{"two canary pods on one node", func(p int) bool { return p == 6 || p == 7 }, []signal.Change{canary("api-6", "api-7")}, "bad-deploy"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ev := Evidence{Changes: c.changes, Metrics: zoneWorld()}
@@ -80,10 +84,50 @@ func TestZoneOutageOrCanaryInOneZone(t *testing.T) {
 				t.Fatalf("top hypothesis %s %.2f: %s (all: %+v)", h.Cause, h.Confidence, h.Summary, res.Hypotheses)
 			}
 			for _, h := range res.Hypotheses {
-				doubt := strings.Contains(strings.Join(h.Against, "\n"), "instances in zone-b that served requests fail")
+				ag := strings.Join(h.Against, "\n")
+				doubt := strings.Contains(ag, "instances in zone-b that served requests fail")
 				if h.Cause == "zone-outage" && doubt != (c.want != "zone-outage") {
 					t.Errorf("zone-outage against = %q", h.Against)
 				}
+				if h.Cause == "bad-node" && c.changes != nil && !strings.Contains(ag, "chg-canary names the failing instances") {
+					t.Errorf("bad-node does not hold the canary against itself: %q", h.Against)
+				}
+			}
+		})
+	}
+}
+
+// TestChangeInsideTheOnsetInterval: a deploy four minutes after the onset
+// found, naming the failing instance, started the incident if the onset may
+// be as late as six minutes after (its likelihood interval); when the onset
+// is sharp, a change after it is not blamed.
+func TestChangeInsideTheOnsetInterval(t *testing.T) {
+	deploy := change("chg-late", signal.KindDeploy, onset.Add(4*time.Minute), map[string]string{"service": "api"},
+		map[string]any{"instances": []any{"10.0.0.5:8080"}, "version": "v2.0.1"})
+	for _, c := range []struct {
+		name   string
+		latest time.Duration
+		blamed bool
+	}{{"interval reaches past it", 6 * time.Minute, true}, {"sharp onset", 0, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			r := result(finding("upstream", "10.0.0.5:8080", 0.9, 0.03, 0.7))
+			r.Onset = &triage.OnsetEvidence{Method: "error-rate", Time: onset}
+			if c.latest > 0 {
+				l := onset.Add(c.latest)
+				r.Onset.Latest = &l
+			}
+			Apply(r, Evidence{Changes: []signal.Change{deploy}})
+			var blamed *triage.Hypothesis
+			for i, h := range r.Hypotheses {
+				if h.ChangeID != nil && *h.ChangeID == "chg-late" {
+					blamed = &r.Hypotheses[i]
+				}
+			}
+			if (blamed != nil) != c.blamed {
+				t.Fatalf("blamed: %v, want %v (hypotheses %+v)", blamed != nil, c.blamed, r.Hypotheses)
+			}
+			if blamed != nil && !strings.Contains(blamed.Summary, "4 min after the onset found (which may be as late as 12:06:00)") {
+				t.Errorf("summary does not say when: %s", blamed.Summary)
 			}
 		})
 	}
