@@ -921,6 +921,11 @@ func capacity(f *features) *scored {
 	if r, b, a := f.stepRatio(prom.RoleCPU); r >= 1.3 {
 		score += 0.15
 		h.evidence = append(h.evidence, fmt.Sprintf("CPU up from %.2f to %.2f cores", b, a))
+	} else if r > 0 && r < 1.15 {
+		// Saturation is the service working harder than it can: its CPU
+		// would show it.
+		score -= 0.15
+		h.against = append(h.against, fmt.Sprintf("CPU did not rise (%.2f to %.2f cores on average): the service is not working harder", b, a))
 	}
 	if u := f.connUsage(); u.has && u.peak >= 0.9 {
 		h.against = append(h.against, fmt.Sprintf("database connections at %s of the maximum", pct(u.peak)))
