@@ -3,6 +3,8 @@ package hypothesis
 import (
 	"fmt"
 	"math"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -249,8 +251,22 @@ func (f *features) scopeConflict(c *signal.Change) (bool, string) {
 			return true, fmt.Sprintf("the change is scoped to %s=%s, but the errors are in %s=%s", k, v, k, fv)
 		}
 	}
+	// A load balancer or log named after its region says where the errors
+	// are even without a region dimension (app/api-us-east-1/…).
+	if r := strings.ToLower(c.Scope["region"]); regionRE.MatchString(r) {
+		for d, fv := range fd.Scope {
+			in := regionRE.FindAllString(strings.ToLower(fv), -1)
+			if len(in) > 0 && !slices.Contains(in, r) {
+				return true, fmt.Sprintf("the change is scoped to region %s, but the errors are in %s=%s (%s)", r, d, fv, in[0])
+			}
+		}
+	}
 	return false, ""
 }
+
+// regionRE matches cloud region names: AWS (us-east-1, ap-southeast-2) and
+// Google Cloud (europe-west4, us-central1).
+var regionRE = regexp.MustCompile(`\b(?:[a-z]{2}-[a-z]+-\d|[a-z]+-[a-z]+\d)\b`)
 
 // rankChanges scores every change by how well it lines up with the
 // incident, whatever the cause: time before the onset, and whether its

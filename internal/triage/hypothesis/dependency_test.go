@@ -204,3 +204,31 @@ func TestEndpointFailuresAndChanges(t *testing.T) {
 		})
 	}
 }
+
+// TestChangeOfAnotherRegion: a DNS change scoped to one region does not
+// explain failures on a load balancer named after another (ALB logs carry
+// no region dimension, only names); scoped to the failing one, it still can.
+func TestChangeOfAnotherRegion(t *testing.T) {
+	for _, c := range []struct {
+		region string
+		blamed bool
+	}{{"eu-central-1", false}, {"us-east-1", true}} {
+		t.Run(c.region, func(t *testing.T) {
+			r := result(finding("elb", "app/api-us-east-1/c96ef921cab4c9a7", 0.9, 0.27, 0.07))
+			Apply(r, Evidence{Changes: []signal.Change{
+				change("chg-dns", signal.KindDNS, onset.Add(-4*time.Minute), map[string]string{"region": c.region},
+					map[string]any{"name": "api.example.com", "type": "A", "old": "198.51.100.41", "new": "198.51.100.77", "ttl": 3600.0}),
+			}})
+			blamed := false
+			for _, h := range r.Hypotheses {
+				blamed = blamed || (h.ChangeID != nil && *h.ChangeID == "chg-dns")
+			}
+			if blamed != c.blamed {
+				t.Errorf("blamed %v, want %v: %+v", blamed, c.blamed, r.Hypotheses)
+			}
+			if !c.blamed && (len(r.Changes) == 0 || !strings.Contains(strings.Join(r.Changes[0].Reasons, "\n"), "scoped to region eu-central-1, but the errors are in elb=")) {
+				t.Errorf("changes = %+v, want the conflict said", r.Changes)
+			}
+		})
+	}
+}
