@@ -346,10 +346,14 @@ func dbPool(f *features) *scored {
 		h.summary = "Requests may be waiting for database connections, but there is no connection data to tell."
 		return h
 	}
+	state := "are exhausted"
+	if u.peak < 0.9 {
+		state = "ran high" // the wording follows the number: 79% is not exhausted
+	}
 	if h.change != nil {
-		h.summary = fmt.Sprintf("Database connections are exhausted (%s of the maximum); requests wait for a connection and time out. %s %s (%s) likely leaks or multiplies connections.", pct(u.peak), h.change.Kind, h.change.ID, f.when(h.change))
+		h.summary = fmt.Sprintf("Database connections %s (%s of the maximum); requests wait for a connection and time out. %s %s (%s) likely leaks or multiplies connections.", state, pct(u.peak), h.change.Kind, h.change.ID, f.when(h.change))
 	} else {
-		h.summary = fmt.Sprintf("Database connections are exhausted (%s of the maximum); requests wait for a connection and time out.", pct(u.peak))
+		h.summary = fmt.Sprintf("Database connections %s (%s of the maximum); requests wait for a connection and time out.", state, pct(u.peak))
 	}
 	return h
 }
