@@ -12,6 +12,14 @@ func binLL(e, n float64) float64 {
 	return e*math.Log(p) + (n-e)*math.Log(1-p)
 }
 
+// SplitLLR is the binomial log-likelihood ratio of two failure rates (e1
+// failures of n1, e2 of n2) against one shared rate: the statistic the
+// onset's segmentation maximises, for stages that compare two windows
+// (twice it is the G-test statistic).
+func SplitLLR(e1, n1, e2, n2 float64) float64 {
+	return binLL(e1, n1) + binLL(e2, n2) - binLL(e1+e2, n1+n2)
+}
+
 // wilsonLower is the lower bound of the Wilson score interval for e
 // successes in n trials at z standard deviations.
 func wilsonLower(e, n, z float64) float64 {

@@ -811,7 +811,7 @@ type depStep struct {
 // failingDependencies returns the dependencies of the outbound request
 // metrics whose calls started failing at the onset — at least five failed
 // calls and 5% of them, three times the hour before's share and 5 points
-// above it, by a likelihood-ratio (G) test of at least 15, so that one
+// above it, by a G-test (twice triage.SplitLLR) of at least 15, so that one
 // failed call among a few is not a failing dependency — the largest rise
 // first.
 func (f *features) failingDependencies() []depStep {
@@ -830,7 +830,7 @@ func (f *features) failingDependencies() []depStep {
 			continue
 		}
 		before, after := eb/nb, ea/na
-		if after < 0.05 || after < 3*before || after < before+0.05 || gTest(eb, nb, ea, na) < 15 {
+		if after < 0.05 || after < 3*before || after < before+0.05 || 2*triage.SplitLLR(eb, nb, ea, na) < 15 {
 			continue
 		}
 		d := depStep{name: s.Labels["dependency"], metric: s.Name, before: before, after: after}
@@ -868,25 +868,9 @@ func callCounts(calls, ratio prom.Series, w prom.Window) (float64, float64) {
 	return errs, n
 }
 
-// gTest is the log-likelihood-ratio statistic of two failure rates (e1 of
-// n1, e2 of n2) against one shared rate.
-func gTest(e1, n1, e2, n2 float64) float64 {
-	ll := func(e, n, p float64) float64 {
-		v := 0.0
-		if e > 0 && p > 0 {
-			v += e * math.Log(p)
-		}
-		if n-e > 0 && p < 1 {
-			v += (n - e) * math.Log(1-p)
-		}
-		return v
-	}
-	p := (e1 + e2) / (n1 + n2)
-	return 2 * (ll(e1, n1, e1/n1) + ll(e2, n2, e2/n2) - ll(e1, n1, p) - ll(e2, n2, p))
-}
-
-// endpointDims are the dimensions that name an endpoint: what a request
-// asked for, not where it was sent (a host can be a DNS name or a site).
+// isEndpointDim reports whether a dimension names an endpoint: what a
+// request asked for, not where it was sent (a host can be a DNS name or a
+// site).
 func isEndpointDim(d string) bool {
 	return layerOf(d) == layerPath && d != "host" && d != "domain_name"
 }
