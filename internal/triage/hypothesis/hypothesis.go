@@ -173,7 +173,10 @@ func unknown(f *features, hs []scored) triage.Hypothesis {
 			}
 			for i := range f.ev.Changes {
 				ch := &f.ev.Changes[i]
-				if _, _, other := f.linkScope(ch); ch.ID == rc.ID && !ch.Time.After(f.onset) && !other {
+				if ch.ID != rc.ID || ch.Time.After(f.onset) {
+					continue
+				}
+				if _, _, other := f.linkScope(ch); !other {
 					h.Checks = append(h.Checks, fmt.Sprintf("Look at %s %s, %s before the step: %s", ch.Kind, ch.ID, round(f.lag(ch)), ch.Summary))
 				}
 			}
