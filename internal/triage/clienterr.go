@@ -57,7 +57,7 @@ func clientErrorShift(s series) *clientShift {
 	sp := bestSplit(c.n, c.e, 0, L)
 	only := 0 // the refusal code whose own step is the shift, if any
 	if !sp.ok || !sp.increasing || sp.pHi < minClientShare {
-		if only, sp = refusalShift(s, c.e); only == 0 {
+		if only, sp, c.e = refusalShift(s); only == 0 {
 			return nil
 		}
 	}
@@ -117,17 +117,16 @@ func clientErrorShift(s series) *clientShift {
 }
 
 // refusalShift looks for a step in each refusal code alone, when the
-// client errors together show none. The code's counts replace e (so the
-// shift's shares are that code's); the bar of significance rises with the
-// number of codes tried. It returns the code and its split, or 0.
-func refusalShift(s series, e []float64) (int, split) {
+// client errors together show none; the bar of significance rises with
+// the number of codes tried. It returns the code, its split and its
+// per-bucket counts (the shift's shares are then that code's), or 0.
+func refusalShift(s series) (int, split, []float64) {
 	bar := minLLR + 2*math.Log(float64(len(refusals)))
-	best, code := split{}, 0
-	x := make([]float64, len(e))
+	code, best, counts := 0, split{}, []float64(nil)
 	for _, c := range refusals {
+		x := make([]float64, len(s.b))
 		var sum float64
 		for i, b := range s.b {
-			x[i] = 0
 			if b.cli != nil {
 				x[i] = float64(b.cli[c-400])
 			}
@@ -141,11 +140,10 @@ func refusalShift(s series, e []float64) (int, split) {
 			continue
 		}
 		if code == 0 || sp.llr/sp.disp > best.llr/best.disp {
-			best, code = sp, c
-			copy(e, x)
+			code, best, counts = c, sp, x
 		}
 	}
-	return code, best
+	return code, best, counts
 }
 
 // result describes the shift for the Result.
