@@ -284,12 +284,10 @@ func rankChanges(f *features) []triage.Change {
 		switch {
 		case tf == 0:
 			reasons = append(reasons, fmt.Sprintf("happened %s after the onset", round(-lag)))
-		case lag < 0 && c.Time.After(f.onset.Add(f.bucket)):
-			reasons = append(reasons, fmt.Sprintf("happened %s after the onset found, which may be as late as %s", round(-lag), f.onsetHi.Format("15:04:05")))
-		case lag < 0:
+		case lag < 0 && !c.Time.After(f.onset.Add(f.bucket)):
 			reasons = append(reasons, "happened at the onset (within a bucket)")
 		default:
-			reasons = append(reasons, fmt.Sprintf("happened %s before the onset", round(lag)))
+			reasons = append(reasons, "happened "+f.when(c))
 		}
 		sm, why, _ := f.linkScope(c)
 		reasons = append(reasons, why...)
