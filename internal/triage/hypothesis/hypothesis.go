@@ -166,9 +166,10 @@ func unknown(f *features, hs []scored) triage.Hypothesis {
 			h.Checks = append(h.Checks, fmt.Sprintf("Start with %s: it holds %s of them.", signal.JoinScope(c.Findings[0].Scope, ", "), pct(c.Findings[0].ErrorShare)))
 		}
 		// Changes close before the step are leads, not culprits: none
-		// names where the client errors are.
+		// names where the client errors are. (Without the step's onset
+		// there is no ranking, and no lead.)
 		for _, rc := range f.res.Changes {
-			if rc.Score < 0.4 || !f.hasOnset {
+			if rc.Score < 0.4 {
 				break
 			}
 			for i := range f.ev.Changes {
