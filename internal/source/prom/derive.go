@@ -461,15 +461,7 @@ func deriveRequests(rs []ruled, add func(Series)) {
 	for _, g := range groupBy(rs, func(k string) bool { return isWhat(k) }) {
 		req, errs := map[int64]float64{}, map[int64]float64{}
 		for _, r := range g.members {
-			isErr := isServerError(statusOf(r))
-			for _, p := range transform(r) {
-				req[p.T] += p.V
-				if isErr {
-					errs[p.T] += p.V
-				} else if _, ok := errs[p.T]; !ok {
-					errs[p.T] = 0
-				}
-			}
+			addCounted(req, errs, transform(r), isServerError(statusOf(r)))
 		}
 		t, ok := overall[g.name]
 		if !ok {
@@ -491,6 +483,20 @@ func deriveRequests(rs []ruled, add func(Series)) {
 	for _, n := range names {
 		t := overall[n]
 		add(Series{Role: RoleErrorRatio, Name: n, Points: ratio(fromMap(t.errs), fromMap(t.req))})
+	}
+}
+
+// addCounted adds a series of rates to all, and to errs when it counts
+// failures; errs gets a 0 at every time all has, so that the error ratio
+// is 0 there rather than missing.
+func addCounted(all, errs map[int64]float64, pts []signal.Point, failed bool) {
+	for _, p := range pts {
+		all[p.T] += p.V
+		if failed {
+			errs[p.T] += p.V
+		} else if _, ok := errs[p.T]; !ok {
+			errs[p.T] = 0
+		}
 	}
 }
 
@@ -551,15 +557,7 @@ func deriveDependencies(rs []ruled, add func(Series)) {
 			byTarget[tg] = t
 			targets = append(targets, tg)
 		}
-		isErr := isCallError(r)
-		for _, p := range transform(r) {
-			t.calls[p.T] += p.V
-			if isErr {
-				t.errs[p.T] += p.V
-			} else if _, ok := t.errs[p.T]; !ok {
-				t.errs[p.T] = 0
-			}
-		}
+		addCounted(t.calls, t.errs, transform(r), isCallError(r))
 	}
 	sort.Strings(targets)
 	for _, tg := range targets {
