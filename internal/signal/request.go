@@ -14,6 +14,12 @@ type Request struct {
 	Duration float64
 	// Client is the client address as written in the log (may be empty).
 	Client []byte
+	// Retries counts the upstream attempts that failed before the last one:
+	// nginx and ingress-nginx try the next upstream after an error or a
+	// timeout and list every attempt ("10.0.0.7:8080, 10.0.0.9:8080"). The
+	// client may still get a 200 — the failure is hidden, not gone. 0 when
+	// the log lists no attempts.
+	Retries int
 	// Fields holds every dimension of the request — each parsed field and the
 	// derived ones (status_class, path, client_net, ua_family, upstream,
 	// no_upstream, source …) — in an order fixed for a given input, so that

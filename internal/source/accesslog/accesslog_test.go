@@ -26,6 +26,7 @@ type record struct {
 	Status   int               `json:"status"`
 	Duration float64           `json:"duration"`
 	Client   string            `json:"client,omitempty"`
+	Retries  int               `json:"retries,omitempty"`
 	Fields   map[string]string `json:"fields"`
 }
 
@@ -35,7 +36,7 @@ type collect struct {
 }
 
 func (c collect) Add(r *signal.Request) {
-	rec := record{Status: r.Status, Duration: r.Duration, Client: string(r.Client), Fields: map[string]string{}}
+	rec := record{Status: r.Status, Duration: r.Duration, Client: string(r.Client), Retries: r.Retries, Fields: map[string]string{}}
 	if r.Time != 0 {
 		rec.Time = time.Unix(0, r.Time).UTC().Format(time.RFC3339Nano)
 	}
@@ -368,6 +369,37 @@ func TestNormalizePath(t *testing.T) {
 	} {
 		if got := NormalizePath(in); got != want {
 			t.Errorf("NormalizePath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestRetries reads nginx's upstream lists: which attempts failed before
+// the last, and where the first failure was.
+func TestRetries(t *testing.T) {
+	for _, tc := range []struct {
+		addr, status string
+		n            int
+		first        string
+	}{
+		{"10.0.0.1:8080", "200", 0, ""},
+		{"-", "-", 0, ""},
+		{"10.0.0.1:8080, 10.0.0.2:8080", "504, 200", 1, "10.0.0.1:8080"},
+		{"10.0.0.1:8080, 10.0.0.2:8080, 10.0.0.3:8080", "502, 504, 502", 2, "10.0.0.1:8080"},
+		// no upstream status in the log: an attempt followed by a comma failed
+		{"10.0.0.1:8080, 10.0.0.2:8080", "", 1, "10.0.0.1:8080"},
+		// an attempt that answered (as some logs show) is no failure; 429 is
+		{"10.0.0.1:8080, 10.0.0.2:8080", "200, 203", 0, ""},
+		{"10.0.0.1:8080, 10.0.0.2:8080", "429, 200", 1, "10.0.0.1:8080"},
+		// groups: " : " is an internal redirect, not a retry
+		{"10.0.0.1:8080 : 10.0.0.9:80", "404 : 200", 0, ""},
+		{"10.0.0.1:8080 : 10.0.0.9:80, 10.0.0.8:80", "404 : 502, 200", 1, "10.0.0.9:80"},
+		{"[2a02:cf40::7]:5000, [2a02:cf40::4e36]:5000", "502, 502", 1, "[2a02:cf40::7]:5000"},
+		{"unix:/run/app.sock, unix:/run/app2.sock", "-, 200", 1, "unix:/run/app.sock"},
+		{", 10.0.0.2:8080", "", 0, ""}, // no address: no attempt
+	} {
+		n, first := retries([]byte(tc.addr), []byte(tc.status))
+		if n != tc.n || string(first) != tc.first {
+			t.Errorf("retries(%q, %q) = %d, %q; want %d, %q", tc.addr, tc.status, n, first, tc.n, tc.first)
 		}
 	}
 }

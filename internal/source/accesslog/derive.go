@@ -298,30 +298,80 @@ var (
 // request never reached an upstream.
 func (d *deriver) upstream(addr, name []byte) ([]byte, []byte) {
 	addr = bytes.TrimSpace(addr)
-	name = targetGroupName(name)
 	if len(addr) == 0 || (len(addr) == 1 && addr[0] == '-') || string(addr) == "<NOSRV>" {
 		return vDash, vTrue
 	}
-	key := addr
-	if len(name) > 0 && !(len(name) == 1 && name[0] == '-') {
-		// cache by the pair; build the key without allocating when cached
-		if v, ok := d.ups[string(addr)+"\x00"+string(name)]; ok {
-			return v, vFalse
-		}
-		last := lastUpstream(addr)
-		v := make([]byte, 0, len(last)+len(name)+3)
-		v = append(append(append(append(v, last...), " ("...), name...), ')')
-		d.ups[string(addr)+"\x00"+string(name)] = v
-		if len(d.ups) >= cacheMax {
-			clear(d.ups)
-		}
-		return v, vFalse
-	}
-	last := lastUpstream(key)
+	last := lastUpstream(addr)
 	if len(last) == 1 && last[0] == '-' {
 		return last, vTrue
 	}
-	return last, vFalse
+	return d.named(last, name), vFalse
+}
+
+// named returns "addr (name)" when the log names the upstream (an
+// ingress-nginx upstream, an ALB target group), else addr. The pair is
+// cached: built once per distinct pair, not once per line.
+func (d *deriver) named(addr, name []byte) []byte {
+	name = targetGroupName(name)
+	if len(name) == 0 || (len(name) == 1 && name[0] == '-') {
+		return addr
+	}
+	if v, ok := d.ups[string(addr)+"\x00"+string(name)]; ok {
+		return v
+	}
+	v := make([]byte, 0, len(addr)+len(name)+3)
+	v = append(append(append(append(v, addr...), " ("...), name...), ')')
+	if len(d.ups) >= cacheMax {
+		clear(d.ups)
+	}
+	d.ups[string(addr)+"\x00"+string(name)] = v
+	return v
+}
+
+// retries counts the failed attempts of an upstream list and returns the
+// first failed address. nginx moves to the next upstream of a group
+// (listed after a comma) when an attempt fails — an error, a timeout, or a
+// status proxy_next_upstream names; " : " separates groups (an internal
+// redirect, not a retry). An attempt followed by a comma failed unless the
+// upstream status at the same place in its list says it answered (below
+// 500, 429 aside): some logs show an answered attempt retried.
+func retries(addr, status []byte) (n int, first []byte) {
+	var a, s []byte
+	for len(addr) > 0 {
+		var sep byte
+		a, addr, sep = nextAttempt(addr)
+		s, status, _ = nextAttempt(status)
+		if sep != ',' || len(a) == 0 || answered(s) {
+			continue
+		}
+		if n == 0 {
+			first = a
+		}
+		n++
+	}
+	return n, first
+}
+
+// nextAttempt splits the first entry off an nginx upstream list
+// ("a, b : c") and returns it, the rest, and the separator after it: ',',
+// ':' or 0 at the end.
+func nextAttempt(b []byte) (entry, rest []byte, sep byte) {
+	for i := 0; i < len(b); i++ {
+		switch {
+		case b[i] == ',':
+			return bytes.TrimSpace(b[:i]), b[i+1:], ','
+		case b[i] == ':' && i > 0 && b[i-1] == ' ' && (i+1 == len(b) || b[i+1] == ' '):
+			return bytes.TrimSpace(b[:i]), b[i+1:], ':'
+		}
+	}
+	return bytes.TrimSpace(b), nil, 0
+}
+
+// answered reports whether an attempt's upstream status is a response the
+// client could have had: below 500, and not 429.
+func answered(s []byte) bool {
+	st, ok := atoi3(s)
+	return ok && st >= 100 && st < 500 && st != 429
 }
 
 // lastUpstream picks the last address of "a, b : c" (nginx separates

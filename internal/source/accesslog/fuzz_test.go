@@ -64,6 +64,10 @@ func checkRequest(t *testing.T, p *parser) {
 			t.Fatal("field without a name")
 		}
 	}
+	// A retried request says where it first failed; no other does.
+	if failed := p.req.Fields[dFailedUpstream].Value; p.req.Retries < 0 || (p.req.Retries > 0) != (failed != nil) {
+		t.Fatalf("%d retries, failed upstream %q", p.req.Retries, failed)
+	}
 }
 
 func fuzzPreset(f *testing.F, preset string, seeds ...string) {
@@ -94,7 +98,7 @@ func fuzzPreset(f *testing.F, preset string, seeds ...string) {
 
 func snapshot(p *parser) string {
 	var b strings.Builder
-	b.WriteString(string(rune(p.req.Status)))
+	b.WriteString(string(rune(p.req.Status)) + string(rune(p.req.Retries)))
 	for _, f := range p.req.Fields {
 		b.WriteString(f.Name + "=" + string(f.Value) + "\x00")
 	}

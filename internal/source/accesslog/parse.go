@@ -9,7 +9,7 @@ import (
 
 // Derived dimension names. They come first in every Request, before the raw
 // fields, so that their positions are the same for every format.
-var derivedNames = []string{"source", "status_class", "path", "client_net", "client_net16", "ua_family", "upstream", "no_upstream"}
+var derivedNames = []string{"source", "status_class", "path", "client_net", "client_net16", "ua_family", "upstream", "no_upstream", "failed_upstream"}
 
 const (
 	dSource = iota
@@ -20,6 +20,7 @@ const (
 	dUAFamily
 	dUpstream
 	dNoUpstream
+	dFailedUpstream
 	nDerived
 )
 
@@ -31,7 +32,7 @@ type parser struct {
 	raw [][]byte // raw values, by index in f.names (JSON: by learned key)
 
 	// well-known raw field indexes (-1 when the format lacks them)
-	iUpstreamAddr, iUpstreamName, iUA, iURI, iClient, iStatus int
+	iUpstreamAddr, iUpstreamName, iUpstreamStatus, iUA, iURI, iClient, iStatus int
 
 	der  deriver
 	json *jsonState
@@ -60,7 +61,7 @@ func newParser(f *Format, source string) *parser {
 }
 
 func (p *parser) indexWellKnown() {
-	p.iUpstreamAddr, p.iUpstreamName, p.iUA, p.iURI, p.iClient, p.iStatus = -1, -1, -1, -1, -1, -1
+	p.iUpstreamAddr, p.iUpstreamName, p.iUpstreamStatus, p.iUA, p.iURI, p.iClient, p.iStatus = -1, -1, -1, -1, -1, -1, -1
 	for i, n := range p.f.names {
 		p.noteWellKnown(n, i)
 	}
@@ -78,6 +79,8 @@ func (p *parser) noteWellKnown(name string, i int) {
 		if p.iUpstreamName < 0 {
 			p.iUpstreamName = i
 		}
+	case "upstream_status":
+		p.iUpstreamStatus = i
 	case "user_agent":
 		p.iUA = i
 	case "uri":
@@ -92,7 +95,7 @@ func (p *parser) noteWellKnown(name string, i int) {
 // parse fills p.req from line. It returns a reason when the line does not
 // match the format.
 func (p *parser) parse(line []byte) string {
-	p.req.Time, p.req.Status, p.req.Duration, p.req.Client = 0, 0, -1, nil
+	p.req.Time, p.req.Status, p.req.Duration, p.req.Client, p.req.Retries = 0, 0, -1, nil, 0
 	for i := range p.raw {
 		p.raw[i] = nil
 	}
@@ -150,6 +153,22 @@ func (p *parser) finish() {
 		f[dUpstream].Value, f[dNoUpstream].Value = p.der.upstream(p.raw[p.iUpstreamAddr], name)
 	} else {
 		f[dUpstream].Value, f[dNoUpstream].Value = nil, nil
+	}
+	f[dFailedUpstream].Value = nil
+	if p.iUpstreamAddr >= 0 && bytes.IndexByte(p.raw[p.iUpstreamAddr], ',') >= 0 {
+		// Retried: rare, so the work is done only here.
+		var name []byte
+		if p.iUpstreamName >= 0 {
+			name = p.raw[p.iUpstreamName]
+		}
+		var status []byte
+		if p.iUpstreamStatus >= 0 {
+			status = p.raw[p.iUpstreamStatus]
+		}
+		var first []byte
+		if p.req.Retries, first = retries(p.raw[p.iUpstreamAddr], status); p.req.Retries > 0 {
+			f[dFailedUpstream].Value = p.der.named(first, name)
+		}
 	}
 }
 
