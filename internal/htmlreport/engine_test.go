@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/triage"
 )
@@ -52,4 +54,16 @@ func onsetScope(r *triage.Result) map[string]string {
 		return nil
 	}
 	return r.Onset.Scope
+}
+
+// TestRetriesHeadline: failures the proxy hid by retrying are no "Errors
+// up": the headline says what they are.
+func TestRetriesHeadline(t *testing.T) {
+	at := time.Date(2026, 11, 20, 12, 59, 30, 0, time.UTC)
+	r := &triage.Result{Impact: triage.Impact{Onset: &at, Significant: true, ErrorRate: 0.0176, BaselineErrorRate: 0.0023},
+		Onset: &triage.OnsetEvidence{Method: "retries", Time: at}}
+	h, verdict := headline(r)
+	if !strings.HasPrefix(h, "Upstream failures hidden by retries since 12:59:30 UTC: 1.76% of requests") || verdict != "incident" {
+		t.Errorf("headline %q (%s)", h, verdict)
+	}
 }

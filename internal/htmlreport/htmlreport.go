@@ -475,6 +475,8 @@ func headline(r *triage.Result) (string, string) {
 			fmt.Fprintf(&b, " (%s of requests over %s, from %s)", pct(o.SlowAfter), dur(o.ThresholdSeconds), pct(o.SlowBefore))
 		}
 		verdict = "latency"
+	case r.Onset != nil && r.Onset.Method == "retries" && im.Onset != nil:
+		fmt.Fprintf(&b, "Upstream failures hidden by retries since %s UTC: %s of requests failed at least once (baseline %s)", hms(*im.Onset), pct(im.ErrorRate), pct(im.BaselineErrorRate))
 	case im.Onset != nil && im.Significant:
 		fmt.Fprintf(&b, "Errors up since %s UTC: %s of requests fail (baseline %s)", hms(*im.Onset), pct(im.ErrorRate), pct(im.BaselineErrorRate))
 	case im.Onset == nil && r.Onset != nil && im.Significant:

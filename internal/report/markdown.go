@@ -41,7 +41,11 @@ func Markdown(w io.Writer, r *triage.Result) error {
 				if len(r.Onset.Scope) > 0 {
 					of = " of " + signal.JoinScope(r.Onset.Scope, ", ")
 				}
-				ew.printf(" (error rate%s %s → %s)", of, pct(r.Onset.Before), pct(r.Onset.After))
+				what := "error rate"
+				if r.Onset.Method == "retries" {
+					what = "requests retried after a failed upstream attempt"
+				}
+				ew.printf(" (%s%s %s → %s)", what, of, pct(r.Onset.Before), pct(r.Onset.After))
 			}
 		}
 		ew.printf("\n")

@@ -31,6 +31,8 @@ func headline(r *triage.Result) string {
 		if o := r.Onset; o.ThresholdSeconds > 0 {
 			fmt.Fprintf(&b, " (%s of requests over %s, from %s)", pct(o.SlowAfter), dur(o.ThresholdSeconds), pct(o.SlowBefore))
 		}
+	case r.Onset != nil && r.Onset.Method == "retries" && im.Onset != nil:
+		fmt.Fprintf(&b, "Upstream failures hidden by retries since %s: %s of requests failed at least once (baseline %s)", short(im.Onset), pct(im.ErrorRate), pct(im.BaselineErrorRate))
 	case im.Onset != nil && im.Significant:
 		fmt.Fprintf(&b, "Errors up since %s: %s fail (baseline %s)", short(im.Onset), pct(im.ErrorRate), pct(im.BaselineErrorRate))
 	case im.Onset == nil && r.Onset != nil && im.Significant:

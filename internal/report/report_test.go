@@ -149,3 +149,25 @@ func TestTextHypotheses(t *testing.T) {
 		t.Errorf("markdown lacks the check:\n%s", buf.String())
 	}
 }
+
+// TestRetriesHeadline: when the failures are retried attempts the client
+// never saw, the headline says so instead of "Errors up", and Markdown
+// names what stepped at the onset.
+func TestRetriesHeadline(t *testing.T) {
+	r := load(t, "quiet-pod")
+	if r.Onset == nil || r.Impact.Onset == nil {
+		t.Fatal("the quiet-pod result has no onset")
+	}
+	r.Onset.Method, r.Onset.Scope = "retries", nil
+	r.Inputs.Error = triage.RetryErrorExpr
+	if h := headline(r); !strings.HasPrefix(h, "Upstream failures hidden by retries since ") {
+		t.Errorf("headline %q", h)
+	}
+	var buf bytes.Buffer
+	if err := Markdown(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "(requests retried after a failed upstream attempt ") {
+		t.Errorf("markdown onset line does not say what stepped:\n%s", buf.String())
+	}
+}

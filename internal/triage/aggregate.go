@@ -50,7 +50,17 @@ var skipDims = map[string]bool{
 	"@timestamp": true, "request_creation_time": true, "date": true, "ts": true,
 	"status": true, "status_class": true, "upstream_status": true, "elb_status_code": true,
 	"target_status_code": true, "target_status_code_list": true,
+	// Where a retried request first failed: the upstream dimension of a
+	// pass that counts retried requests as failures (see retryVar).
+	"failed_upstream": true,
 }
+
+// retryVar is the error expression's name for signal.Request.Retries, the
+// upstream attempts that failed before the last. An expression that reads
+// it counts a retried request where its first attempt failed: the
+// upstream dimension is then the failed attempt's (failed_upstream), not
+// the one that answered after the retry.
+const retryVar = "retries"
 
 // AggOptions configures an Aggregator.
 type AggOptions struct {
@@ -186,6 +196,10 @@ type bucket struct {
 	// of the error rate, but it is one for the users.
 	cli *[100]uint32
 	c4  uint32 // the sum of cli
+	// rt counts the requests that did not fail but were retried after a
+	// failed upstream attempt (signal.Request.Retries): failures the
+	// proxy hid from the client, but not from the service.
+	rt uint32
 }
 
 type reservoir struct {
@@ -238,6 +252,11 @@ type Aggregator struct {
 	layVars  []int
 	vals     []float64
 	known    []bool
+	// retryView: the error predicate reads retryVar, so a retried request
+	// is counted at its failed attempt's upstream; upField and failedField
+	// are the layout's upstream and failed_upstream fields (-1: none).
+	retryView            bool
+	upField, failedField int
 
 	resFailed, resOK reservoir
 	merged           []sample
@@ -269,6 +288,7 @@ func NewAggregator(opt AggOptions) *Aggregator {
 	if opt.Error != nil {
 		a.vals = make([]float64, len(opt.Error.Vars))
 		a.known = make([]bool, len(opt.Error.Vars))
+		a.retryView = slices.Contains(opt.Error.Vars, retryVar)
 	}
 	return a
 }
@@ -346,6 +366,15 @@ func (a *Aggregator) setLayout(fs []signal.Field) {
 			fs[i].Unwanted = true
 		}
 	}
+	a.upField, a.failedField = -1, -1
+	for i, f := range fs {
+		switch f.Name {
+		case "upstream":
+			a.upField = i
+		case "failed_upstream":
+			a.failedField = i
+		}
+	}
 	a.layPtr = unsafe.SliceData(fs)
 	a.setLive()
 }
@@ -361,7 +390,10 @@ func (a *Aggregator) setLive() {
 }
 
 func (a *Aggregator) dimIndex(name string) int {
-	if skipDims[name] {
+	if skipDims[name] || (a.retryView && name == "upstream_addr") {
+		// A pass counting retried requests as failures reads the
+		// upstream dimension at the failed attempt; the raw list would
+		// only restate that a request was retried.
 		return -1
 	}
 	if a.opt.Error != nil {
@@ -455,6 +487,9 @@ func (a *Aggregator) Add(r *signal.Request) {
 		b.cli[r.Status-400]++
 		b.c4++
 	}
+	if !failed && r.Retries > 0 && a.opt.Error == nil && !a.opt.CountsOnly {
+		b.rt++
+	}
 
 	sp := a.slots.pos(t)
 	if sp < 0 {
@@ -515,7 +550,11 @@ func (a *Aggregator) Add(r *signal.Request) {
 	for i := range a.live {
 		x := &a.live[i]
 		d := x.d
-		id := a.intern(d, r.Fields[x.field].Value)
+		v := r.Fields[x.field].Value
+		if a.retryView && r.Retries > 0 && x.field == a.upField && a.failedField >= 0 {
+			v = r.Fields[a.failedField].Value
+		}
+		id := a.intern(d, v)
 		if d.dropped {
 			r.Fields[x.field].Unwanted = true
 			dropped = true
@@ -545,6 +584,8 @@ func (a *Aggregator) failed(r *signal.Request) bool {
 			a.vals[i], a.known[i] = float64(r.Status), r.Status > 0
 		case name == "request_time":
 			a.vals[i], a.known[i] = r.Duration, r.Duration >= 0
+		case name == retryVar:
+			a.vals[i], a.known[i] = float64(r.Retries), true
 		default:
 			a.known[i] = false
 		}
@@ -754,6 +795,7 @@ func mergeBucket(dst, src *bucket) {
 		}
 		dst.c4 += src.c4
 	}
+	dst.rt += src.rt
 	if src.errStatus != nil {
 		if dst.errStatus == nil {
 			dst.errStatus = src.errStatus

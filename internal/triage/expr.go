@@ -18,8 +18,10 @@ const DefaultErrorExpr = "status>=500"
 //	unary := "!" unary | "(" expr ")" | cmp
 //	cmp   := NAME op NUMBER          op: >= <= > < == != =
 //
-// NAME is status, request_time (also duration) or any numeric field of the
-// log. A comparison on a field a request does not have (or that is not a
+// NAME is status, request_time (also duration), retries (the upstream
+// attempts that failed before the last; an expression that reads it
+// counts a retried request at the upstream that failed it) or any numeric
+// field of the log. A comparison on a field a request does not have (or that is not a
 // number) is false.
 type ErrorPredicate struct {
 	src  string

@@ -255,7 +255,9 @@ type MalformedLine struct {
 
 // OnsetEvidence is how the onset was found.
 type OnsetEvidence struct {
-	// Method is "error-rate" or "latency".
+	// Method is "error-rate", "latency", or "retries": the share of
+	// requests the proxy retried after a failed upstream attempt stepped up
+	// while the error rate did not (RetryErrorExpr then decides failures).
 	Method string `json:"method"`
 	// Time is the onset (the start of the first bucket of the incident).
 	Time time.Time `json:"time"`

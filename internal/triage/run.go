@@ -79,6 +79,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (for stage timings); default time.Now.
 	Now func() time.Time
+
+	// retried is the step in retried requests a first pass found, for the
+	// pass that counts them as failures (RetryErrorExpr).
+	retried *retryStep
 }
 
 // ErrNoRequests is returned when the input held no request with a timestamp.
@@ -164,7 +168,12 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	var findings []Finding
 	_ = stage("scope", func() error {
 		w, s = agg.scope(&opt, res)
-		if res.Onset == nil && opt.Baseline == nil {
+		if rs := opt.retried; rs != nil {
+			// The retries' step is the incident, whatever the combined
+			// rate shows: a few errors of every hour can blur it, and the
+			// report must say the failures were hidden.
+			w, s = agg.rescopeRetries(&opt, res, rs)
+		} else if res.Onset == nil && opt.Baseline == nil {
 			// No onset in the whole log: the failing requests may still
 			// share a scope whose own error rate stepped up.
 			findings = agg.correlate(w, opt.Top)
@@ -180,6 +189,32 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	// A second pass reads the inputs again: only files can be, and only the
 	// default error expression leaves something for it to find.
 	rescan := opt.Error == DefaultErrorExpr && opt.Scan != nil && opt.Aggregate == nil && opt.Rescannable
+	if opt.Error == DefaultErrorExpr && opt.Baseline == nil && (res.Onset == nil || res.Onset.Method == "latency") {
+		// Nothing but latency moved, or nothing at all: the proxy may have
+		// hidden the failures by retrying them.
+		if rs := findRetryStep(s); rs != nil {
+			if !rescan {
+				res.Notes = append(res.Notes, fmt.Sprintf("%s; to count them as failures, where they first failed, run again with --error '%s'", rs.note(), RetryErrorExpr))
+			} else {
+				again := opt
+				again.Error, again.retried = RetryErrorExpr, rs
+				r2, err := Run(ctx, again)
+				if r2 != nil {
+					r2.Notes = append([]string{fmt.Sprintf("%s; this report counts them as failures, at the upstream that failed them (--error '%s')", rs.note(), RetryErrorExpr)}, r2.Notes...)
+					for i := range res.Stages {
+						res.Stages[i].Name += " (first pass)"
+					}
+					r2.Stages = append(res.Stages, r2.Stages...)
+					// The files are the same: the scan's own account of
+					// them is the first pass's.
+					in := res.Inputs
+					in.Error = r2.Inputs.Error
+					r2.Inputs = in
+				}
+				return r2, err
+			}
+		}
+	}
 	if o := res.Onset; o != nil && o.Method == "latency" {
 		// Every latency onset has latency up 1.5× (After > 0), the
 		// slow-share one included.
