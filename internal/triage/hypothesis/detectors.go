@@ -574,13 +574,19 @@ func badPod(f *features) *scored {
 }
 
 // nodeNetStep finds a node whose network error counters step up at least
-// 5× (to over 1/s) at the onset: node, when given, or any node.
+// 5× (to over 1/s) at the onset: node, when given, or any node. With few
+// failures the onset found may trail the real start (the interval's
+// earliest end): a step there counts too — measured at the later onset,
+// the "before" half would hold the step itself.
 func (f *features) nodeNetStep(node string) (string, prom.StepShape, bool) {
 	if f.m == nil || !f.hasOnset {
 		return "", prom.StepShape{}, false
 	}
 	for _, s := range f.m.Role(prom.RoleNodeNetErrors) {
 		st := prom.Step(s.Points, f.onset, 30*time.Minute)
+		if f.onsetLo.Before(f.onset) && (st.NAfter == 0 || st.After <= 1 || st.Ratio < 5) {
+			st = prom.Step(s.Points, f.onsetLo, 30*time.Minute)
+		}
 		if st.NAfter == 0 || st.After <= 1 || st.Ratio < 5 {
 			continue
 		}

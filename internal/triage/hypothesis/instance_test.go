@@ -147,16 +147,26 @@ func TestOneFailingPodOnANodeWithNetworkErrors(t *testing.T) {
 		}
 		return s
 	}
+	net := append(append([]signal.Series{}, pods...), counter("node-a", 20), counter("node-b", 0))
 	for _, c := range []struct {
 		name    string
 		metrics []signal.Series
+		late    bool // the onset found trails the real one, which its interval holds
 		want    string
 	}{
-		{"no network errors", pods, "bad-pod"},
-		{"its node's network errors jump", append(append([]signal.Series{}, pods...), counter("node-a", 20), counter("node-b", 0)), "bad-node"},
+		{"no network errors", pods, false, "bad-pod"},
+		{"its node's network errors jump", net, false, "bad-node"},
+		{"the jump inside the onset's interval", net, true, "bad-node"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := result(finding("upstream", "10.0.0.5:8080", 0.8, 0.02, 0.6))
+			if c.late {
+				// A dozen failures in an hour: the best split is 12 min
+				// late, the interval reaches back past the real start.
+				at, lo := onset.Add(12*time.Minute), onset.Add(-3*time.Minute)
+				r.Impact.Onset = &at
+				r.Onset = &triage.OnsetEvidence{Method: "error-rate", Time: at, Earliest: &lo}
+			}
 			Apply(r, Evidence{Metrics: c.metrics})
 			if got := r.Hypotheses[0].Cause; got != c.want {
 				t.Fatalf("top hypothesis %s (%s), want %s", got, r.Hypotheses[0].Summary, c.want)
