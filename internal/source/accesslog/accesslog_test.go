@@ -178,6 +178,9 @@ func TestKeyFields(t *testing.T) {
 	if r := byStatus[404]; r.Fields["path"] != "/missing/:uuid" || r.Time != "2026-11-20T12:03:02Z" {
 		t.Errorf("JSON 404 = %+v", r)
 	}
+	if r := byStatus[502]; r.Retries != 1 || r.Fields["failed_upstream"] != "10.20.1.15:8080" || r.Fields["upstream"] != "10.20.1.16:8080" {
+		t.Errorf("JSON 502 after a retry = %+v", r)
+	}
 }
 
 // TestRealLogs: the real public logs in shared/data parse with fewer than
