@@ -50,10 +50,7 @@ func clientErrorShift(s series) *clientShift {
 	if L < 2 {
 		return nil
 	}
-	c := series{start: s.start, width: s.width, n: s.n, e: make([]float64, L), b: s.b}
-	for i, b := range s.b {
-		c.e[i] = float64(b.c4)
-	}
+	c, _ := s.counting(func(b *bucket) uint32 { return b.c4 })
 	sp := bestSplit(c.n, c.e, 0, L)
 	only := 0 // the refusal code whose own step is the shift, if any
 	if !sp.ok || !sp.increasing || sp.pHi < minClientShare {

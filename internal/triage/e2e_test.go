@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -68,31 +69,41 @@ func TestProfileLog(t *testing.T) {
 
 func writeBadPodLog(t *testing.T, path string, n int) time.Time {
 	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w := bufio.NewWriter(f)
 	rng := rand.New(rand.NewPCG(7, 7))
 	start := time.Date(2026, 11, 20, 11, 0, 0, 0, time.UTC)
 	step := 30 * time.Minute / time.Duration(n)
 	onset := start.Add(20 * time.Minute)
 	regions := []string{"us", "us", "eu", "ap"}
 	paths := []string{"/api/users/%d", "/api/orders/%d", "/", "/api/search?q=%d"}
-	for i := 0; i < n; i++ {
-		ts := start.Add(time.Duration(i) * step)
-		pod := fmt.Sprintf("10.0.%d.%d:8080", rng.IntN(2), 1+rng.IntN(8))
-		status := 200
-		if rng.Float64() < 0.003 || (!ts.Before(onset) && pod == "10.0.0.7:8080" && rng.Float64() < 0.9) {
-			status = 503
+	writeLines(t, path, func(w io.Writer) {
+		for i := 0; i < n; i++ {
+			ts := start.Add(time.Duration(i) * step)
+			pod := fmt.Sprintf("10.0.%d.%d:8080", rng.IntN(2), 1+rng.IntN(8))
+			status := 200
+			if rng.Float64() < 0.003 || (!ts.Before(onset) && pod == "10.0.0.7:8080" && rng.Float64() < 0.9) {
+				status = 503
+			}
+			fmt.Fprintf(w, "203.0.%d.%d - - [%s] \"GET %s HTTP/1.1\" %d %d \"-\" \"Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0\" %.3f %s %d \"%s\"\n",
+				rng.IntN(100), rng.IntN(250), ts.Format("02/Jan/2006:15:04:05 -0700"), fmt.Sprintf(paths[rng.IntN(len(paths))], rng.IntN(1000)),
+				status, 100+rng.IntN(5000), 0.01+rng.Float64()*0.1, pod, status, regions[rng.IntN(len(regions))])
 		}
-		fmt.Fprintf(w, "203.0.%d.%d - - [%s] \"GET %s HTTP/1.1\" %d %d \"-\" \"Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0\" %.3f %s %d \"%s\"\n",
-			rng.IntN(100), rng.IntN(250), ts.Format("02/Jan/2006:15:04:05 -0700"), fmt.Sprintf(paths[rng.IntN(len(paths))], rng.IntN(1000)),
-			status, 100+rng.IntN(5000), 0.01+rng.Float64()*0.1, pod, status, regions[rng.IntN(len(regions))])
+	})
+	return onset
+}
+
+// writeLines creates path with what write writes to it.
+func writeLines(t *testing.T, path string, write func(w io.Writer)) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
 	}
+	w := bufio.NewWriter(f)
+	write(w)
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	return onset
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 }

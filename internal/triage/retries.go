@@ -41,12 +41,7 @@ func findRetryStep(s series) *retryStep {
 	if L < 2 {
 		return nil
 	}
-	r := series{start: s.start, width: s.width, n: s.n, e: make([]float64, L), b: s.b}
-	var sum float64
-	for i, b := range s.b {
-		r.e[i] = float64(b.rt)
-		sum += r.e[i]
-	}
+	r, sum := s.counting(func(b *bucket) uint32 { return b.rt })
 	if sum < minRetried {
 		return nil
 	}

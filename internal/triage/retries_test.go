@@ -1,11 +1,10 @@
 package triage
 
 import (
-	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,42 +18,34 @@ import (
 // the next pod after a timeout. From failAt (when not zero) pod
 // 10.0.0.7:8080 times out on share of its attempts; the retry nearly
 // always succeeds, so the client gets a 200, five seconds late.
-func writeRetryLog(t *testing.T, path string, n int, failAt time.Time, share float64) time.Time {
+func writeRetryLog(t *testing.T, path string, n int, failAt time.Time, share float64) {
 	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w := bufio.NewWriter(f)
 	rng := rand.New(rand.NewPCG(3, 9))
 	start := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
 	step := 4 * time.Hour / time.Duration(n)
 	pod := func() string { return fmt.Sprintf("10.0.%d.%d:8080", rng.IntN(2), 1+rng.IntN(8)) }
-	for i := 0; i < n; i++ {
-		ts := start.Add(time.Duration(i) * step)
-		first := pod()
-		addr, ups, status, rt := first, "200", 200, 0.02+rng.Float64()*0.05
-		if rng.Float64() < 0.002 {
-			status, ups = 503, "503"
-		}
-		if !failAt.IsZero() && !ts.Before(failAt) && first == "10.0.0.7:8080" && rng.Float64() < share {
-			next := pod()
-			for next == first {
-				next = pod()
+	writeLines(t, path, func(w io.Writer) {
+		for i := 0; i < n; i++ {
+			ts := start.Add(time.Duration(i) * step)
+			first := pod()
+			addr, ups, status, rt := first, "200", 200, 0.02+rng.Float64()*0.05
+			if rng.Float64() < 0.002 {
+				status, ups = 503, "503"
 			}
-			addr, ups, rt = first+", "+next, "504, 200", 5+rt
-			if rng.Float64() < 0.03 { // the retry failed too
-				status, ups = 502, "504, 502"
+			if !failAt.IsZero() && !ts.Before(failAt) && first == "10.0.0.7:8080" && rng.Float64() < share {
+				next := pod()
+				for next == first {
+					next = pod()
+				}
+				addr, ups, rt = first+", "+next, "504, 200", 5+rt
+				if rng.Float64() < 0.03 { // the retry failed too
+					status, ups = 502, "504, 502"
+				}
 			}
+			fmt.Fprintf(w, "203.0.%d.%d - - [%s] \"GET /api/items/%d HTTP/1.1\" %d %d \"-\" \"Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0\" %.3f %s %s \"eu\"\n",
+				rng.IntN(100), rng.IntN(250), ts.Format("02/Jan/2006:15:04:05 -0700"), rng.IntN(1000), status, 100+rng.IntN(5000), rt, addr, ups)
 		}
-		fmt.Fprintf(w, "203.0.%d.%d - - [%s] \"GET /api/items/%d HTTP/1.1\" %d %d \"-\" \"Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0\" %.3f %s %s \"eu\"\n",
-			rng.IntN(100), rng.IntN(250), ts.Format("02/Jan/2006:15:04:05 -0700"), rng.IntN(1000), status, 100+rng.IntN(5000), rt, addr, ups)
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	return start
+	})
 }
 
 func logScan(path string) ScanFunc {
@@ -109,29 +100,26 @@ func TestRetriedFailures(t *testing.T) {
 			}
 		})
 	}
-	t.Run("no failure", func(t *testing.T) {
-		path := filepath.Join(dir, "healthy.log")
-		writeRetryLog(t, path, 40000, time.Time{}, 0)
-		res, err := Run(context.Background(), Options{Scan: logScan(path), Rescannable: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Onset != nil || res.Inputs.Error != DefaultErrorExpr {
-			t.Errorf("onset %+v, error %q on a healthy log", res.Onset, res.Inputs.Error)
-		}
-	})
-	t.Run("steady retries", func(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		failAt time.Time
+	}{
+		{"no failure", time.Time{}},
 		// The pod has timed out since before the log starts: no step.
-		path := filepath.Join(dir, "steady.log")
-		writeRetryLog(t, path, 40000, time.Date(2026, 11, 20, 7, 0, 0, 0, time.UTC), 0.5)
-		res, err := Run(context.Background(), Options{Scan: logScan(path), Rescannable: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Onset != nil || res.Inputs.Error != DefaultErrorExpr {
-			t.Errorf("onset %+v, error %q with retries steady all along", res.Onset, res.Inputs.Error)
-		}
-	})
+		{"steady retries", time.Date(2026, 11, 20, 7, 0, 0, 0, time.UTC)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, "steady.log")
+			writeRetryLog(t, path, 40000, tc.failAt, 0.5)
+			res, err := Run(context.Background(), Options{Scan: logScan(path), Rescannable: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Onset != nil || res.Inputs.Error != DefaultErrorExpr {
+				t.Errorf("onset %+v, error %q: want no incident", res.Onset, res.Inputs.Error)
+			}
+		})
+	}
 	t.Run("stdin", func(t *testing.T) {
 		// A single pass: say how to count them instead.
 		path := filepath.Join(dir, "stdin.log")

@@ -52,6 +52,18 @@ func (a *Aggregator) series() series {
 }
 
 // at is the start of bucket i, or the end of the data for i past the last.
+// counting returns the series with another count of each bucket as its
+// failures (client errors, retried requests), and their sum.
+func (s series) counting(count func(*bucket) uint32) (series, float64) {
+	c := series{start: s.start, width: s.width, n: s.n, e: make([]float64, len(s.b)), b: s.b}
+	var sum float64
+	for i, b := range s.b {
+		c.e[i] = float64(count(b))
+		sum += c.e[i]
+	}
+	return c, sum
+}
+
 func (s series) at(i int) int64 {
 	if i >= len(s.start) {
 		return s.start[len(s.start)-1] + s.width
