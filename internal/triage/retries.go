@@ -30,6 +30,7 @@ type retryStep struct {
 	onset         time.Time
 	before, after float64 // shares of the requests, before and after the onset
 	retried       int64   // retried requests from the onset to the end of the step
+	errors        int64   // requests that failed outright over the same time
 	ev            OnsetEvidence
 }
 
@@ -51,7 +52,7 @@ func findRetryStep(s series) *retryStep {
 	}
 	k := refineOnset(r, sp.k, sp.pLo)
 	end := recoveryAt(r.n, r.e, sp)
-	var n, e, nb, eb float64
+	var n, e, nb, eb, errs float64
 	for i := range r.n {
 		switch {
 		case i < k:
@@ -60,12 +61,13 @@ func findRetryStep(s series) *retryStep {
 		case i < end:
 			n += r.n[i]
 			e += r.e[i]
+			errs += s.e[i]
 		}
 	}
 	if e < minRetried {
 		return nil
 	}
-	rs := &retryStep{onset: time.Unix(0, s.at(k)).UTC(), before: round(ratio(eb, nb), 4), after: round(ratio(e, n), 4), retried: int64(e)}
+	rs := &retryStep{onset: time.Unix(0, s.at(k)).UTC(), before: round(ratio(eb, nb), 4), after: round(ratio(e, n), 4), retried: int64(e), errors: int64(errs)}
 	rs.ev = OnsetEvidence{Method: "retries", Time: rs.onset, Before: sp.pLo, After: sp.pHi,
 		LogLikelihoodRatio: sp.llr, Dispersion: round(sp.disp, 3), BucketSeconds: float64(s.width) / 1e9}
 	if lo := min(k, sp.kLo); lo < k {
@@ -97,8 +99,21 @@ func (a *Aggregator) rescopeRetries(opt *Options, res *Result, rs *retryStep) (w
 	return w, s
 }
 
+// hides reports whether the step is the incident: nothing else stepped up
+// (quiet: no onset, or latency's alone), or the proxy hid more failures
+// than the clients saw — a zone's pods timing out behind ingress retries
+// leave a few dozen errors over hundreds of retried requests, and the
+// error rate's onset alone would weigh the causes on the few.
+func (rs *retryStep) hides(quiet bool) bool {
+	return quiet || rs.retried >= rs.errors
+}
+
 // note says what the step is, for the report's notes.
-func (rs *retryStep) note() string {
-	return fmt.Sprintf("the error rate did not change, but from %s %s of the requests (%d) succeeded only after the proxy retried a failed upstream attempt (%s before): failures hidden from the clients, not from the service",
-		rs.onset.Format("15:04:05"), pct(rs.after), rs.retried, pct(rs.before))
+func (rs *retryStep) note(quiet bool) string {
+	if quiet {
+		return fmt.Sprintf("the error rate did not change, but from %s %s of the requests (%d) succeeded only after the proxy retried a failed upstream attempt (%s before): failures hidden from the clients, not from the service",
+			rs.onset.Format("15:04:05"), pct(rs.after), rs.retried, pct(rs.before))
+	}
+	return fmt.Sprintf("from %s more requests succeeded only after the proxy retried a failed upstream attempt (%d, %s of the requests; %s before) than failed (%d): most failures were hidden from the clients, not from the service",
+		rs.onset.Format("15:04:05"), rs.retried, pct(rs.after), pct(rs.before), rs.errors)
 }

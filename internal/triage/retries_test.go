@@ -16,9 +16,11 @@ import (
 
 // writeRetryLog writes an nginx log of 16 pods behind a proxy that retries
 // the next pod after a timeout. From failAt (when not zero) pod
-// 10.0.0.7:8080 times out on share of its attempts; the retry nearly
-// always succeeds, so the client gets a 200, five seconds late.
-func writeRetryLog(t *testing.T, path string, n int, failAt time.Time, share float64) {
+// 10.0.0.7:8080 answers 503 to the outright share of its requests (no
+// retry: nginx does not retry a 503 by default) and times out on the
+// timeouts share of the others; the retry nearly always succeeds, so the
+// client gets a 200, five seconds late.
+func writeRetryLog(t *testing.T, path string, n int, failAt time.Time, timeouts, outright float64) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(3, 9))
 	start := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
@@ -32,7 +34,10 @@ func writeRetryLog(t *testing.T, path string, n int, failAt time.Time, share flo
 			if rng.Float64() < 0.002 {
 				status, ups = 503, "503"
 			}
-			if !failAt.IsZero() && !ts.Before(failAt) && first == "10.0.0.7:8080" && rng.Float64() < share {
+			bad := !failAt.IsZero() && !ts.Before(failAt) && first == "10.0.0.7:8080"
+			if bad && rng.Float64() < outright {
+				status, ups = 503, "503"
+			} else if bad && rng.Float64() < timeouts {
 				next := pod()
 				for next == first {
 					next = pod()
@@ -63,17 +68,20 @@ func logScan(path string) ScanFunc {
 func TestRetriedFailures(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct {
-		name  string
-		share float64 // of the bad pod's attempts that time out
-		n     int
+		name               string
+		timeouts, outright float64 // shares of the bad pod's requests
+		n                  int
 	}{
-		{"busy", 0.5, 40000},
-		{"quiet", 0.5, 4000}, // ~40 retried requests in all
+		{"busy", 0.5, 0, 40000},
+		{"quiet", 0.5, 0, 4000}, // ~40 retried requests in all
+		// The error rate steps up too, but more failures were retried
+		// than seen: the retries are the incident.
+		{"more hidden than seen", 0.5, 0.2, 40000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, tc.name+".log")
 			failAt := time.Date(2026, 11, 20, 11, 0, 0, 0, time.UTC)
-			writeRetryLog(t, path, tc.n, failAt, tc.share)
+			writeRetryLog(t, path, tc.n, failAt, tc.timeouts, tc.outright)
 			res, err := Run(context.Background(), Options{Scan: logScan(path), Rescannable: true})
 			if err != nil {
 				t.Fatal(err)
@@ -110,7 +118,7 @@ func TestRetriedFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, "steady.log")
-			writeRetryLog(t, path, 40000, tc.failAt, 0.5)
+			writeRetryLog(t, path, 40000, tc.failAt, 0.5, 0)
 			res, err := Run(context.Background(), Options{Scan: logScan(path), Rescannable: true})
 			if err != nil {
 				t.Fatal(err)
@@ -123,13 +131,29 @@ func TestRetriedFailures(t *testing.T) {
 	t.Run("stdin", func(t *testing.T) {
 		// A single pass: say how to count them instead.
 		path := filepath.Join(dir, "stdin.log")
-		writeRetryLog(t, path, 40000, time.Date(2026, 11, 20, 11, 0, 0, 0, time.UTC), 0.5)
+		writeRetryLog(t, path, 40000, time.Date(2026, 11, 20, 11, 0, 0, 0, time.UTC), 0.5, 0)
 		res, err := Run(context.Background(), Options{Scan: logScan(path)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if res.Inputs.Error != DefaultErrorExpr || !strings.Contains(strings.Join(res.Notes, "\n"), "--error '"+RetryErrorExpr+"'") {
 			t.Errorf("error %q, notes %q: want the default and a note naming the retry expression", res.Inputs.Error, res.Notes)
+		}
+	})
+	t.Run("mostly seen", func(t *testing.T) {
+		// The pod answers 503 to most requests, a few time out: an error
+		// incident, named by its errors.
+		path := filepath.Join(dir, "seen.log")
+		writeRetryLog(t, path, 40000, time.Date(2026, 11, 20, 11, 0, 0, 0, time.UTC), 0.05, 0.6)
+		res, err := Run(context.Background(), Options{Scan: logScan(path), Rescannable: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Inputs.Error != DefaultErrorExpr || res.Onset == nil || res.Onset.Method != "error-rate" {
+			t.Errorf("error %q, onset %+v: want the error rate's incident", res.Inputs.Error, res.Onset)
+		}
+		if len(res.Findings) == 0 || res.Findings[0].Scope["upstream"] != "10.0.0.7:8080" {
+			t.Errorf("findings %+v, want upstream=10.0.0.7:8080", res.Findings)
 		}
 	})
 }

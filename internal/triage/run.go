@@ -189,18 +189,18 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	// A second pass reads the inputs again: only files can be, and only the
 	// default error expression leaves something for it to find.
 	rescan := opt.Error == DefaultErrorExpr && opt.Scan != nil && opt.Aggregate == nil && opt.Rescannable
-	if opt.Error == DefaultErrorExpr && opt.Baseline == nil && (res.Onset == nil || res.Onset.Method == "latency") {
-		// Nothing but latency moved, or nothing at all: the proxy may have
-		// hidden the failures by retrying them.
-		if rs := findRetryStep(s); rs != nil {
+	if opt.Error == DefaultErrorExpr && opt.Baseline == nil {
+		// The proxy may have hidden the failures by retrying them.
+		quiet := res.Onset == nil || res.Onset.Method == "latency"
+		if rs := findRetryStep(s); rs != nil && rs.hides(quiet) {
 			if !rescan {
-				res.Notes = append(res.Notes, fmt.Sprintf("%s; to count them as failures, where they first failed, run again with --error '%s'", rs.note(), RetryErrorExpr))
+				res.Notes = append(res.Notes, fmt.Sprintf("%s; to count them as failures, where they first failed, run again with --error '%s'", rs.note(quiet), RetryErrorExpr))
 			} else {
 				again := opt
 				again.Error, again.retried = RetryErrorExpr, rs
 				r2, err := Run(ctx, again)
 				if r2 != nil {
-					r2.Notes = append([]string{fmt.Sprintf("%s; this report counts them as failures, at the upstream that failed them (--error '%s')", rs.note(), RetryErrorExpr)}, r2.Notes...)
+					r2.Notes = append([]string{fmt.Sprintf("%s; this report counts them as failures, at the upstream that failed them (--error '%s')", rs.note(quiet), RetryErrorExpr)}, r2.Notes...)
 					for i := range res.Stages {
 						res.Stages[i].Name += " (first pass)"
 					}
