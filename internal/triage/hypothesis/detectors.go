@@ -631,7 +631,7 @@ func badNode(f *features) *scored {
 		if n0.errShare >= 0.4 && n0.errRate >= 0.15 && n0.failing >= 2 && n0.failing*2 > n0.members && (zone == "" || failing <= 1) {
 			node = n0.name
 			score += 0.45 + 0.2*math.Min(n0.errShare, 1)
-			h.evidence = append(h.evidence, fmt.Sprintf("the instances on node %s hold %s of the errors; %d of its %d instances fail (error rate %s on the node)", n0.name, pct(n0.errShare), n0.failing, n0.members, pct(n0.errRate)))
+			h.evidence = append(h.evidence, fmt.Sprintf("the instances on node %s hold %s of the %s; %d of its %d instances fail (%s %s on the node)", n0.name, pct(n0.errShare), f.say.errs, n0.failing, n0.members, f.say.rate, pct(n0.errRate)))
 			if zone != "" && total > 1 {
 				h.evidence = append(h.evidence, fmt.Sprintf("the other %d nodes of zone %s are healthy", total-1, zone))
 			}
@@ -665,7 +665,7 @@ func badNode(f *features) *scored {
 		if len(hs) >= 2 && share[n] >= 0.5 && node == "" {
 			node = n
 			score += 0.45 + 0.2*math.Min(share[n], 1)
-			h.evidence = append(h.evidence, fmt.Sprintf("%d failing instances all run on node %s and hold %s of the errors", len(hs), n, pct(math.Min(share[n], 1))))
+			h.evidence = append(h.evidence, fmt.Sprintf("%d failing instances all run on node %s and hold %s of the %s", len(hs), n, pct(math.Min(share[n], 1)), f.say.errs))
 		}
 	}
 	if n, st, ok := f.nodeNetStep(node); ok {
@@ -726,7 +726,7 @@ func zoneOutage(f *features) *scored {
 		// (or one instance's) problem.
 		if failing >= 2 {
 			d, v, share, rate = "zone", z0.name, z0.errShare, z0.errRate
-			h.evidence = append(h.evidence, fmt.Sprintf("the instances in zone %s hold %s of the errors (error rate %s there); %d of its %d nodes fail", v, pct(share), pct(rate), failing, total))
+			h.evidence = append(h.evidence, fmt.Sprintf("the instances in zone %s hold %s of the %s (%s %s there); %d of its %d nodes fail", v, pct(share), f.say.errs, f.say.rate, pct(rate), failing, total))
 			if failing >= 2 {
 				score += 0.1
 			}

@@ -169,6 +169,9 @@ func extract(res *triage.Result, ev Evidence) *features {
 	// as an error one.
 	latencyOnset := res.Onset != nil && res.Onset.Method == "latency"
 	f.significant = (res.Impact.Significant || latencyOnset) && res.Impact.Onset != nil
+	if res.Onset != nil && res.Onset.Method == "retries" {
+		f.say = retryWords
+	}
 	if res.Impact.Onset != nil {
 		f.onset, f.hasOnset = res.Impact.Onset.UTC(), true
 		f.onsetLo, f.onsetHi = f.onset, f.onset
@@ -799,6 +802,9 @@ type words struct {
 var (
 	errorWords = words{errs: "errors", rate: "error rate", fails: "fails", fail: "fail"}
 	slowWords  = words{errs: "slow requests", rate: "slow rate", fails: "is slow", fail: "are slow"}
+	// retryWords: the failures include attempts a proxy retried (the
+	// client got an answer after the retry): not "errors" clients saw.
+	retryWords = words{errs: "failures", rate: "failure rate", fails: "fails", fail: "fail"}
 )
 
 // depStep is a called service whose calls started failing at the onset.

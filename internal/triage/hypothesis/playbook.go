@@ -76,8 +76,15 @@ func (f *features) where(h scored) where {
 			}
 		}
 	}
-	if n := h.scope["node"]; n != "" {
-		w.node = n
+	// The hypothesis's own scope beats the findings': a zone rolled up
+	// from its instances' nodes is in no finding.
+	for d, v := range h.scope {
+		switch {
+		case d == "node":
+			w.node = v
+		case layerOf(d) == layerZone:
+			w.region = v
+		}
 	}
 	if w.node == "" && w.podIP != "" {
 		w.node = f.podNode[w.podIP]

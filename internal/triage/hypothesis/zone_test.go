@@ -80,8 +80,12 @@ func TestZoneOutageOrCanaryInOneZone(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if h := res.Hypotheses[0]; h.Cause != c.want {
+			h := res.Hypotheses[0]
+			if h.Cause != c.want {
 				t.Fatalf("top hypothesis %s %.2f: %s (all: %+v)", h.Cause, h.Confidence, h.Summary, res.Hypotheses)
+			}
+			if checks := strings.Join(h.Checks, "\n") + strings.Join(containText(h), "\n"); h.Cause == "zone-outage" && (!strings.Contains(checks, "zone-b") || strings.Contains(checks, "<zone>")) {
+				t.Errorf("zone-outage's checks and containment do not name the zone its instances roll up to:\n%s", checks)
 			}
 			for _, h := range res.Hypotheses {
 				ag := strings.Join(h.Against, "\n")
@@ -131,4 +135,12 @@ func TestChangeInsideTheOnsetInterval(t *testing.T) {
 			}
 		})
 	}
+}
+
+func containText(h triage.Hypothesis) []string {
+	var out []string
+	for _, c := range h.Containment {
+		out = append(out, c.Action)
+	}
+	return out
 }
