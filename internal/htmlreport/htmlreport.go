@@ -491,7 +491,7 @@ func headline(r *triage.Result) (string, string) {
 	}
 	if len(r.Findings) > 0 {
 		f := r.Findings[0]
-		fmt.Fprintf(&b, "; %s holds %s of errors", trunc(scopeText(f.Dimension, f.Value), 80).Short, pct(f.ErrorShare))
+		fmt.Fprintf(&b, "; %s holds %s of %s", trunc(scopeText(f.Dimension, f.Value), 80).Short, pct(f.ErrorShare), r.Failures())
 	} else if r.Slow != nil && len(r.Slow.Findings) > 0 {
 		f := r.Slow.Findings[0]
 		fmt.Fprintf(&b, "; %s holds %s of the slow requests", trunc(scopeText(f.Dimension, f.Value), 80).Short, pct(f.ErrorShare))

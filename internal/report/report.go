@@ -46,7 +46,7 @@ func headline(r *triage.Result) string {
 	}
 	if len(r.Findings) > 0 {
 		f := r.Findings[0]
-		fmt.Fprintf(&b, "; %s holds %s of errors", scopeText(f.Dimension, f.Value), pct(f.ErrorShare))
+		fmt.Fprintf(&b, "; %s holds %s of %s", scopeText(f.Dimension, f.Value), pct(f.ErrorShare), r.Failures())
 	} else if r.Slow != nil && len(r.Slow.Findings) > 0 {
 		f := r.Slow.Findings[0]
 		fmt.Fprintf(&b, "; %s holds %s of the slow requests", scopeText(f.Dimension, f.Value), pct(f.ErrorShare))

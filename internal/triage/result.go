@@ -324,3 +324,13 @@ type StageTiming struct {
 	Name    string  `json:"name"`
 	Seconds float64 `json:"seconds"`
 }
+
+// Failures names the requests the result counts as failed, for a headline:
+// "failures" when they include attempts a proxy retried (the client got
+// an answer after the retry), "errors" otherwise.
+func (r *Result) Failures() string {
+	if r.Onset != nil && r.Onset.Method == "retries" {
+		return "failures"
+	}
+	return "errors"
+}
