@@ -10,8 +10,8 @@ import (
 // requests may leave the error rate flat: the client got a 200 from the
 // second attempt, a few seconds late. The access log still lists every
 // attempt; when the share of requests retried after a failed attempt
-// steps up and nothing else did, triage counts them as failures, where
-// they first failed (RetryErrorExpr).
+// steps up and nothing else did — or more failures were hidden than seen —
+// triage counts them as failures, where they first failed (RetryErrorExpr).
 
 // RetryErrorExpr is the error expression of a report that counts the
 // requests retried after a failed upstream attempt as failures.
