@@ -125,7 +125,16 @@ func FuzzAggregate(f *testing.F) {
 		if base <= 0 {
 			base = -base + 1
 		}
-		c := NewCollector(AggOptions{MaxValues: 8, MaxBuckets: 16, MaxSlots: 6, Samples: 4})
+		opt := AggOptions{MaxValues: 8, MaxBuckets: 16, MaxSlots: 6, Samples: 4}
+		if len(data)%2 == 1 {
+			// Retried requests counted as failures, at the failed attempt.
+			p, err := ParseErrorExpr(RetryErrorExpr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opt.Error = p
+		}
+		c := NewCollector(opt)
 		sinks := []signal.RequestSink{c.NewSink(), c.NewSink()}
 		var n uint64
 		for i := 0; i+3 < len(data); i += 4 {
@@ -136,8 +145,12 @@ func FuzzAggregate(f *testing.F) {
 			}
 			r := &signal.Request{
 				Time: base + dt, Status: 200 + int(b[2])%400, Duration: float64(b[3]) / 100,
-				Client: b[1:3],
-				Fields: []signal.Field{{Name: "region", Value: b[2:3]}, {Name: "path", Value: b[:2]}, {Name: "k" + string('a'+rune(b[3]%3)), Value: b[3:]}},
+				Client: b[1:3], Retries: int(b[0] % 3),
+				Fields: []signal.Field{{Name: "region", Value: b[2:3]}, {Name: "path", Value: b[:2]}, {Name: "k" + string('a'+rune(b[3]%3)), Value: b[3:]},
+					{Name: "upstream", Value: b[1:2]}, {Name: "failed_upstream"}},
+			}
+			if r.Retries > 0 {
+				r.Fields[4].Value = b[0:1]
 			}
 			sinks[i/4%2].Add(r)
 			n++
@@ -146,12 +159,13 @@ func FuzzAggregate(f *testing.F) {
 		if a.Requests+a.Untimed != n {
 			t.Fatalf("%d requests counted, %d added", a.Requests+a.Untimed, n)
 		}
-		var total uint64
+		var total, retried uint64
 		for _, bk := range a.buckets {
 			total += uint64(bk.req)
+			retried += uint64(bk.rt)
 		}
-		if total != a.Requests {
-			t.Fatalf("series holds %d requests, want %d", total, a.Requests)
+		if total != a.Requests || retried > a.Requests-a.Failed {
+			t.Fatalf("series holds %d requests (%d retried, %d failed), want %d", total, retried, a.Failed, a.Requests)
 		}
 		if _, err := Run(context.Background(), Options{Aggregate: a}); err != nil && !errors.Is(err, ErrNoRequests) {
 			t.Fatal(err)
