@@ -156,6 +156,50 @@ func TestSlowShareOnset(t *testing.T) {
 	}
 }
 
+// TestSlowShareBeforeTheQuantile: one endpoint turns slow at k1 (2% of
+// the requests at 2 s), and only later, at k2, the whole service slows a
+// little (every request 1.6×, as a pool behind the slow queries fills): the
+// p90 moves at k2, but the incident began at k1, where the share of slow
+// requests stepped up.
+func TestSlowShareBeforeTheQuantile(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const L, k1, k2 = 720, 500, 620
+	s := series{width: 30e9}
+	for i := 0; i < L; i++ {
+		b := &bucket{sk: newSketch()}
+		n := 20 + r.IntN(10)
+		for j := 0; j < n; j++ {
+			d := 0.02 + 0.1*r.ExpFloat64()*0.3
+			if i >= k2 {
+				d *= 1.6
+			}
+			if i >= k1 && r.Float64() < 0.02 {
+				d = 2 + r.Float64()
+			}
+			_ = b.sk.Add(d)
+			b.req++
+			b.durN++
+		}
+		s.start = append(s.start, int64(i)*s.width)
+		s.n = append(s.n, float64(n))
+		s.e = append(s.e, 0)
+		s.b = append(s.b, b)
+	}
+	k, _, _, _, _ := latencySplit(s)
+	if k < k2-10 {
+		t.Fatalf("the quantile split is at %d: the series does not test a quantile moving after the slow share (want about %d)", k, k2)
+	}
+	d := detectOnset(s)
+	if d.ev == nil || d.ev.Method != "latency" || d.ev.ThresholdSeconds == 0 {
+		t.Fatalf("onset %+v: want the slow share's", d.ev)
+	}
+	// Half a slow request per bucket: the step shows some buckets late,
+	// but an hour before the quantile moves.
+	if d.onset < k1-30 || d.onset > k1+30 {
+		t.Errorf("onset %d (earliest %d), truth %d (the quantile moved at %d)", d.onset, d.onsetLo, k1, k)
+	}
+}
+
 // quietPodScan serves six hours of a quiet service — one request every
 // 3 s over 40 pods, 1% failing — in which, from failAt (when not zero),
 // pod 10.0.0.7 fails half its requests: about 15 errors an hour more,

@@ -227,25 +227,14 @@ func detectOnset(s series) detected {
 	} else if k, before, after, t, q := latencySplit(s); k > 0 {
 		d.onset, d.onsetLo, d.onsetHi, d.incStart, d.baseHi = k, k, k, k, k
 		d.ev = &OnsetEvidence{Method: "latency", Quantile: q, Before: round(before, 4), After: round(after, 4), LogLikelihoodRatio: t}
-	} else {
-		for _, c := range slowShareSplits(s) {
-			sp := c.sp
-			onset := refineOnset(c.ss, sp.k, sp.pLo)
-			end := recoveryAt(c.ss.n, c.ss.e, sp)
-			// As for a quantile's shift: latency itself must rise 1.5× —
-			// more requests over the usual p90 can be a change of traffic
-			// mix. Otherwise the next clearest threshold may still hold.
-			q, before, after := movedQuantile(s, onset, end)
-			if after <= 0 || after < minLatencyFac*before {
-				continue
-			}
-			d.onset, d.onsetLo, d.onsetHi, d.end = onset, min(onset, sp.kLo), max(onset, sp.kHi), end
-			d.incStart, d.baseHi = onset, onset
-			d.ev = &OnsetEvidence{Method: "latency", Quantile: q, Before: before, After: after,
-				LogLikelihoodRatio: sp.llr, Dispersion: round(sp.disp, 3),
-				ThresholdSeconds: c.thr, SlowBefore: round(sp.pLo, 6), SlowAfter: round(sp.pHi, 6)}
-			break
+		// A minority of requests turning slow moves the share of slow
+		// requests before any quantile (one endpoint's queries, then the
+		// pool behind them): an earlier step there is where it began.
+		if e, ok := slowShareOnset(s); ok && e.onset < k {
+			d = e
 		}
+	} else if e, ok := slowShareOnset(s); ok {
+		d = e
 	}
 	if d.ev != nil && d.onset >= 0 {
 		d.ev.Time = time.Unix(0, s.start[d.onset]).UTC()
@@ -376,6 +365,29 @@ func latencySplitAt(s series, quantile float64, minN uint32) (k int, before, aft
 		return 0, 0, 0, 0
 	}
 	return idx[bestJ], before, after, bestT
+}
+
+// slowShareOnset is the onset of the clearest step up in the share of slow
+// requests (slowShareSplits) with latency itself up 1.5× from it.
+func slowShareOnset(s series) (detected, bool) {
+	for _, c := range slowShareSplits(s) {
+		sp := c.sp
+		onset := refineOnset(c.ss, sp.k, sp.pLo)
+		end := recoveryAt(c.ss.n, c.ss.e, sp)
+		// As for a quantile's shift: latency itself must rise 1.5× —
+		// more requests over the usual p90 can be a change of traffic
+		// mix. Otherwise the next clearest threshold may still hold.
+		q, before, after := movedQuantile(s, onset, end)
+		if after <= 0 || after < minLatencyFac*before {
+			continue
+		}
+		return detected{onset: onset, onsetLo: min(onset, sp.kLo), onsetHi: max(onset, sp.kHi), end: end,
+			incStart: onset, baseHi: onset,
+			ev: &OnsetEvidence{Method: "latency", Quantile: q, Before: before, After: after,
+				LogLikelihoodRatio: sp.llr, Dispersion: round(sp.disp, 3),
+				ThresholdSeconds: c.thr, SlowBefore: round(sp.pLo, 6), SlowAfter: round(sp.pHi, 6)}}, true
+	}
+	return detected{}, false
 }
 
 // slowShareSplits looks for a step up of the share of slow requests, for
