@@ -113,23 +113,16 @@ func TestNoOnsetInNoise(t *testing.T) {
 	}
 }
 
-// TestSlowShareOnset: one endpoint of many turns slow (2% of requests at
-// 2 s instead of ~50 ms) with a dozen requests per bucket: no bucket's
-// quantile moves, but the share of requests above the log's usual tail
-// does, and that is the onset.
-func TestSlowShareOnset(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	const L, k = 720, 600
+// latencySeries builds L buckets of 30 s, each of minN to minN+9 requests
+// whose durations dur draws (bucket i), with no errors.
+func latencySeries(seed uint64, L, minN int, dur func(r *rand.Rand, i int) float64) series {
+	r := rand.New(rand.NewPCG(seed, seed+1))
 	s := series{width: 30e9}
 	for i := 0; i < L; i++ {
 		b := &bucket{sk: newSketch()}
-		n := 8 + r.IntN(10)
+		n := minN + r.IntN(10)
 		for j := 0; j < n; j++ {
-			d := 0.02 + 0.1*r.ExpFloat64()*0.3
-			if i >= k && r.Float64() < 0.02 {
-				d = 2 + r.Float64()
-			}
-			_ = b.sk.Add(d)
+			_ = b.sk.Add(dur(r, i))
 			b.req++
 			b.durN++
 		}
@@ -138,6 +131,22 @@ func TestSlowShareOnset(t *testing.T) {
 		s.e = append(s.e, 0)
 		s.b = append(s.b, b)
 	}
+	return s
+}
+
+// TestSlowShareOnset: one endpoint of many turns slow (2% of requests at
+// 2 s instead of ~50 ms) with a dozen requests per bucket: no bucket's
+// quantile moves, but the share of requests above the log's usual tail
+// does, and that is the onset.
+func TestSlowShareOnset(t *testing.T) {
+	const k = 600
+	s := latencySeries(3, 720, 8, func(r *rand.Rand, i int) float64 {
+		d := 0.02 + 0.1*r.ExpFloat64()*0.3
+		if i >= k && r.Float64() < 0.02 {
+			d = 2 + r.Float64()
+		}
+		return d
+	})
 	if k1, _, _, _, _ := latencySplit(s); k1 > 0 {
 		t.Fatalf("a bucket quantile moved (split at %d): the series does not test the slow share", k1)
 	}
@@ -162,29 +171,17 @@ func TestSlowShareOnset(t *testing.T) {
 // p90 moves at k2, but the incident began at k1, where the share of slow
 // requests stepped up.
 func TestSlowShareBeforeTheQuantile(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	const L, k1, k2 = 720, 500, 620
-	s := series{width: 30e9}
-	for i := 0; i < L; i++ {
-		b := &bucket{sk: newSketch()}
-		n := 20 + r.IntN(10)
-		for j := 0; j < n; j++ {
-			d := 0.02 + 0.1*r.ExpFloat64()*0.3
-			if i >= k2 {
-				d *= 1.6
-			}
-			if i >= k1 && r.Float64() < 0.02 {
-				d = 2 + r.Float64()
-			}
-			_ = b.sk.Add(d)
-			b.req++
-			b.durN++
+	const k1, k2 = 500, 620
+	s := latencySeries(5, 720, 20, func(r *rand.Rand, i int) float64 {
+		d := 0.02 + 0.1*r.ExpFloat64()*0.3
+		if i >= k2 {
+			d *= 1.6
 		}
-		s.start = append(s.start, int64(i)*s.width)
-		s.n = append(s.n, float64(n))
-		s.e = append(s.e, 0)
-		s.b = append(s.b, b)
-	}
+		if i >= k1 && r.Float64() < 0.02 {
+			d = 2 + r.Float64()
+		}
+		return d
+	})
 	k, _, _, _, _ := latencySplit(s)
 	if k < k2-10 {
 		t.Fatalf("the quantile split is at %d: the series does not test a quantile moving after the slow share (want about %d)", k, k2)
