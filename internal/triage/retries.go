@@ -87,13 +87,7 @@ func findRetryStep(s series) *retryStep {
 // before it, and the impact is recomputed over the windows.
 func (a *Aggregator) rescopeRetries(opt *Options, res *Result, rs *retryStep) (windows, series) {
 	lo, _ := a.main.observed()
-	o := *opt
-	o.Baseline = &[2]time.Time{time.Unix(0, a.main.start(lo)).UTC(), rs.onset}
-	res.Impact, res.Series, res.Window = Impact{}, Series{}, Window{}
-	w, s := a.scope(&o, res)
-	at := rs.onset
-	w.onset, res.Impact.Onset = &at, &at
-	res.Impact.Significant = true // the retries' own step is
+	w, s := a.scopeSince(opt, res, time.Unix(0, a.main.start(lo)).UTC(), rs.onset)
 	ev := rs.ev
 	res.Onset = &ev
 	return w, s

@@ -43,20 +43,28 @@ func (a *Aggregator) scopedOnset(f Finding) (onset int64, sp split, ok bool) {
 	return a.slots.start(lo + k), sp, true
 }
 
+// scopeSince recomputes the windows and the impact with at as the onset of
+// a step found in other counts than the whole log's error rate (a
+// finding's own requests, the retried ones): the baseline runs from start
+// to at, the incident from at on, and the step's own test made it
+// significant.
+func (a *Aggregator) scopeSince(opt *Options, res *Result, start, at time.Time) (windows, series) {
+	o := *opt
+	o.Baseline = &[2]time.Time{start, at}
+	res.Impact, res.Series, res.Window = Impact{}, Series{}, Window{}
+	w, s := a.scope(&o, res)
+	w.onset, res.Impact.Onset = &at, &at
+	res.Impact.Significant = true
+	return w, s
+}
+
 // rescopeAt makes t the onset found in finding f's own requests: the
 // baseline is everything before it, the incident everything after, and
 // the impact is recomputed over those windows.
 func (a *Aggregator) rescopeAt(opt *Options, res *Result, f Finding, t int64, sp split) (windows, series) {
 	lo, _ := a.slots.observed()
-	start := time.Unix(0, a.slots.start(lo)).UTC()
 	at := time.Unix(0, t).UTC()
-	o := *opt
-	o.Baseline = &[2]time.Time{start, at}
-	res.Impact, res.Series, res.Window = Impact{}, Series{}, Window{}
-	w, s := a.scope(&o, res)
-	w.onset = &at
-	res.Impact.Onset = &at
-	res.Impact.Significant = true // the scope's own step is
+	w, s := a.scopeSince(opt, res, time.Unix(0, a.slots.start(lo)).UTC(), at)
 	width := float64(a.slots.width()) / 1e9
 	res.Onset = &OnsetEvidence{Method: "error-rate", Time: at, Before: sp.pLo, After: sp.pHi,
 		LogLikelihoodRatio: sp.llr, Dispersion: round(sp.disp, 3), Scope: f.Scope, BucketSeconds: width}
