@@ -582,12 +582,13 @@ func (f *features) nodeNetStep(node string) (string, prom.StepShape, bool) {
 	if f.m == nil || !f.hasOnset {
 		return "", prom.StepShape{}, false
 	}
+	stepped := func(st prom.StepShape) bool { return st.NAfter > 0 && st.After > 1 && st.Ratio >= 5 }
 	for _, s := range f.m.Role(prom.RoleNodeNetErrors) {
 		st := prom.Step(s.Points, f.onset, 30*time.Minute)
-		if f.onsetLo.Before(f.onset) && (st.NAfter == 0 || st.After <= 1 || st.Ratio < 5) {
+		if !stepped(st) && f.onsetLo.Before(f.onset) {
 			st = prom.Step(s.Points, f.onsetLo, 30*time.Minute)
 		}
-		if st.NAfter == 0 || st.After <= 1 || st.Ratio < 5 {
+		if !stepped(st) {
 			continue
 		}
 		n := s.Labels["node"]
