@@ -97,7 +97,7 @@ to parse, the report says the format is probably wrong and what to try.`,
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVar(&f.logs, "log", nil, "access log to read: a path, a glob, or - for stdin (repeatable; .gz is decompressed)")
-	fl.StringVar(&f.format, "log-format", "", "log format: a preset ("+strings.Join(accesslog.PresetNames, ", ")+") or an nginx log_format string; default: detect")
+	fl.StringVar(&f.format, "log-format", "", "log format: a preset ("+strings.Join(accesslog.PresetNames, ", ")+") , an nginx log_format string or an Envoy format string; default: detect")
 	fl.StringVar(&f.errorExpr, "error", triage.DefaultErrorExpr, "which requests failed: comparisons on status, request_time, retries (failed upstream attempts) or any numeric field, with &&, ||, ! and parentheses")
 	fl.StringVar(&f.since, "since", "", "analyse only requests at or after this time (RFC 3339, '2006-01-02 15:04', or a duration such as 2h meaning that long ago)")
 	fl.StringVar(&f.until, "until", "", "analyse only requests before this time (same forms as --since)")

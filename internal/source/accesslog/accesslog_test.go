@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -77,6 +78,17 @@ func TestGolden(t *testing.T) {
 		{"custom-ltsv", "@custom-ltsv.format"},
 		{"custom-upstreamlog", "@custom-upstreamlog.format"},
 		{"custom-json", "@custom-json.format"},
+		{"envoy", "envoy"},
+		{"istio", "istio"},
+		{"traefik", "traefik"},
+		{"custom-envoy", "@custom-envoy.format"},
+		{"json-caddy", "json"},
+		{"json-cloudflare", "json"},
+		{"json-ecs", "json"},
+		{"json-envoy", "json"},
+		{"json-gcp", "json"},
+		{"json-kong", "json"},
+		{"json-traefik", "json"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -223,6 +235,8 @@ func TestDetect(t *testing.T) {
 	for file, want := range map[string]string{
 		"combined.log": "combined", "common.log": "common", "ingress-nginx.log": "ingress-nginx",
 		"alb.log": "alb", "json.log": "json", "haproxy.log": "haproxy", "custom-json.log": "json",
+		"envoy.log": "envoy", "istio.log": "istio", "traefik.log": "traefik", "json-envoy.log": "json",
+		"json-caddy.log": "json", "json-gcp.log": "json", "json-traefik.log": "json",
 	} {
 		d, err := Detect(read(file))
 		if err != nil {
@@ -472,5 +486,60 @@ func TestUnwantedDerivedSkipped(t *testing.T) {
 	}
 	if get("ua_family") != "curl" || get("uri") != "/users/42?x=1" || get("status_class") != "5xx" {
 		t.Errorf("wanted fields changed: ua_family %q uri %q status_class %q", get("ua_family"), get("uri"), get("status_class"))
+	}
+}
+
+// TestDurationsAndAddresses: durations in the units proxies write them,
+// and client addresses with their port dropped.
+func TestDurationsAndAddresses(t *testing.T) {
+	for _, tc := range []struct {
+		v    string
+		unit float64
+		want float64
+	}{
+		{"0.012", 1, 0.012},
+		{"12", 1e3, 0.012},              // Envoy's %DURATION%, Kong's latencies
+		{"12345678", 1e9, 0.012345678},  // Traefik's Duration
+		{"9.29675e-05", 1, 9.29675e-05}, // Go's encoding/json (Caddy)
+		{"0.004912s", 1, 0.004912},      // Google Cloud's httpRequest.latency
+		{"12ms", 1, 0.012},
+		{"1.5 s", 1e3, 1.5}, // a written unit beats the key's
+		{"-", 1, -1}, {"", 1, -1}, {"fast", 1, -1}, {"12parsecs", 1, -1},
+	} {
+		if got := jsonDuration([]byte(tc.v), tc.unit); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("jsonDuration(%q, %g) = %g, want %g", tc.v, tc.unit, got, tc.want)
+		}
+	}
+	for in, want := range map[string]string{
+		"10.0.0.1:51234": "10.0.0.1", "[2001:db8::1]:443": "2001:db8::1", "2001:db8::1": "2001:db8::1",
+		"::ffff:10.0.0.1": "::ffff:10.0.0.1", "10.0.0.1": "10.0.0.1", "web-1:80": "web-1:80", "-": "-",
+	} {
+		if got := string(hostOnly([]byte(in))); got != want {
+			t.Errorf("hostOnly(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"203.0.113.9, 10.0.0.2": "203.0.113.9", "-": "", "  198.51.100.4 ": "198.51.100.4",
+	} {
+		if got := string(firstForwarded([]byte(in))); got != want {
+			t.Errorf("firstForwarded(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestEnvoyFormatStrings: an Envoy format string, as written in the
+// proxy's config, is a log format: operators become fields, headers are
+// named as nginx names them, a length limit and a trailing \n are ignored.
+func TestEnvoyFormatStrings(t *testing.T) {
+	f, err := ParseFormat(`[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %REQ(X-REGION):8% %RESP(GRPC-STATUS)% %UPSTREAM_CLUSTER% %ROUTE_NAME%\n`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"status", "region", "sent_http_grpc_status", "upstream_name", "route_name", "method", "uri", "protocol"}
+	if got := f.Fields(); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("fields %v, want %v", got, want)
+	}
+	if _, err := ParseFormat("no operators here"); err == nil || !strings.Contains(err.Error(), "Envoy") {
+		t.Errorf("a string with neither $variables nor %%OPERATORS%%: error %v", err)
 	}
 }

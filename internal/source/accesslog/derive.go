@@ -305,7 +305,25 @@ func (d *deriver) upstream(addr, name []byte) ([]byte, []byte) {
 	if len(last) == 1 && last[0] == '-' {
 		return last, vTrue
 	}
+	if len(last) > 0 && (last[0] < '0' || last[0] > '9') {
+		last = hostPort(last)
+	}
 	return d.named(last, name), vFalse
+}
+
+// hostPort reduces an upstream written as a URL (Traefik's
+// http://10.0.0.5:80, older Envoy's tcp://10.0.0.5:80) to its host and
+// port; other values are returned as they are.
+func hostPort(v []byte) []byte {
+	i := bytes.Index(v, []byte("://"))
+	if i < 0 {
+		return v
+	}
+	v = v[i+3:]
+	if j := bytes.IndexByte(v, '/'); j >= 0 {
+		v = v[:j]
+	}
+	return v
 }
 
 // named returns "addr (name)" when the log names the upstream (an

@@ -1,6 +1,7 @@
-// Package accesslog reads access logs — nginx log_format strings given
-// verbatim, and the presets combined, common, ingress-nginx, alb, json and
-// haproxy — into signal.Requests, at close to disk speed on every core.
+// Package accesslog reads access logs — nginx log_format strings and Envoy
+// format strings given verbatim, and the presets combined, common,
+// ingress-nginx, envoy, istio, traefik, alb, json and haproxy — into
+// signal.Requests, at close to disk speed on every core.
 //
 // A Format is compiled once; each worker gets its own parser state, reuses
 // one signal.Request, and allocates nothing per line in the common case.
@@ -18,14 +19,21 @@ var Presets = map[string]string{
 	"common":   `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent`,
 	// The ingress-nginx controller's default log format ("upstreaminfo").
 	"ingress-nginx": `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_length $request_time [$proxy_upstream_name] [$proxy_alternative_upstream_name] $upstream_addr $upstream_response_length $upstream_response_time $upstream_status $req_id`,
-	"alb":           "",
-	"json":          "",
-	"haproxy":       "",
+	// Envoy's default access-log format, in Envoy's own syntax.
+	"envoy": `[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%"`,
+	// Istio's default (TEXT) access-log format for its Envoy sidecars and gateways.
+	"istio": `[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% "%UPSTREAM_TRANSPORT_FAILURE_REASON%" %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%`,
+	// Traefik's "common" access-log format: combined, then the requests
+	// served so far, the router, the server's URL and the duration in ms.
+	"traefik": `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_count "$router_name" "$upstream_addr" ${duration_ms}ms`,
+	"alb":     "",
+	"json":    "",
+	"haproxy": "",
 }
 
 // PresetNames lists the presets in the order detection prefers them on a
 // tie (the richer format first).
-var PresetNames = []string{"ingress-nginx", "combined", "common", "alb", "json", "haproxy"}
+var PresetNames = []string{"ingress-nginx", "traefik", "combined", "common", "istio", "envoy", "alb", "json", "haproxy"}
 
 // Format is a compiled log format.
 type Format struct {
@@ -73,6 +81,7 @@ const (
 	roleRequest // "$request": method, uri, protocol
 	roleStatus
 	roleRequestTime
+	roleRequestTimeMs // Envoy's %DURATION%, Traefik's duration: milliseconds
 	roleClient
 )
 
@@ -92,6 +101,9 @@ var canonical = map[string]string{
 	"upstream_cache_status": "cache_status", "server_port": "server_port", "server_addr": "server_addr",
 	"hostname": "hostname", "pipe": "pipe", "connection": "connection", "connection_requests": "connection_requests",
 	"query_string": "query_string", "args": "query_string", "content_type": "content_type",
+	// Envoy, Istio and Traefik, through their presets and Envoy format strings.
+	"duration_ms": "request_time", "upstream_cluster": "upstream_name",
+	"downstream_remote_address": "client", "router_name": "router",
 }
 
 // fieldName is the dimension name of an nginx variable.
@@ -123,6 +135,9 @@ func ParseFormat(spec string) (*Format, error) {
 		case "haproxy":
 			return &Format{Name: name, names: haproxyNames, kind: kindHAProxy}, nil
 		}
+		if es, ok := fromEnvoy(p); ok {
+			p = es
+		}
 		f, err := compileNginx(p)
 		if err != nil {
 			return nil, err
@@ -131,7 +146,15 @@ func ParseFormat(spec string) (*Format, error) {
 		return f, nil
 	}
 	if !strings.Contains(s, "$") {
-		return nil, fmt.Errorf("log format %q is neither a preset (%s) nor an nginx log_format string (it has no $variables)", spec, strings.Join(PresetNames, ", "))
+		if es, ok := fromEnvoy(s); ok {
+			f, err := compileNginx(es)
+			if err != nil {
+				return nil, err
+			}
+			f.Name = "custom"
+			return f, nil
+		}
+		return nil, fmt.Errorf("log format %q is neither a preset (%s), an nginx log_format string (it has no $variables) nor an Envoy format string (it has no %%OPERATORS%%)", spec, strings.Join(PresetNames, ", "))
 	}
 	f, err := compileNginx(unwrapLogFormat(s))
 	if err != nil {
@@ -262,6 +285,9 @@ func compileNginx(spec string) (*Format, error) {
 				t.role = roleStatus
 			case "request_time":
 				t.role = roleRequestTime
+				if v == "duration_ms" {
+					t.role = roleRequestTimeMs
+				}
 			case "client":
 				t.role = roleClient
 			}

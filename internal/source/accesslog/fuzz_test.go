@@ -31,11 +31,12 @@ func FuzzParseFormat(f *testing.F) {
 			f.Add(p, `1.2.3.4 - - [20/Nov/2026:12:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8"`)
 		}
 	}
-	for _, n := range []string{"custom-ltsv.format", "custom-upstreamlog.format", "custom-json.format"} {
+	for _, n := range []string{"custom-ltsv.format", "custom-upstreamlog.format", "custom-json.format", "custom-envoy.format"} {
 		b, _ := os.ReadFile(filepath.Join("testdata/golden", n))
 		f.Add(string(b), "x")
 	}
 	f.Add("${a}-${b}", "1-2")
+	f.Add("%START_TIME(%s.%3f)% %REQ(X-A):4% 100% %RESP(B)%", "1795176000.1 eu 100% x")
 	f.Fuzz(func(t *testing.T, spec, line string) {
 		fm, err := ParseFormat(spec)
 		if err != nil {
@@ -109,13 +110,19 @@ func FuzzCombined(f *testing.F) { fuzzPreset(f, "combined", "combined.log", "com
 func FuzzIngressNginx(f *testing.F) {
 	fuzzPreset(f, "ingress-nginx", "ingress-nginx.log")
 }
-func FuzzALB(f *testing.F)     { fuzzPreset(f, "alb", "alb.log") }
-func FuzzJSON(f *testing.F)    { fuzzPreset(f, "json", "json.log", "custom-json.log") }
+func FuzzALB(f *testing.F) { fuzzPreset(f, "alb", "alb.log") }
+func FuzzJSON(f *testing.F) {
+	fuzzPreset(f, "json", "json.log", "custom-json.log", "json-caddy.log", "json-cloudflare.log", "json-ecs.log",
+		"json-envoy.log", "json-gcp.log", "json-kong.log", "json-traefik.log")
+}
+func FuzzIstio(f *testing.F)   { fuzzPreset(f, "istio", "istio.log", "envoy.log") }
+func FuzzEnvoy(f *testing.F)   { fuzzPreset(f, "envoy", "envoy.log", "istio.log") }
+func FuzzTraefik(f *testing.F) { fuzzPreset(f, "traefik", "traefik.log", "combined.log") }
 func FuzzHAProxy(f *testing.F) { fuzzPreset(f, "haproxy", "haproxy.log") }
 
 // FuzzDetect: detection never panics and names a candidate it chose.
 func FuzzDetect(f *testing.F) {
-	seedLines(f, "combined.log", "alb.log", "json.log", "haproxy.log")
+	seedLines(f, "combined.log", "alb.log", "json.log", "haproxy.log", "istio.log", "traefik.log", "json-envoy.log")
 	f.Fuzz(func(t *testing.T, text string) {
 		d, err := Detect(bytes.Split([]byte(text), []byte("\n")))
 		if err != nil {

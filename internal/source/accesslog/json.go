@@ -3,80 +3,173 @@ package accesslog
 import (
 	"bytes"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/sitrep-dev/sitrep/internal/signal"
 )
 
-// jsonAliases maps common key names to sitrep's dimension names.
-var jsonAliases = map[string]string{
-	"status": "status", "status_code": "status", "statuscode": "status", "http_status": "status",
-	"response_code": "status", "sc-status": "status", "elb_status_code": "status", "code": "status",
-	"request_time": "request_time", "duration": "request_time", "latency": "request_time",
-	"time_taken": "request_time", "response_time": "request_time", "responsetime": "request_time",
-	"elapsed": "request_time", "duration_ms": "request_time_ms", "latency_ms": "request_time_ms",
-	"time_taken_ms": "request_time_ms", "response_time_ms": "request_time_ms", "elapsed_ms": "request_time_ms",
-	"time": "time", "@timestamp": "time", "timestamp": "time", "ts": "time", "time_iso8601": "time",
-	"datetime": "time", "date": "time", "time_local": "time", "msec": "time",
-	"upstream_addr": "upstream_addr", "upstream": "upstream_addr", "upstream_address": "upstream_addr",
-	"backend": "upstream_addr", "target": "upstream_addr", "origin": "upstream_addr",
-	"remote_addr": "client", "client_ip": "client", "clientip": "client", "client": "client",
-	"ip": "client", "remote_ip": "client", "c-ip": "client", "client_addr": "client",
-	"path": "uri", "uri": "uri", "request_uri": "uri", "url": "uri", "cs-uri-stem": "uri",
-	"method": "method", "request_method": "method", "verb": "method", "http_method": "method",
-	"user_agent": "user_agent", "http_user_agent": "user_agent", "useragent": "user_agent",
-	"agent": "user_agent", "ua": "user_agent", "cs(user-agent)": "user_agent",
-	"host": "host", "http_host": "host", "hostname": "host", "domain": "host",
-	"proxy_upstream_name": "upstream_name", "upstream_name": "upstream_name",
-	"body_bytes_sent": "bytes", "bytes": "bytes", "bytes_sent": "bytes", "size": "bytes",
-	"http_referer": "referer", "referer": "referer", "referrer": "referer",
-	"request": "request", "protocol": "protocol", "server_protocol": "protocol",
-	"req_id": "req_id", "request_id": "req_id", "requestid": "req_id",
+// jsonNames lists, for each dimension, the JSON keys that feed it: the
+// common names, and those of the proxies and shippers that write JSON
+// access logs — Envoy and Istio, Traefik, Caddy, Kong, Google Cloud load
+// balancers (httpRequest), Cloudflare, the Elastic Common Schema (Filebeat,
+// Elastic Agent) and OpenTelemetry's HTTP conventions. Nested objects are
+// flattened with dots; keys match whatever their case, '_' and '-'
+// (DownstreamStatus = downstream_status). A duration's unit is in its
+// name: request_time is seconds (or the unit written after the number,
+// "0.012s"), request_time_ms milliseconds, request_time_ns nanoseconds, and
+// a bare "duration" follows the log's dialect (see durationUnit).
+var jsonNames = map[string][]string{
+	"status": {"status", "status_code", "http_status", "response_code", "sc-status", "elb_status_code", "code",
+		"DownstreamStatus", "EdgeResponseStatus", "http.response.status_code", "http.status_code",
+		"httpRequest.status", "response.status"},
+	"upstream_status": {"upstream_status", "OriginStatus", "OriginResponseStatus"},
+	"request_time": {"request_time", "latency", "time_taken", "response_time", "elapsed",
+		"httpRequest.latency"},
+	"request_time_auto": {"duration"},
+	"request_time_ms": {"duration_ms", "latency_ms", "time_taken_ms", "response_time_ms", "elapsed_ms",
+		"latencies.request", "EdgeTimeToFirstByteMs"},
+	"request_time_ns": {"event.duration"},
+	"time": {"time", "@timestamp", "timestamp", "ts", "time_iso8601", "datetime", "date", "time_local", "msec",
+		"start_time", "StartUTC", "EdgeStartTimestamp", "started_at"},
+	"upstream_addr": {"upstream_addr", "upstream", "upstream_address", "backend", "target", "origin",
+		"upstream_host", "ServiceAddr", "OriginIP", "httpRequest.serverIp"},
+	"upstream_name": {"proxy_upstream_name", "upstream_name", "upstream_cluster", "ServiceName",
+		"resource.labels.backend_service_name"},
+	"client": {"remote_addr", "client_ip", "client", "ip", "remote_ip", "c-ip", "client_addr", "remote",
+		"ClientHost", "downstream_remote_address", "source.ip", "source.address", "client.ip", "client.address",
+		"httpRequest.remoteIp", "request.client_ip", "net.peer.ip"},
+	"forwarded_for": {"x_forwarded_for", "http_x_forwarded_for", "forwarded_for", "xff"},
+	"uri": {"path", "uri", "request_uri", "url", "cs-uri-stem", "RequestPath", "ClientRequestURI",
+		"url.path", "url.original", "http.target", "http.url", "httpRequest.requestUrl", "request.uri", "request.url"},
+	"method": {"method", "request_method", "verb", "http_method", "RequestMethod", "ClientRequestMethod",
+		"http.request.method", "http.method", "httpRequest.requestMethod", "request.method"},
+	"user_agent": {"user_agent", "http_user_agent", "useragent", "agent", "ua", "cs(user-agent)",
+		"request_User-Agent", "ClientRequestUserAgent", "user_agent.original", "http.user_agent",
+		"httpRequest.userAgent", "request.headers.User-Agent"},
+	"host": {"host", "http_host", "hostname", "domain", "RequestHost", "ClientRequestHost", "authority",
+		"url.domain", "server.address", "request.host", "request.headers.host"},
+	"bytes": {"body_bytes_sent", "bytes", "bytes_sent", "size", "DownstreamContentSize", "EdgeResponseBytes",
+		"http.response.body.bytes", "response.size", "httpRequest.responseSize"},
+	"referer":  {"http_referer", "referer", "referrer", "httpRequest.referer"},
+	"request":  {"request"},
+	"protocol": {"protocol", "server_protocol", "RequestProtocol", "request.proto", "httpRequest.protocol"},
+	"req_id":   {"req_id", "request_id", "requestid", "x_request_id"},
 }
+
+// jsonKey is what a JSON key feeds: a dimension and, for a duration, its
+// unit as the number of units in a second (0: the log's dialect decides).
+type jsonKey struct {
+	name string
+	unit float64
+}
+
+// jsonAliases maps normalised keys (see normKey) to what they feed.
+var jsonAliases = func() map[string]jsonKey {
+	m := map[string]jsonKey{}
+	for name, keys := range jsonNames {
+		k := jsonKey{name: name, unit: 1}
+		switch name {
+		case "request_time_auto":
+			k = jsonKey{name: "request_time"}
+		case "request_time_ms":
+			k = jsonKey{name: "request_time", unit: 1e3}
+		case "request_time_ns":
+			k = jsonKey{name: "request_time", unit: 1e9}
+		}
+		for _, key := range keys {
+			m[normKey(key)] = k
+		}
+	}
+	return m
+}()
+
+// normKey lower-cases a key and drops '_' and '-', so that status_code,
+// statusCode and StatusCode are one key.
+func normKey(k string) string {
+	b := make([]byte, 0, len(k))
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c == '_' || c == '-':
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+// Keys that tell a JSON log's dialect, and so the unit of a bare
+// "duration": Envoy and Istio write milliseconds, Traefik nanoseconds,
+// Caddy and most others seconds.
+var (
+	envoyKeys   = map[string]bool{"responseflags": true, "upstreamcluster": true, "responsecodedetails": true, "upstreamhost": true}
+	traefikKeys = map[string]bool{"DownstreamStatus": true, "OriginStatus": true, "RouterName": true, "OriginDuration": true}
+)
 
 // jsonState is one worker's learned key schema for a JSON input: keys map
 // to raw field slots, in the order they were first seen.
 type jsonState struct {
-	slot    map[string]int
+	slot    map[string]jsonSlot
 	scratch []byte // unescaped strings of the current line
 	prefix  []byte // key path while flattening nested objects
 	// Lines of one log usually carry the same keys in the same order: the
 	// k-th key of the last line and its slot let most keys skip the map.
 	posKey  []string
-	posSlot []int
+	posSlot []jsonSlot
 	k       int
+	// unit holds, per raw slot, the unit of the key that wrote the
+	// current line's value (keys aliasing one name share a slot).
+	unit []float64
+	// The dialect, from the keys seen: the unit of a bare "duration".
+	envoy, traefik bool
 }
 
-// slotAt returns the slot of the line's k-th (flattened) key.
+// jsonSlot is a key's raw field slot and its duration unit.
+type jsonSlot struct {
+	i    int
+	unit float64
+}
+
+// slotAt returns the slot of the line's k-th (flattened) key, and records
+// the key's unit for the value about to be stored there.
 func (p *parser) slotAt(key []byte) int {
 	js := p.json
 	k := js.k
 	js.k++
+	var s jsonSlot
 	if k < len(js.posKey) && js.posKey[k] == string(key) {
-		return js.posSlot[k]
+		s = js.posSlot[k]
+	} else {
+		s = p.jsonSlot(key)
+		if k < len(js.posKey) {
+			js.posKey[k], js.posSlot[k] = string(key), s
+		} else if k == len(js.posKey) {
+			js.posKey = append(js.posKey, string(key))
+			js.posSlot = append(js.posSlot, s)
+		}
 	}
-	slot := p.jsonSlot(key)
-	if k < len(js.posKey) {
-		js.posKey[k], js.posSlot[k] = string(key), slot
-	} else if k == len(js.posKey) {
-		js.posKey = append(js.posKey, string(key))
-		js.posSlot = append(js.posSlot, slot)
-	}
-	return slot
+	js.unit[s.i] = s.unit
+	return s.i
 }
 
-func newJSONState() *jsonState { return &jsonState{slot: map[string]int{}} }
+func newJSONState() *jsonState { return &jsonState{slot: map[string]jsonSlot{}} }
 
 // jsonSlot returns the field slot for a (flattened) key, growing the
 // Request's fields the first time the key is seen.
-func (p *parser) jsonSlot(key []byte) int {
-	if i, ok := p.json.slot[string(key)]; ok {
-		return i
+func (p *parser) jsonSlot(key []byte) jsonSlot {
+	js := p.json
+	if s, ok := js.slot[string(key)]; ok {
+		return s
 	}
 	name := string(key)
-	if a, ok := jsonAliases[strings.ToLower(name)]; ok {
-		name = a
+	norm := normKey(name)
+	js.envoy = js.envoy || envoyKeys[norm]
+	js.traefik = js.traefik || traefikKeys[name]
+	unit := 1.0
+	if a, ok := jsonAliases[norm]; ok {
+		name, unit = a.name, a.unit
 	}
 	if name == "" {
 		name = "(empty key)"
@@ -84,18 +177,32 @@ func (p *parser) jsonSlot(key []byte) int {
 	// Keys that alias one name (status and status_code) share its slot.
 	for i, f := range p.req.Fields[nDerived:] {
 		if f.Name == name {
-			p.json.slot[string(key)] = i
-			return i
+			s := jsonSlot{i, unit}
+			js.slot[string(key)] = s
+			return s
 		}
 	}
 	i := len(p.raw)
 	p.raw = append(p.raw, nil)
+	js.unit = append(js.unit, unit)
 	p.req.Fields = append(p.req.Fields, signal.Field{Name: name})
-	p.json.slot[string(key)] = i
+	s := jsonSlot{i, unit}
+	js.slot[string(key)] = s
 	if name != "server" { // in JSON logs "server" is usually the virtual host, not an upstream
 		p.noteWellKnown(name, i)
 	}
-	return i
+	return s
+}
+
+// durationUnit is the unit of a bare "duration", in units per second.
+func (js *jsonState) durationUnit() float64 {
+	switch {
+	case js.traefik:
+		return 1e9
+	case js.envoy:
+		return 1e3
+	}
+	return 1
 }
 
 // parseJSON reads one JSON object per line. Nested objects are flattened
@@ -117,6 +224,7 @@ func (p *parser) parseJSON(line []byte) string {
 		return "text after the JSON object"
 	}
 	// Interpret the well-known fields.
+	haveStatus := false
 	for k, f := range p.req.Fields[nDerived:] {
 		v := p.raw[k]
 		if v == nil {
@@ -128,12 +236,17 @@ func (p *parser) parseJSON(line []byte) string {
 			if !ok {
 				return "status " + strconv.Quote(string(v)) + " is not a number"
 			}
-			p.req.Status = s
+			p.req.Status, haveStatus = s, true
 		case "request_time":
-			p.req.Duration = parseSeconds(v)
-		case "request_time_ms":
-			if d := parseSeconds(v); d >= 0 {
-				p.req.Duration = d / 1000
+			unit := js.unit[k]
+			if unit == 0 {
+				unit = js.durationUnit()
+			}
+			p.req.Duration = jsonDuration(v, unit)
+		case "user_agent", "host", "client", "forwarded_for":
+			// Caddy logs headers as arrays: "User-Agent": ["curl/8.5.0"].
+			if len(v) > 0 && v[0] == '[' {
+				p.raw[k] = oneString(v)
 			}
 		case "time":
 			ns, ok := parseAnyTime(v)
@@ -144,16 +257,79 @@ func (p *parser) parseJSON(line []byte) string {
 		case "request":
 			if p.iURI < 0 || p.raw[p.iURI] == nil {
 				m, u, pr := splitRequest(v)
-				p.raw[p.jsonSlot([]byte("method"))] = m
-				p.raw[p.jsonSlot([]byte("uri"))] = u
-				p.raw[p.jsonSlot([]byte("protocol"))] = pr
+				p.raw[p.jsonSlot([]byte("method")).i] = m
+				p.raw[p.jsonSlot([]byte("uri")).i] = u
+				p.raw[p.jsonSlot([]byte("protocol")).i] = pr
 			}
 		}
 	}
-	if p.req.Status == 0 {
+	if !haveStatus {
 		return "no status field (status, status_code, …)"
 	}
 	return ""
+}
+
+// jsonDuration reads a duration in seconds: a number of the given unit
+// (units per second), or a number followed by its own unit ("0.012s", "12ms", Google
+// Cloud's "0.004912s"). "-", empty and garbage give -1.
+func jsonDuration(v []byte, unit float64) float64 {
+	end := 0
+	exp := false
+	for end < len(v) {
+		c := v[end]
+		if c >= '0' && c <= '9' || c == '.' || c == '-' && end == 0 {
+			end++
+			continue
+		}
+		if (c == 'e' || c == 'E') && end > 0 && end+1 < len(v) && (v[end+1] == '-' || v[end+1] == '+' || v[end+1] >= '0' && v[end+1] <= '9') {
+			exp = true
+			end += 2
+			continue
+		}
+		break
+	}
+	var n float64
+	if exp {
+		// Go's encoding/json writes small floats as 9.29675e-05.
+		f, err := strconv.ParseFloat(string(v[:end]), 64)
+		if err != nil {
+			return -1
+		}
+		n = f
+	} else {
+		n = parseSeconds(v[:end])
+	}
+	if n < 0 {
+		return -1
+	}
+	switch string(bytes.TrimSpace(v[end:])) {
+	case "":
+		return n / unit
+	case "s":
+		return n
+	case "ms":
+		return n / 1e3
+	case "us", "µs":
+		return n / 1e6
+	case "ns":
+		return n / 1e9
+	case "m", "min":
+		return n * 60
+	}
+	return -1
+}
+
+// oneString returns the string of a JSON array holding one string without
+// escapes (["curl/8.5.0"] → curl/8.5.0); other arrays are returned whole.
+func oneString(v []byte) []byte {
+	if len(v) < 4 || v[1] != '"' || v[len(v)-2] != '"' || v[len(v)-1] != ']' {
+		return v
+	}
+	in := v[2 : len(v)-2]
+	if bytes.IndexByte(in, '"') >= 0 || bytes.IndexByte(in, '\\') >= 0 {
+		return v
+	}
+	return in
 }
 
 func parseAnyTime(v []byte) (int64, bool) {

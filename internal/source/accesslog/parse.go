@@ -32,7 +32,7 @@ type parser struct {
 	raw [][]byte // raw values, by index in f.names (JSON: by learned key)
 
 	// well-known raw field indexes (-1 when the format lacks them)
-	iUpstreamAddr, iUpstreamName, iUpstreamStatus, iUA, iURI, iClient, iStatus int
+	iUpstreamAddr, iUpstreamName, iUpstreamStatus, iUA, iURI, iClient, iStatus, iXFF int
 
 	der  deriver
 	json *jsonState
@@ -61,7 +61,7 @@ func newParser(f *Format, source string) *parser {
 }
 
 func (p *parser) indexWellKnown() {
-	p.iUpstreamAddr, p.iUpstreamName, p.iUpstreamStatus, p.iUA, p.iURI, p.iClient, p.iStatus = -1, -1, -1, -1, -1, -1, -1
+	p.iUpstreamAddr, p.iUpstreamName, p.iUpstreamStatus, p.iUA, p.iURI, p.iClient, p.iStatus, p.iXFF = -1, -1, -1, -1, -1, -1, -1, -1
 	for i, n := range p.f.names {
 		p.noteWellKnown(n, i)
 	}
@@ -89,6 +89,8 @@ func (p *parser) noteWellKnown(name string, i int) {
 		p.iClient = i
 	case "status":
 		p.iStatus = i
+	case "forwarded_for":
+		p.iXFF = i
 	}
 }
 
@@ -124,8 +126,15 @@ func (p *parser) finish() {
 	for i, v := range p.raw {
 		f[nDerived+i].Value = v
 	}
-	if p.iClient >= 0 && p.req.Client == nil {
-		p.req.Client = p.raw[p.iClient]
+	if p.req.Client == nil {
+		switch {
+		case p.iClient >= 0:
+			p.req.Client = hostOnly(p.raw[p.iClient])
+		case p.iXFF >= 0:
+			// No client address but X-Forwarded-For (Envoy's default
+			// format): the client is its first address.
+			p.req.Client = firstForwarded(p.raw[p.iXFF])
+		}
 	}
 	f[dStatusClass].Value = statusClass(p.req.Status)
 	// The derived dimensions cost more than the raw ones: skip those the
@@ -328,11 +337,47 @@ func (p *parser) setVar(t *token, v []byte) string {
 		p.req.Status = s
 	case roleRequestTime:
 		p.req.Duration = parseSeconds(v)
+	case roleRequestTimeMs:
+		if d := parseSeconds(v); d >= 0 {
+			p.req.Duration = d / 1000
+		}
 	case roleClient:
-		p.req.Client = v
+		p.req.Client = hostOnly(v)
 	}
 	p.raw[t.out] = v
 	return ""
+}
+
+// hostOnly drops the port of an address written with one (Envoy's
+// 10.0.0.1:51234, [2001:db8::1]:443): the client is the host, whatever
+// connection it came on. Other values are returned as they are.
+func hostOnly(v []byte) []byte {
+	i := bytes.LastIndexByte(v, ':')
+	if i < 0 {
+		return v
+	}
+	if v[0] == '[' {
+		if j := bytes.IndexByte(v, ']'); j > 0 {
+			return v[1:j]
+		}
+		return v
+	}
+	if bytes.IndexByte(v[:i], ':') < 0 && bytes.IndexByte(v[:i], '.') > 0 {
+		return v[:i] // one colon after a dotted quad: a port
+	}
+	return v
+}
+
+// firstForwarded returns the first address of an X-Forwarded-For list.
+func firstForwarded(v []byte) []byte {
+	if i := bytes.IndexByte(v, ','); i >= 0 {
+		v = v[:i]
+	}
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 || (len(v) == 1 && v[0] == '-') {
+		return nil
+	}
+	return hostOnly(v)
 }
 
 // splitRequest splits "GET /path HTTP/1.1". A request that is not three

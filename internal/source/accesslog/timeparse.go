@@ -1,5 +1,7 @@
 package accesslog
 
+import "math"
+
 // daysFromCivil returns days since 1970-01-01 of a proleptic Gregorian date
 // (Howard Hinnant's algorithm), so that time parsing avoids time.Date.
 func daysFromCivil(y, m, d int) int64 {
@@ -161,7 +163,8 @@ func parseISO(b []byte) (int64, bool) {
 }
 
 // parseEpoch parses seconds since the epoch with an optional fraction
-// ($msec: 1732100000.123), or milliseconds when the number is that large.
+// ($msec: 1732100000.123), or milli-, micro- or nanoseconds when the
+// number is that large (Kong's started_at, Cloudflare's timestamps).
 func parseEpoch(b []byte) (int64, bool) {
 	if len(b) == 0 {
 		return 0, false
@@ -169,11 +172,11 @@ func parseEpoch(b []byte) (int64, bool) {
 	var whole int64
 	i := 0
 	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		whole = whole*10 + int64(b[i]-'0')
-		i++
-		if whole > 1e17 {
+		if whole > (math.MaxInt64-9)/10 {
 			return 0, false
 		}
+		whole = whole*10 + int64(b[i]-'0')
+		i++
 	}
 	if i == 0 {
 		return 0, false
@@ -194,6 +197,8 @@ func parseEpoch(b []byte) (int64, bool) {
 		return 0, false
 	}
 	switch {
+	case whole > 1e17: // nanoseconds
+		return whole, true
 	case whole > 1e14: // microseconds
 		return whole * 1e3, true
 	case whole > 1e11: // milliseconds
