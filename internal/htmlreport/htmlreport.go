@@ -374,6 +374,9 @@ func build(res *triage.Result, changes []signal.Change, opts Options) *view {
 		{"Malformed lines", humanize.Comma(in.Malformed) + malformedShare(in)},
 		{"Requests analysed", humanize.Comma(in.Requests)},
 	}
+	if in.Skipped > 0 {
+		v.Inputs = append(v.Inputs, kv{"Lines of the proxy's own log (skipped)", humanize.Comma(in.Skipped)})
+	}
 	if in.Untimed > 0 {
 		v.Inputs = append(v.Inputs, kv{"Without timestamp", humanize.Comma(in.Untimed)})
 	}

@@ -202,7 +202,11 @@ func Text(w io.Writer, r *triage.Result, opt TextOptions) error {
 }
 
 func inputsLine(in triage.Inputs) string {
-	s := fmt.Sprintf("read %s lines (%s malformed) from %s", humanize.Comma(in.Lines), humanize.Comma(in.Malformed), strings.Join(in.Sources, ", "))
+	skipped := ""
+	if in.Skipped > 0 {
+		skipped = ", " + humanize.Comma(in.Skipped) + " of the proxy's own log skipped"
+	}
+	s := fmt.Sprintf("read %s lines (%s malformed%s) from %s", humanize.Comma(in.Lines), humanize.Comma(in.Malformed), skipped, strings.Join(in.Sources, ", "))
 	if len(in.Formats) > 0 {
 		seen := map[string]bool{}
 		var fs []string

@@ -223,9 +223,12 @@ type Containment struct {
 
 // Inputs describes what was read.
 type Inputs struct {
-	Lines     int64    `json:"lines"`
-	Malformed int64    `json:"malformed"`
-	Sources   []string `json:"sources"`
+	Lines     int64 `json:"lines"`
+	Malformed int64 `json:"malformed"`
+	// Skipped counts lines of the proxy's own log (klog, nginx's error
+	// log) found among the access-log lines: not requests, not malformed.
+	Skipped int64    `json:"skipped"`
+	Sources []string `json:"sources"`
 
 	// Requests is the number of requests analysed (after --since/--until).
 	Requests int64 `json:"requests"`

@@ -543,3 +543,47 @@ func TestEnvoyFormatStrings(t *testing.T) {
 		t.Errorf("a string with neither $variables nor %%OPERATORS%%: error %v", err)
 	}
 }
+
+// TestControllerOwnLog: the output of kubectl logs on an ingress-nginx
+// controller opens with its banner and start-up messages (klog) and
+// interleaves nginx's error log with the access log — one error line per
+// timed-out request during an incident. The format is still detected, the
+// controller's own lines are skipped, not malformed, and the format is not
+// called wrong.
+func TestControllerOwnLog(t *testing.T) {
+	access, err := os.ReadFile("testdata/golden/ingress-nginx.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	b.WriteString("-------------------------------------------------------------------------------\nNGINX Ingress controller\n  Release:       v1.9.4\n  Build:         846d251814a09d8a5d8d28e2e604f7f5aa1b9f17\n-------------------------------------------------------------------------------\n\n")
+	for i := 0; i < 80; i++ { // more start-up lines than detection samples
+		fmt.Fprintf(&b, "I1120 11:48:%02d.%06d       7 controller.go:%d] \"Configuration changes detected, backend reload required\"\n", i%60, i, 100+i)
+	}
+	lines := bytes.Split(bytes.TrimSpace(access), []byte("\n"))
+	for i, l := range lines {
+		b.Write(l)
+		b.WriteByte('\n')
+		if i%2 == 0 {
+			fmt.Fprintf(&b, "2020/02/07 11:49:%02d [error] 31#31: *%d upstream timed out (110: Operation timed out) while reading response header from upstream, client: 192.168.64.1, server: _, request: \"GET /products HTTP/1.1\", upstream: \"http://172.17.0.5:8080/products\", host: \"web\"\n", i, 4500+i)
+		}
+		if i%5 == 0 {
+			fmt.Fprintf(&b, "W1120 11:49:%02d.000001       7 controller.go:1112] Service \"default/web\" does not have any active Endpoint.\n", i)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "controller.log")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	recs, st, err := scanAll(t, Options{Paths: []string{path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Formats["controller.log"] != "ingress-nginx" || len(recs) != len(lines) {
+		t.Fatalf("format %q, %d requests: want ingress-nginx and the %d access lines", st.Formats["controller.log"], len(recs), len(lines))
+	}
+	wantSkipped := int64(5 + 80 + (len(lines)+1)/2 + (len(lines)+4)/5)
+	if st.Skipped != wantSkipped || st.Malformed != 0 || st.FormatSuspect {
+		t.Errorf("skipped %d (want %d), malformed %d, format suspect %v", st.Skipped, wantSkipped, st.Malformed, st.FormatSuspect)
+	}
+}

@@ -50,10 +50,15 @@ type Malformed struct {
 
 // Stats describes what Scan read.
 type Stats struct {
-	Lines     int64    `json:"lines"`
-	Malformed int64    `json:"malformed"`
-	Bytes     int64    `json:"bytes"`
-	Sources   []string `json:"sources"`
+	Lines     int64 `json:"lines"`
+	Malformed int64 `json:"malformed"`
+	// Skipped counts the lines of the proxy's own log mixed into its
+	// access log (klog lines and nginx error-log lines in the output of
+	// kubectl logs on an ingress controller): neither requests nor
+	// malformed.
+	Skipped int64    `json:"skipped"`
+	Bytes   int64    `json:"bytes"`
+	Sources []string `json:"sources"`
 	// Formats maps each source to the format used.
 	Formats map[string]string `json:"formats"`
 	// Detections holds the detection of each source whose format was
@@ -192,6 +197,7 @@ func Scan(ctx context.Context, opts Options, newSink func() signal.RequestSink) 
 	for _, r := range results {
 		st.Lines += r.lines
 		st.Malformed += r.malformed
+		st.Skipped += r.skipped
 		samples = append(samples, r.samples...)
 	}
 	sort.Slice(samples, func(i, j int) bool { return samples[i].before(samples[j]) })
@@ -206,7 +212,7 @@ func Scan(ctx context.Context, opts Options, newSink func() signal.RequestSink) 
 		}
 		st.Samples = append(st.Samples, Malformed{File: in.path, Line: before + s.line, Text: s.text, Reason: s.why})
 	}
-	if st.Lines > 0 && float64(st.Malformed)/float64(st.Lines) > opts.SuspectShare {
+	if st.Lines > st.Skipped && float64(st.Malformed)/float64(st.Lines-st.Skipped) > opts.SuspectShare {
 		st.FormatSuspect = true
 		var lines [][]byte
 		for _, s := range samples {
@@ -406,7 +412,9 @@ func (s *inputState) setup(head []byte, opts Options, given *Format, st *Stats) 
 	var lines [][]byte
 	for _, l := range bytes.Split(probe, []byte{'\n'}) {
 		l = bytes.TrimRight(l, "\r")
-		if len(l) > 0 {
+		// The controller's own log lines (its start-up messages open
+		// the output of kubectl logs) say nothing of the format.
+		if len(l) > 0 && ownLog(l) == "" {
 			lines = append(lines, l)
 		}
 		if len(lines) == sniffLines {
@@ -432,8 +440,8 @@ func (s *inputState) setup(head []byte, opts Options, given *Format, st *Stats) 
 }
 
 type workerResult struct {
-	lines, malformed int64
-	samples          []sample
+	lines, malformed, skipped int64
+	samples                   []sample
 }
 
 func runWorker(jobs <-chan job, free chan<- *[]byte, sink signal.RequestSink, maxSamples int) workerResult {
@@ -469,6 +477,9 @@ func runWorker(jobs <-chan job, free chan<- *[]byte, sink signal.RequestSink, ma
 			} else if why = p.parse(line); why == "" {
 				sink.Add(&p.req)
 				continue
+			} else if ownLog(line) != "" {
+				res.skipped++
+				continue
 			}
 			res.malformed++
 			res.samples = keepSample(res.samples, sample{in: j.in.idx, chunk: j.chunk, line: lines, why: why}, line, maxSamples)
@@ -497,4 +508,37 @@ func keepSample(ss []sample, s sample, line []byte, max int) []sample {
 		ss = ss[:max]
 	}
 	return ss
+}
+
+// ownLog says which log of the proxy itself a line that is not a request
+// belongs to — "klog" (the ingress-nginx controller: I1120 12:00:00.000000
+// 7 controller.go:…]), "nginx-error" (2026/11/20 12:00:00 [error] 42#42:
+// *1 upstream timed out …) or "banner" (the controller's start-up banner)
+// — or "" when it is neither. kubectl logs on an
+// ingress controller interleaves both with the access log; during an
+// incident the error log grows with the failures, and counting its lines
+// as malformed would call the format wrong exactly then.
+func ownLog(l []byte) string {
+	digits := func(b []byte) bool {
+		for _, c := range b {
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case len(l) > 22 && bytes.IndexByte([]byte("IWEF"), l[0]) >= 0 && digits(l[1:5]) && l[5] == ' ' &&
+		digits(l[6:8]) && l[8] == ':' && l[11] == ':' && l[14] == '.':
+		return "klog"
+	case len(l) > 22 && digits(l[0:4]) && l[4] == '/' && l[7] == '/' && l[10] == ' ' && l[13] == ':' &&
+		l[16] == ':' && l[19] == ' ' && l[20] == '[':
+		return "nginx-error"
+	case len(l) >= 20 && len(bytes.Trim(l, "-")) == 0,
+		string(l) == "NGINX Ingress controller",
+		bytes.HasPrefix(l, []byte("  ")) && bytes.IndexByte(l, ':') > 2 && bytes.IndexByte(l, ':') < 18 &&
+			bytes.IndexByte([]byte("RBn"), l[2]) >= 0: // "  Release:", "  Build:", "  nginx version:"
+		return "banner" // the controller's start-up banner
+	}
+	return ""
 }
