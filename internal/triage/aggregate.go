@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -53,6 +54,34 @@ var skipDims = map[string]bool{
 	// Where a retried request first failed: the upstream dimension of a
 	// pass that counts retried requests as failures (see retryVar).
 	"failed_upstream": true,
+}
+
+// measurement reports whether a field's name says it holds a measurement
+// of the request — a duration, a latency, a size or a timestamp — as the
+// fields of JSON logs often do (OriginDuration, latencies.proxy,
+// EdgeTimeToFirstByteMs, bytes_read, receiveTimestamp). Such values follow
+// from a failure instead of locating it: as dimensions they would only
+// restate it (latencies.proxy=60000 for the timeouts). skipDims names
+// nginx's and the ALB's own.
+func measurement(name string) bool {
+	n := make([]byte, 0, len(name))
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c == '_' || c == '-' || c == '.':
+		case c >= 'A' && c <= 'Z':
+			n = append(n, c+'a'-'A')
+		default:
+			n = append(n, c)
+		}
+	}
+	s := string(n)
+	for _, suffix := range []string{"time", "duration", "latency", "timestamp", "size", "length", "overhead"} {
+		if strings.HasSuffix(s, suffix) {
+			return true
+		}
+	}
+	return strings.Contains(s, "latenc") || strings.Contains(s, "bytes") ||
+		strings.HasSuffix(s, "ms") && (strings.Contains(s, "time") || strings.Contains(s, "duration"))
 }
 
 // retryVar is the error expression's name for signal.Request.Retries, the
@@ -390,7 +419,7 @@ func (a *Aggregator) setLive() {
 }
 
 func (a *Aggregator) dimIndex(name string) int {
-	if skipDims[name] || (a.retryView && name == "upstream_addr") {
+	if skipDims[name] || measurement(name) || (a.retryView && name == "upstream_addr") {
 		// A pass counting retried requests as failures reads the
 		// upstream dimension at the failed attempt; the raw list would
 		// only restate that a request was retried.

@@ -18,7 +18,30 @@ const (
 	pairPenalty      = 0.98 // a combination must beat a single value clearly
 	maxRelated       = 8    // related findings listed under one
 	maxCandidates    = 300  // candidates kept for the greedy reduction
+	outcomeHandicap  = 2    // how much better an outcome must explain the errors than a place
 )
+
+// outcomeFields name the fields that say how a request failed rather than
+// where: Envoy's response flags and details, HAProxy's termination state,
+// the ALB's error reason and classification, Google Cloud's statusDetails.
+// Keys are normalised: lower case, without '_' and '-'.
+var outcomeFields = map[string]bool{
+	"responseflags": true, "responsecodedetails": true, "connectionterminationdetails": true,
+	"upstreamtransportfailurereason": true, "statusdetails": true, "errorreason": true,
+	"terminationstate": true, "classification": true, "classificationreason": true,
+}
+
+// Outcome reports whether a dimension says how the requests failed (the
+// proxy's reason: UF, response_timeout, failed_to_connect_to_backend)
+// rather than which of them failed. The failure sets such a field, so it
+// explains the errors by restating them: a finding names a place when one
+// explains them, with the outcome related to it.
+func Outcome(dim string) bool {
+	if i := strings.LastIndexByte(dim, '.'); i >= 0 {
+		dim = dim[i+1:] // jsonPayload.statusDetails
+	}
+	return outcomeFields[strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(dim))]
+}
 
 // dimPriority orders dimensions that hold the same failing requests: the
 // one a responder acts on first wins (region over the log file it came
@@ -50,6 +73,7 @@ type cand struct {
 	rec      float64 // recall: share of the incident's errors in the scope, beyond the reference
 	prio     int
 	pair     bool
+	outcome  bool // says how the requests failed, not where (see Outcome)
 	keys     []dimVal
 	maskW    float64
 	residual float64
@@ -184,6 +208,7 @@ func (a *Aggregator) correlate(w windows, top int) []Finding {
 			}
 			c.keys = []dimVal{{di, uint32(id)}}
 			c.prio = priority(d.name)
+			c.outcome = Outcome(d.name)
 			cands = append(cands, c)
 		}
 	}
@@ -283,6 +308,7 @@ func (a *Aggregator) correlate(w windows, top int) []Finding {
 			c.keys = keys
 			c.pair = true
 			c.prio = priority(names[0]) + priority(names[1])
+			c.outcome = Outcome(names[0]) || Outcome(names[1])
 			c.f.Estimated = true
 			cands = append(cands, c)
 		}
@@ -419,6 +445,15 @@ func (a *Aggregator) windowTotals(w windows) (n, e, nb, eb float64) {
 }
 
 func better(c, b *cand) bool {
+	if c.outcome != b.outcome {
+		// A field set by the failure itself holds nearly only failures:
+		// its precision restates them. A place that explains the errors
+		// half as well is the finding; the outcome then folds under it.
+		if c.outcome {
+			return c.score > outcomeHandicap*b.score
+		}
+		return outcomeHandicap*c.score >= b.score
+	}
 	// Combinations are estimated from the sample: scores within a few
 	// percent are a tie, decided by which dimensions a responder acts on.
 	tol := 0.01

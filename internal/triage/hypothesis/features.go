@@ -53,6 +53,9 @@ func layerOf(dim string) string {
 	if l, ok := layers[dim]; ok {
 		return l
 	}
+	if triage.Outcome(dim) { // response_flags, jsonPayload.statusDetails: how, not where
+		return layerStatus
+	}
 	if strings.HasSuffix(dim, ".pod") || strings.HasSuffix(dim, "_pod") {
 		return layerPod
 	}
