@@ -114,14 +114,23 @@ func TestChecksNameThePod(t *testing.T) {
 	}
 }
 
-// TestChecksReadTargetGroupNames: without kube_pod_info, an AWS target
-// group's name gives the namespace and service (not "k8s").
-func TestChecksReadTargetGroupNames(t *testing.T) {
-	r := result(finding("upstream", "10.0.0.5:8080 (k8s-shop-api-1a2b3c)", 0.9, 0.02, 0.7))
-	Apply(r, Evidence{})
-	text := strings.Join(r.Hypotheses[0].Checks, "\n")
-	if !strings.Contains(text, "kubectl get endpoints -n shop api") {
-		t.Errorf("checks do not read namespace shop, service api from the target group:\n%s", text)
+// TestChecksReadUpstreamNames: without kube_pod_info, the name a proxy
+// gives the upstream says the namespace and service: an AWS target group
+// (not "k8s"), an ingress-nginx upstream, an Istio/Envoy cluster, a
+// Traefik service.
+func TestChecksReadUpstreamNames(t *testing.T) {
+	for _, name := range []string{
+		"k8s-shop-api-1a2b3c",
+		"shop-api-8080",
+		"outbound|8080||api.shop.svc.cluster.local",
+		"shop-api-8080@kubernetes",
+	} {
+		r := result(finding("upstream", "10.0.0.5:8080 ("+name+")", 0.9, 0.02, 0.7))
+		Apply(r, Evidence{})
+		text := strings.Join(r.Hypotheses[0].Checks, "\n")
+		if !strings.Contains(text, "kubectl get endpoints -n shop api") {
+			t.Errorf("%s: checks do not read namespace shop, service api:\n%s", name, text)
+		}
 	}
 }
 

@@ -51,8 +51,16 @@ func (f *features) where(h scored) where {
 					w.podIP = hostOf(v)
 					if i := strings.Index(v, "("); i > 0 {
 						name := strings.TrimSuffix(v[i+1:], ")")
+						// Traefik names services <namespace>-<service>-<port>@<provider>.
+						name, _, _ = strings.Cut(name, "@")
 						parts := strings.Split(name, "-")
 						switch {
+						case strings.Count(name, "|") == 3:
+							// Istio/Envoy clusters: outbound|8080||orders.shop.svc.cluster.local
+							host := strings.Split(name[strings.LastIndexByte(name, '|')+1:], ".")
+							if len(host) >= 3 && host[2] == "svc" {
+								w.deployment, w.namespace = host[0], host[1]
+							}
 						case parts[0] == "k8s" && len(parts) >= 4:
 							// AWS Load Balancer Controller target groups:
 							// k8s-<namespace>-<service>-<hash>
