@@ -9,9 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/sitrep-dev/sitrep/internal/signal"
-	"github.com/sitrep-dev/sitrep/internal/source/accesslog"
 )
 
 // proxyRequest is one request as a proxy's access log records it.
@@ -107,11 +104,7 @@ func TestProxyLogs(t *testing.T) {
 					write(w, r)
 				}
 			})
-			scan := func(ctx context.Context, newSink func() signal.RequestSink) (Inputs, error) {
-				st, err := accesslog.Scan(ctx, accesslog.Options{Paths: []string{path}}, newSink)
-				return Inputs{Lines: st.Lines, Malformed: st.Malformed, Sources: st.Sources}, err
-			}
-			res, err := Run(context.Background(), Options{Scan: scan})
+			res, err := Run(context.Background(), Options{Scan: formatScan(path, "")})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -194,11 +187,7 @@ func TestOutcomeWithoutAPlace(t *testing.T) {
 			proxyWriters["istio"](w, r)
 		}
 	})
-	scan := func(ctx context.Context, newSink func() signal.RequestSink) (Inputs, error) {
-		st, err := accesslog.Scan(ctx, accesslog.Options{Paths: []string{path}}, newSink)
-		return Inputs{Lines: st.Lines, Malformed: st.Malformed}, err
-	}
-	res, err := Run(context.Background(), Options{Scan: scan})
+	res, err := Run(context.Background(), Options{Scan: formatScan(path, "")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,9 +53,12 @@ func writeRetryLog(t *testing.T, path string, n int, failAt time.Time, timeouts,
 	})
 }
 
-func logScan(path string) ScanFunc {
+func logScan(path string) ScanFunc { return formatScan(path, extendedCombined) }
+
+// formatScan reads one log through the real reader; format "" detects it.
+func formatScan(path, format string) ScanFunc {
 	return func(ctx context.Context, newSink func() signal.RequestSink) (Inputs, error) {
-		st, err := accesslog.Scan(ctx, accesslog.Options{Paths: []string{path}, Format: extendedCombined}, newSink)
+		st, err := accesslog.Scan(ctx, accesslog.Options{Paths: []string{path}, Format: format}, newSink)
 		return Inputs{Lines: st.Lines, Malformed: st.Malformed, Sources: st.Sources}, err
 	}
 }
