@@ -352,8 +352,12 @@ func (p *parser) setVar(t *token, v []byte) string {
 // 10.0.0.1:51234, [2001:db8::1]:443): the client is the host, whatever
 // connection it came on. Other values are returned as they are.
 func hostOnly(v []byte) []byte {
-	i := bytes.LastIndexByte(v, ':')
-	if i < 0 {
+	// A port is at most five digits after the last colon: look there
+	// only (this runs on every line's client).
+	i := len(v) - 1
+	for ; i >= 0 && i >= len(v)-6 && v[i] != ':'; i-- {
+	}
+	if i < 0 || i < len(v)-6 {
 		return v
 	}
 	if v[0] == '[' {
