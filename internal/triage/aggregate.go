@@ -64,6 +64,19 @@ var skipDims = map[string]bool{
 // restate it (latencies.proxy=60000 for the timeouts). skipDims names
 // nginx's and the ALB's own.
 func measurement(name string) bool {
+	s := squash(name)
+	for _, suffix := range []string{"time", "duration", "latency", "timestamp", "size", "length", "overhead"} {
+		if strings.HasSuffix(s, suffix) {
+			return true
+		}
+	}
+	return strings.Contains(s, "latenc") || strings.Contains(s, "bytes") ||
+		strings.HasSuffix(s, "ms") && (strings.Contains(s, "time") || strings.Contains(s, "duration"))
+}
+
+// squash lower-cases a field name and drops '_', '-' and '.', so that the
+// name rules read OriginDuration, origin_duration and latencies.proxy alike.
+func squash(name string) string {
 	n := make([]byte, 0, len(name))
 	for i := 0; i < len(name); i++ {
 		switch c := name[i]; {
@@ -74,14 +87,7 @@ func measurement(name string) bool {
 			n = append(n, c)
 		}
 	}
-	s := string(n)
-	for _, suffix := range []string{"time", "duration", "latency", "timestamp", "size", "length", "overhead"} {
-		if strings.HasSuffix(s, suffix) {
-			return true
-		}
-	}
-	return strings.Contains(s, "latenc") || strings.Contains(s, "bytes") ||
-		strings.HasSuffix(s, "ms") && (strings.Contains(s, "time") || strings.Contains(s, "duration"))
+	return string(n)
 }
 
 // retryVar is the error expression's name for signal.Request.Retries, the

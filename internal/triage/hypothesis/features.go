@@ -45,8 +45,8 @@ var layers = map[string]string{
 	"user_agent": layerClient, "referer": layerClient,
 	"no_upstream": layerNoUp,
 	"status":      layerStatus, "status_class": layerStatus, "upstream_status": layerStatus, "target_status_code": layerStatus,
-	"elb_status_code": layerStatus, "origin_status": layerStatus, "error_reason": layerStatus, "classification": layerStatus,
-	"termination_state": layerStatus, "target_status_code_list": layerStatus,
+	"elb_status_code": layerStatus, "origin_status": layerStatus, "target_status_code_list": layerStatus,
+	// error_reason, classification, termination_state: triage.Outcome.
 }
 
 func layerOf(dim string) string {
