@@ -145,18 +145,14 @@ func ParseFormat(spec string) (*Format, error) {
 		f.Name = name
 		return f, nil
 	}
-	if !strings.Contains(s, "$") {
-		if es, ok := fromEnvoy(s); ok {
-			f, err := compileNginx(es)
-			if err != nil {
-				return nil, err
-			}
-			f.Name = "custom"
-			return f, nil
-		}
+	if strings.Contains(s, "$") {
+		s = unwrapLogFormat(s)
+	} else if es, ok := fromEnvoy(s); ok {
+		s = es // not unwrapped: an Envoy format may open with a quote
+	} else {
 		return nil, fmt.Errorf("log format %q is neither a preset (%s), an nginx log_format string (it has no $variables) nor an Envoy format string (it has no %%OPERATORS%%)", spec, strings.Join(PresetNames, ", "))
 	}
-	f, err := compileNginx(unwrapLogFormat(s))
+	f, err := compileNginx(s)
 	if err != nil {
 		return nil, err
 	}
