@@ -414,7 +414,7 @@ func (s *inputState) setup(head []byte, opts Options, given *Format, st *Stats) 
 		l = bytes.TrimRight(l, "\r")
 		// The controller's own log lines (its start-up messages open
 		// the output of kubectl logs) say nothing of the format.
-		if len(l) > 0 && ownLog(l) == "" {
+		if len(l) > 0 && !ownLog(l) {
 			lines = append(lines, l)
 		}
 		if len(lines) == sniffLines {
@@ -477,7 +477,7 @@ func runWorker(jobs <-chan job, free chan<- *[]byte, sink signal.RequestSink, ma
 			} else if why = p.parse(line); why == "" {
 				sink.Add(&p.req)
 				continue
-			} else if ownLog(line) != "" {
+			} else if ownLog(line) {
 				res.skipped++
 				continue
 			}
@@ -510,35 +510,27 @@ func keepSample(ss []sample, s sample, line []byte, max int) []sample {
 	return ss
 }
 
-// ownLog says which log of the proxy itself a line that is not a request
-// belongs to — "klog" (the ingress-nginx controller: I1120 12:00:00.000000
-// 7 controller.go:…]), "nginx-error" (2026/11/20 12:00:00 [error] 42#42:
-// *1 upstream timed out …) or "banner" (the controller's start-up banner)
-// — or "" when it is neither. kubectl logs on an
-// ingress controller interleaves both with the access log; during an
-// incident the error log grows with the failures, and counting its lines
-// as malformed would call the format wrong exactly then.
-func ownLog(l []byte) string {
-	digits := func(b []byte) bool {
-		for _, c := range b {
-			if c < '0' || c > '9' {
-				return false
-			}
-		}
-		return true
-	}
+// ownLog reports whether a line that is not a request belongs to the
+// proxy's own log: the ingress-nginx controller's klog lines (I1120
+// 12:00:00.000000 7 controller.go:…]), nginx's error log (2026/11/20
+// 12:00:00 [error] 42#42: *1 upstream timed out …) or the controller's
+// start-up banner. kubectl logs on an ingress controller interleaves them
+// with the access log; during an incident the error log grows with the
+// failures, and counting its lines as malformed would call the format
+// wrong exactly then.
+func ownLog(l []byte) bool {
 	switch {
-	case len(l) > 22 && bytes.IndexByte([]byte("IWEF"), l[0]) >= 0 && digits(l[1:5]) && l[5] == ' ' &&
-		digits(l[6:8]) && l[8] == ':' && l[11] == ':' && l[14] == '.':
-		return "klog"
-	case len(l) > 22 && digits(l[0:4]) && l[4] == '/' && l[7] == '/' && l[10] == ' ' && l[13] == ':' &&
+	case len(l) > 22 && bytes.IndexByte([]byte("IWEF"), l[0]) >= 0 && isDigits(l[1:5]) && l[5] == ' ' &&
+		isDigits(l[6:8]) && l[8] == ':' && l[11] == ':' && l[14] == '.':
+		return true // klog
+	case len(l) > 22 && isDigits(l[0:4]) && l[4] == '/' && l[7] == '/' && l[10] == ' ' && l[13] == ':' &&
 		l[16] == ':' && l[19] == ' ' && l[20] == '[':
-		return "nginx-error"
+		return true // nginx's error log
 	case len(l) >= 20 && len(bytes.Trim(l, "-")) == 0,
 		string(l) == "NGINX Ingress controller",
 		bytes.HasPrefix(l, []byte("  ")) && bytes.IndexByte(l, ':') > 2 && bytes.IndexByte(l, ':') < 18 &&
 			bytes.IndexByte([]byte("RBn"), l[2]) >= 0: // "  Release:", "  Build:", "  nginx version:"
-		return "banner" // the controller's start-up banner
+		return true // the controller's start-up banner
 	}
-	return ""
+	return false
 }
