@@ -84,7 +84,10 @@ to parse, the report says the format is probably wrong and what to try.`,
   sitrep triage --log 'archive/*.log.gz' --single-pass
 
   # Machine-readable result (stable JSON)
-  kubectl logs -n ingress-nginx deploy/ingress-nginx-controller | sitrep triage --log - -o json`,
+  kubectl logs -n ingress-nginx deploy/ingress-nginx-controller | sitrep triage --log - -o json
+
+  # On a node: the controller pods' container logs (CRI lines, unwrapped)
+  sitrep triage --log '/var/log/pods/ingress-nginx_*/controller/*.log*'`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 && !(a.Output == "html" && len(args) == 1) {
 				return fmt.Errorf("unexpected argument %q: logs are given with --log (only -o html takes a FILE)", args[0])

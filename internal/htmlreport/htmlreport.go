@@ -393,7 +393,7 @@ func build(res *triage.Result, changes []signal.Change, opts Options) *view {
 		v.Inputs = append(v.Inputs, kv{"Bucket width", bucketText(w)})
 	}
 	for _, s := range in.Sources {
-		v.Sources = append(v.Sources, sourceRow{Name: trunc(s, 80), Format: trunc(in.Formats[s], 40)})
+		v.Sources = append(v.Sources, sourceRow{Name: trunc(s, 80), Format: trunc(in.FormatOf(s), 60)})
 	}
 	v.Warning = in.FormatWarning
 	for _, m := range in.MalformedSamples {

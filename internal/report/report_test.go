@@ -171,3 +171,15 @@ func TestRetriesHeadline(t *testing.T) {
 		t.Errorf("markdown onset line does not say what stepped:\n%s", buf.String())
 	}
 }
+
+// TestInputsLine: the line that says what was read names each format once,
+// with the container wrapper its lines came in, and the skipped lines.
+func TestInputsLine(t *testing.T) {
+	in := triage.Inputs{Lines: 1200, Malformed: 3, Skipped: 40, Sources: []string{"a/controller", "b/controller", "alb.log"},
+		Formats:    map[string]string{"a/controller": "ingress-nginx", "b/controller": "ingress-nginx", "alb.log": "alb"},
+		Containers: map[string]string{"a/controller": "cri", "b/controller": "cri"}}
+	want := "read 1,200 lines (3 malformed, 40 of the proxy's own log skipped) from a/controller, b/controller, alb.log; format ingress-nginx in CRI container lines, alb"
+	if got := inputsLine(in); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}

@@ -211,7 +211,7 @@ func inputsLine(in triage.Inputs) string {
 		seen := map[string]bool{}
 		var fs []string
 		for _, src := range in.Sources {
-			if f, ok := in.Formats[src]; ok && !seen[f] {
+			if f := in.FormatOf(src); f != "" && !seen[f] {
 				seen[f] = true
 				fs = append(fs, f)
 			}

@@ -238,6 +238,9 @@ type Inputs struct {
 	Filtered int64 `json:"filtered"`
 	// Formats maps each source to the log format used.
 	Formats map[string]string `json:"formats,omitempty"`
+	// Containers maps each source read out of a container runtime's
+	// wrapper to it: "cri", "docker" or "timestamps".
+	Containers map[string]string `json:"containers,omitempty"`
 	// MalformedSamples are the first malformed lines.
 	MalformedSamples []MalformedLine `json:"malformed_samples,omitempty"`
 	// FormatWarning says the format is probably wrong and what to try.
@@ -246,6 +249,27 @@ type Inputs struct {
 	Error string `json:"error"`
 	// Bytes is the number of bytes read.
 	Bytes int64 `json:"bytes,omitempty"`
+}
+
+// containerWords names the container wrappers the reader takes lines out of.
+var containerWords = map[string]string{
+	"cri":        "CRI container lines",
+	"docker":     "Docker json-file lines",
+	"timestamps": "kubectl --timestamps lines",
+}
+
+// FormatOf says how a source was read: its log format, and the container
+// wrapper its lines came in ("ingress-nginx in CRI container lines").
+func (in Inputs) FormatOf(src string) string {
+	f := in.Formats[src]
+	if c := in.Containers[src]; c != "" && f != "" {
+		w := containerWords[c]
+		if w == "" {
+			w = c + " lines"
+		}
+		f += " in " + w
+	}
+	return f
 }
 
 // MalformedLine is a line that did not parse.

@@ -587,3 +587,135 @@ func TestControllerOwnLog(t *testing.T) {
 		t.Errorf("skipped %d (want %d), malformed %d, format suspect %v", st.Skipped, wantSkipped, st.Malformed, st.FormatSuspect)
 	}
 }
+
+// TestContainerLogs reads access logs as a node or kubectl gives them:
+// every line inside the container runtime's wrapper (CRI, Docker's
+// json-file, kubectl logs --timestamps), with the proxy's error log on
+// standard error between them. The requests must be the ones the bare log
+// gives, the wrapper named, and the error log skipped, not malformed.
+func TestContainerLogs(t *testing.T) {
+	wrap := map[string]func(i int, stream, line string) string{
+		"cri": func(i int, stream, line string) string {
+			return fmt.Sprintf("2026-11-20T12:00:%02d.123456789Z %s F %s", i%60, stream, line)
+		},
+		"docker": func(i int, stream, line string) string {
+			b, err := json.Marshal(struct {
+				Log    string `json:"log"`
+				Stream string `json:"stream"`
+				Time   string `json:"time"`
+			}{line + "\n", stream, fmt.Sprintf("2026-11-20T12:00:%02d.123456789Z", i%60)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		},
+		"timestamps": func(i int, stream, line string) string {
+			return fmt.Sprintf("2026-11-20T12:00:%02d.123456789+01:00 %s", i%60, line)
+		},
+	}
+	errLine := `2026/11/20 12:00:01 [error] 31#31: *4501 upstream timed out (110: Operation timed out) while reading response header from upstream, client: 10.0.0.1, upstream: "http://10.1.2.3:8080/api", host: "shop"`
+	for _, base := range []string{"ingress-nginx.log", "combined.log", "json-envoy.log", "istio.log"} {
+		plainPath := filepath.Join("testdata/golden", base)
+		want, wantSt, err := scanAll(t, Options{Paths: []string{plainPath}})
+		if err != nil || len(want) == 0 {
+			t.Fatalf("%s: %d requests, %v", base, len(want), err)
+		}
+		src, _ := os.ReadFile(plainPath)
+		lines := strings.Split(strings.TrimSpace(string(src)), "\n")
+		for kind, w := range wrap {
+			var b strings.Builder
+			stderr := int64(0)
+			for i, l := range lines {
+				b.WriteString(w(i, "stdout", l) + "\n")
+				if kind != "timestamps" && i%3 == 0 {
+					b.WriteString(w(i, "stderr", errLine) + "\n")
+					stderr++
+				}
+			}
+			dir := filepath.Join(t.TempDir(), kind)
+			os.Mkdir(dir, 0o755)
+			path := filepath.Join(dir, base)
+			if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, format := range []string{"", wantSt.Formats[base]} {
+				got, st, err := scanAll(t, Options{Paths: []string{path}, Format: format})
+				if err != nil {
+					t.Fatalf("%s in %s (format %q): %v", base, kind, format, err)
+				}
+				if st.Formats[base] != wantSt.Formats[base] || st.Containers[base] != kind {
+					t.Errorf("%s in %s (format %q): read as %q in %q, want %q in %q", base, kind, format,
+						st.Formats[base], st.Containers[base], wantSt.Formats[base], kind)
+				}
+				if st.Malformed != 0 || st.Skipped != stderr || len(got) != len(want) {
+					t.Errorf("%s in %s (format %q): %d requests, %d malformed, %d skipped; want %d, 0, %d", base, kind, format,
+						len(got), st.Malformed, st.Skipped, len(want), stderr)
+					continue
+				}
+				for i := range want {
+					gj, _ := json.Marshal(got[i])
+					wj, _ := json.Marshal(want[i])
+					if !bytes.Equal(gj, wj) {
+						t.Errorf("%s in %s (format %q), request %d:\n got %s\nwant %s", base, kind, format, i, gj, wj)
+						break
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestContainerEdges: a log_format that opens with the time is not a
+// kubectl --timestamps wrapper; a line with no time of its own takes the
+// runtime's; a piece of a line the runtime split is malformed and says why.
+func TestContainerEdges(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const isoFirst = `$time_iso8601 $remote_addr "$request" $status $body_bytes_sent $request_time`
+	var own, wrapped strings.Builder
+	for i := 0; i < 10; i++ {
+		l := fmt.Sprintf(`2026-11-20T12:00:%02d+00:00 10.0.0.%d "GET /a HTTP/1.1" 200 5 0.010`, i, i)
+		own.WriteString(l + "\n")
+		fmt.Fprintf(&wrapped, "2026-11-20T13:00:%02d.5Z %s\n", i, l)
+	}
+	recs, st, err := scanAll(t, Options{Paths: []string{write("iso.log", own.String())}, Format: isoFirst})
+	if err != nil || len(recs) != 10 || st.Containers != nil || recs[0].Time != "2026-11-20T12:00:00Z" {
+		t.Errorf("time-first format: %d requests, containers %v, first at %v, err %v; want 10 unwrapped from 12:00:00", len(recs), st.Containers, recs, err)
+	}
+	recs, st, err = scanAll(t, Options{Paths: []string{write("iso-ts.log", wrapped.String())}, Format: isoFirst})
+	if err != nil || len(recs) != 10 || st.Containers["iso-ts.log"] != "timestamps" || recs[0].Time != "2026-11-20T12:00:00Z" {
+		t.Errorf("time-first format under --timestamps: %d requests, containers %v, err %v", len(recs), st.Containers, err)
+	}
+
+	cri := "2026-11-20T12:00:00.5Z stdout F {\"status\":503,\"uri\":\"/pay\"}\n" +
+		"2026-11-20T12:00:01.5Z stdout P {\"status\":200,\"uri\":\"/" + strings.Repeat("x", 100) + "\n" +
+		"2026-11-20T12:00:01.5Z stdout F \"}\n" +
+		"2026-11-20T12:00:02.5Z stdout F\n"
+	recs, st, err = scanAll(t, Options{Paths: []string{write("untimed.log", cri)}, Format: "json"})
+	if err != nil || len(recs) != 1 || recs[0].Time != "2026-11-20T12:00:00.5Z" || recs[0].Status != 503 {
+		t.Fatalf("untimed JSON in CRI lines: %+v, %v; want one 503 at the runtime's time", recs, err)
+	}
+	if st.Malformed != 2 || st.Skipped != 1 || len(st.Samples) == 0 || !strings.Contains(st.Samples[0].Reason, "container runtime split") || st.Samples[0].Line != 2 {
+		t.Errorf("split line: malformed %d, skipped %d, samples %+v; want 2 malformed (line 2 says the runtime split it), 1 empty skipped", st.Malformed, st.Skipped, st.Samples)
+	}
+}
+
+func TestContainerSource(t *testing.T) {
+	for path, want := range map[string]string{
+		"/var/log/pods/ingress-nginx_ingress-nginx-controller-7d9f-x2k4p_0b6c1e2a-1111-2222-3333-444455556666/controller/0.log":                    "ingress-nginx-controller-7d9f-x2k4p/controller",
+		"/var/log/pods/ingress-nginx_ingress-nginx-controller-7d9f-x2k4p_0b6c1e2a-1111-2222-3333-444455556666/controller/0.log.20261120-120000.gz": "ingress-nginx-controller-7d9f-x2k4p/controller",
+		"/var/log/containers/web-1_shop_nginx-0123.log": "web-1_shop_nginx-0123.log",
+		"/tmp/0.log":                   "0.log",
+		"/var/log/nginx/access.log.gz": "access.log",
+	} {
+		if got := containerSource(path); got != want {
+			t.Errorf("containerSource(%s) = %q, want %q", path, got, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package accesslog
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -130,6 +131,33 @@ func FuzzDetect(f *testing.F) {
 		}
 		if d.Format == nil || d.ParsedShare <= 0 || len(d.Candidates) == 0 || d.Candidates[0] != d.Name {
 			t.Fatalf("detection %+v", d)
+		}
+	})
+}
+
+// FuzzContainer: taking any line out of any container wrapper never
+// panics, and a line wrapped as the runtimes wrap it comes back whole.
+func FuzzContainer(f *testing.F) {
+	seedLines(f, "ingress-nginx.log", "json-envoy.log")
+	f.Add(`2026-11-20T12:00:00.123456789Z stderr P x`)
+	f.Add(`{"log":"a\"b\u003c\n","stream":"stdout","time":"2026-11-20T12:00:00Z"}`)
+	f.Fuzz(func(t *testing.T, line string) {
+		var scratch []byte
+		for c := containerCRI; c <= containerTimestamps; c++ {
+			c.unwrap([]byte(line), &scratch)
+		}
+		detectContainer([][]byte{[]byte(line)})
+		if strings.ContainsAny(line, "\n\r") || !utf8.ValidString(line) {
+			return
+		}
+		cri := "2026-11-20T12:00:00.123456789Z stdout F " + line
+		if u, ok := containerCRI.unwrap([]byte(cri), &scratch); !ok || string(u.line) != line || u.stderr || u.partial {
+			t.Fatalf("CRI: %+v, %v; want %q back", u, ok, line)
+		}
+		b, _ := json.Marshal(map[string]string{"log": line + "\n"})
+		docker := strings.TrimSuffix(string(b), "}") + `,"stream":"stderr","time":"2026-11-20T12:00:00Z"}`
+		if u, ok := containerDocker.unwrap([]byte(docker), &scratch); !ok || string(u.line) != line || !u.stderr || u.partial {
+			t.Fatalf("Docker %s: %+v, %v; want %q back", docker, u, ok, line)
 		}
 	})
 }

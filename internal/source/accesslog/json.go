@@ -444,6 +444,13 @@ func validLiteral(v []byte) bool {
 // jsonString returns the string at line[i] ('"'), unescaped. Strings
 // without escapes alias the line; others are written to the scratch buffer.
 func (p *parser) jsonString(line []byte, i int) ([]byte, int, bool) {
+	return unquote(&p.json.scratch, line, i)
+}
+
+// unquote returns the JSON string at line[i] ('"') and the index after it.
+// A string without escapes aliases the line; one with escapes is appended
+// to *scratch, unescaped, and the result aliases that.
+func unquote(scratch *[]byte, line []byte, i int) ([]byte, int, bool) {
 	// The closing quote and a backslash before it, each found by
 	// IndexByte: most strings have no escape and alias the line.
 	q := bytes.IndexByte(line[i+1:], '"')
@@ -456,28 +463,29 @@ func (p *parser) jsonString(line []byte, i int) ([]byte, int, bool) {
 		return line[i+1 : q], q + 1, true
 	}
 	j := i + 1 + b
-	js := p.json
-	start := len(js.scratch)
-	js.scratch = append(js.scratch, line[i+1:j]...)
+	out := *scratch
+	defer func() { *scratch = out }()
+	start := len(out)
+	out = append(out, line[i+1:j]...)
 	for j < len(line) {
 		c := line[j]
 		switch {
 		case c == '"':
-			return js.scratch[start:len(js.scratch):len(js.scratch)], j + 1, true
+			return out[start:len(out):len(out)], j + 1, true
 		case c == '\\' && j+1 < len(line):
 			e := line[j+1]
 			j += 2
 			switch e {
 			case 'n':
-				js.scratch = append(js.scratch, '\n')
+				out = append(out, '\n')
 			case 't':
-				js.scratch = append(js.scratch, '\t')
+				out = append(out, '\t')
 			case 'r':
-				js.scratch = append(js.scratch, '\r')
+				out = append(out, '\r')
 			case 'b':
-				js.scratch = append(js.scratch, '\b')
+				out = append(out, '\b')
 			case 'f':
-				js.scratch = append(js.scratch, '\f')
+				out = append(out, '\f')
 			case 'u':
 				if j+4 > len(line) {
 					return nil, j, false
@@ -486,13 +494,13 @@ func (p *parser) jsonString(line []byte, i int) ([]byte, int, bool) {
 				if err != nil {
 					return nil, j, false
 				}
-				js.scratch = utf8.AppendRune(js.scratch, rune(n))
+				out = utf8.AppendRune(out, rune(n))
 				j += 4
 			default:
-				js.scratch = append(js.scratch, e)
+				out = append(out, e)
 			}
 		default:
-			js.scratch = append(js.scratch, c)
+			out = append(out, c)
 			j++
 		}
 	}

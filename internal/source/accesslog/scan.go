@@ -61,6 +61,10 @@ type Stats struct {
 	Sources []string `json:"sources"`
 	// Formats maps each source to the format used.
 	Formats map[string]string `json:"formats"`
+	// Containers maps each source read out of a container runtime's
+	// wrapper to that wrapper: "cri" (containerd, CRI-O), "docker"
+	// (json-file) or "timestamps" (kubectl logs --timestamps).
+	Containers map[string]string `json:"containers,omitempty"`
 	// Detections holds the detection of each source whose format was
 	// detected rather than given.
 	Detections map[string]Detection `json:"detections,omitempty"`
@@ -94,9 +98,10 @@ type job struct {
 
 type inputState struct {
 	input
-	format *Format
-	mu     sync.Mutex
-	lines  []int64 // lines per chunk, filled by workers
+	format    *Format
+	container container // the wrapper around each line, if any
+	mu        sync.Mutex
+	lines     []int64 // lines per chunk, filled by workers
 }
 
 type sample struct {
@@ -246,7 +251,7 @@ func expand(paths []string) ([]input, error) {
 		seen[p] = true
 		src := "stdin"
 		if p != "-" {
-			src = strings.TrimSuffix(filepath.Base(p), ".gz")
+			src = containerSource(p)
 		}
 		out = append(out, input{path: p, source: src, idx: len(out)})
 	}
@@ -404,25 +409,26 @@ func (s *inputState) setup(head []byte, opts Options, given *Format, st *Stats) 
 	if nul := bytes.Count(probe, []byte{0}); nul > 0 && nul*100 >= len(probe) {
 		return fmt.Errorf("log %s looks binary (%d NUL bytes in its first %d): is it an access log? Compressed files must end in .gz or be gzip", s.path, nul, len(probe))
 	}
-	if given != nil {
-		s.format = given
-		st.Formats[s.source] = given.Name
-		return nil
-	}
 	var lines [][]byte
 	for _, l := range bytes.Split(probe, []byte{'\n'}) {
-		l = bytes.TrimRight(l, "\r")
-		// The controller's own log lines (its start-up messages open
-		// the output of kubectl logs) say nothing of the format.
-		if len(l) > 0 && !ownLog(l) {
+		if l = bytes.TrimRight(l, "\r"); len(l) > 0 {
 			lines = append(lines, l)
 		}
-		if len(lines) == sniffLines {
-			break
-		}
 	}
-	if len(probe) == len(head) && len(lines) > 1 && !bytes.HasSuffix(head, []byte{'\n'}) && len(head) == chunkSize {
+	if len(lines) > 1 && !bytes.HasSuffix(probe, []byte{'\n'}) && (len(probe) < len(head) || len(head) == chunkSize) {
 		lines = lines[:len(lines)-1] // the last line may be cut
+	}
+	c := detectContainer(lines)
+	raw := sniff(lines)
+	lines = sniff(c.unwrapSample(lines))
+	if given != nil {
+		if c == containerTimestamps && parsedBy(given, raw) > parsedBy(given, lines) {
+			c = noContainer // the format itself opens with the time
+		}
+		s.format = given
+		s.setContainer(c, st)
+		st.Formats[s.source] = given.Name
+		return nil
 	}
 	if len(lines) == 0 {
 		s.format, _ = ParseFormat("combined") // empty input: nothing to parse anyway
@@ -430,13 +436,57 @@ func (s *inputState) setup(head []byte, opts Options, given *Format, st *Stats) 
 		return nil
 	}
 	d, err := Detect(lines)
+	if c == containerTimestamps {
+		if dr, errRaw := Detect(raw); errRaw == nil && (err != nil || dr.ParsedShare > d.ParsedShare) {
+			d, err, c = dr, nil, noContainer // the format itself opens with the time
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("log %s: %w", s.path, err)
 	}
 	s.format = d.Format
+	s.setContainer(c, st)
 	st.Formats[s.source] = d.Format.Name
 	st.Detections[s.source] = d
 	return nil
+}
+
+// sniff returns the first sniffLines lines that are not the proxy's own
+// log (its start-up messages open the output of kubectl logs, and say
+// nothing of the format).
+func sniff(lines [][]byte) [][]byte {
+	var out [][]byte
+	for _, l := range lines {
+		if len(out) == sniffLines {
+			break
+		}
+		if !ownLog(l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// parsedBy counts the lines f parses.
+func parsedBy(f *Format, lines [][]byte) int {
+	p := newParser(f, "detect")
+	n := 0
+	for _, l := range lines {
+		if p.parse(l) == "" {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *inputState) setContainer(c container, st *Stats) {
+	s.container = c
+	if c != noContainer {
+		if st.Containers == nil {
+			st.Containers = map[string]string{}
+		}
+		st.Containers[s.source] = c.String()
+	}
 }
 
 type workerResult struct {
@@ -447,6 +497,7 @@ type workerResult struct {
 func runWorker(jobs <-chan job, free chan<- *[]byte, sink signal.RequestSink, maxSamples int) workerResult {
 	var res workerResult
 	parsers := map[*inputState]*parser{}
+	var scratch []byte // a line out of Docker's escaped wrapper
 	for j := range jobs {
 		p := parsers[j.in]
 		if p == nil {
@@ -472,14 +523,25 @@ func runWorker(jobs <-chan job, free chan<- *[]byte, sink signal.RequestSink, ma
 			}
 			res.lines++
 			var why string
+			var u unwrapped
 			if line[0] == 0 && string(line) == "\x00too-long" {
 				why = fmt.Sprintf("line longer than %d bytes", chunkSize-1)
-			} else if why = p.parse(line); why == "" {
+			} else if u = unwrapLine(j.in.container, line, &scratch); len(u.line) == 0 {
+				res.skipped++ // an empty line, written by the proxy as such
+				continue
+			} else if why = p.parse(u.line); why == "" {
+				if p.req.Time == 0 && u.stamp != nil {
+					// The line has no time of its own: the runtime's
+					// is when it was written.
+					p.req.Time, _ = parseISO(u.stamp)
+				}
 				sink.Add(&p.req)
 				continue
-			} else if ownLog(line) {
+			} else if u.stderr || ownLog(u.line) {
 				res.skipped++
 				continue
+			} else if u.partial {
+				why = "a piece of a line the container runtime split (lines over 16 KiB): " + why
 			}
 			res.malformed++
 			res.samples = keepSample(res.samples, sample{in: j.in.idx, chunk: j.chunk, line: lines, why: why}, line, maxSamples)
@@ -490,6 +552,17 @@ func runWorker(jobs <-chan job, free chan<- *[]byte, sink signal.RequestSink, ma
 		free <- j.buf
 	}
 	return res
+}
+
+// unwrapLine takes a line out of its input's container wrapper; a line
+// without the wrapper is read as it is.
+func unwrapLine(c container, line []byte, scratch *[]byte) unwrapped {
+	if c != noContainer {
+		if u, ok := c.unwrap(line, scratch); ok {
+			return u
+		}
+	}
+	return unwrapped{line: line}
 }
 
 // keepSample keeps the maxSamples earliest malformed lines this worker saw.
