@@ -706,6 +706,23 @@ func TestContainerEdges(t *testing.T) {
 	}
 }
 
+// TestDockerLinesWrittenAgain: a json-file line a shipper wrote again,
+// with spaces and its keys in another order, is still unwrapped.
+func TestDockerLinesWrittenAgain(t *testing.T) {
+	line := `{ "time": "2026-11-20T12:00:00Z", "attrs": {"tag": "x"}, "n": 1, "stream": "stderr", "log": "10.0.0.1 - - [20/Nov/2026:12:00:00 +0000] \"GET /a HTTP/1.1\" 503 0 \"-\" \"curl/8\"\n" }`
+	var scratch []byte
+	u, ok := containerDocker.unwrap([]byte(line), &scratch)
+	if !ok || !u.stderr || u.partial || string(u.stamp) != "2026-11-20T12:00:00Z" ||
+		string(u.line) != `10.0.0.1 - - [20/Nov/2026:12:00:00 +0000] "GET /a HTTP/1.1" 503 0 "-" "curl/8"` {
+		t.Errorf("got %+v (%q), %v", u, u.line, ok)
+	}
+	for _, notDocker := range []string{`{"log":"x"}`, `{"status":200,"time":"2026-11-20T12:00:00Z"}`, `{"log":1,"time":"t"}`, `{"log":"x","time":"t"`} {
+		if _, ok := containerDocker.unwrap([]byte(notDocker), &scratch); ok {
+			t.Errorf("%s read as a json-file line", notDocker)
+		}
+	}
+}
+
 func TestContainerSource(t *testing.T) {
 	for path, want := range map[string]string{
 		"/var/log/pods/ingress-nginx_ingress-nginx-controller-7d9f-x2k4p_0b6c1e2a-1111-2222-3333-444455556666/controller/0.log":                    "ingress-nginx-controller-7d9f-x2k4p/controller",

@@ -63,16 +63,10 @@ func (c container) unwrap(l []byte, scratch *[]byte) (u unwrapped, ok bool) {
 		u.stamp, u.line = l[:n], line
 		return u, true
 	case containerDocker:
-		const open = `{"log":`
-		if !bytes.HasPrefix(l, []byte(open)) || len(l) <= len(open) || l[len(open)] != '"' {
-			return u, false
-		}
-		*scratch = (*scratch)[:0]
-		s, next, ok := unquote(scratch, l, len(open))
+		s, stream, stamp, ok := dockerFields(l, scratch)
 		if !ok {
 			return u, false
 		}
-		rest := l[next:]
 		// Docker ends every whole line with its newline; a piece of a
 		// line it split (over 16 KiB) has none.
 		if n := len(s); n > 0 && s[n-1] == '\n' {
@@ -83,14 +77,7 @@ func (c container) unwrap(l []byte, scratch *[]byte) (u unwrapped, ok bool) {
 		} else {
 			u.partial = true
 		}
-		u.line = s
-		u.stderr = bytes.Contains(rest, []byte(`"stream":"stderr"`))
-		if i := bytes.Index(rest, []byte(`"time":"`)); i >= 0 {
-			t := rest[i+8:]
-			if j := bytes.IndexByte(t, '"'); j > 0 {
-				u.stamp = t[:j]
-			}
-		}
+		u.line, u.stderr, u.stamp = s, string(stream) == "stderr", stamp
 		return u, true
 	case containerTimestamps:
 		n := stampLen(l)
@@ -101,6 +88,62 @@ func (c container) unwrap(l []byte, scratch *[]byte) (u unwrapped, ok bool) {
 		return u, true
 	}
 	return unwrapped{line: l}, true
+}
+
+// dockerFields reads a json-file line: an object with the string "log"
+// and "stream" or "time" (Docker writes them in that order, with no
+// space; a shipper that wrote the line again may not).
+func dockerFields(l []byte, scratch *[]byte) (log, stream, stamp []byte, ok bool) {
+	i := skipWS(l, 0)
+	if i >= len(l) || l[i] != '{' {
+		return nil, nil, nil, false
+	}
+	*scratch = (*scratch)[:0]
+	haveLog, others := false, false
+	for i = skipWS(l, i+1); i < len(l) && l[i] == '"'; {
+		key, next, ok := unquote(scratch, l, i)
+		if !ok {
+			return nil, nil, nil, false
+		}
+		if i = skipWS(l, next); i >= len(l) || l[i] != ':' {
+			return nil, nil, nil, false
+		}
+		i = skipWS(l, i+1)
+		var v []byte
+		isString := i < len(l) && l[i] == '"'
+		if isString {
+			if v, next, ok = unquote(scratch, l, i); !ok {
+				return nil, nil, nil, false
+			}
+		} else if next, ok = skipScalar(l, i); !ok {
+			return nil, nil, nil, false
+		}
+		switch string(key) {
+		case "log":
+			log, haveLog = v, isString
+		case "stream":
+			stream, others = v, true
+		case "time":
+			stamp, others = v, true
+		}
+		if i = skipWS(l, next); i < len(l) && l[i] == ',' {
+			i = skipWS(l, i+1)
+		}
+	}
+	return log, stream, stamp, haveLog && others && i < len(l) && l[i] == '}'
+}
+
+// skipScalar returns the end of the number, literal, array or object at
+// l[i].
+func skipScalar(l []byte, i int) (int, bool) {
+	if i < len(l) && (l[i] == '{' || l[i] == '[') {
+		return skipJSONValue(l, i)
+	}
+	j := i
+	for j < len(l) && l[j] != ',' && l[j] != '}' && l[j] != ' ' {
+		j++
+	}
+	return j, j > i
 }
 
 // stampLen returns the length of the RFC 3339 time that opens l and is
