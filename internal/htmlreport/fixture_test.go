@@ -76,6 +76,10 @@ func sampleResult() (*triage.Result, []signal.Change) {
 			Formats:          map[string]string{"eu-edge.log": "combined", "us-edge.log": "combined"},
 			MalformedSamples: []triage.MalformedLine{{File: "eu-edge.log", Line: 88, Text: "GET / HTTP/1.1\" 200 -", Reason: "no timestamp"}},
 		},
+		ProxyErrors: []triage.ProxyErrorSummary{
+			{Kind: "connection refused", Upstream: "203.0.113.10:443", Upstreams: 1, Incident: 2381, IncidentPerMinute: 119.05, First: at(40)},
+			{Kind: "upstream timed out", Upstreams: 6, Incident: 41, IncidentPerMinute: 2.05, BaselinePerMinute: 0.4, First: at(41)},
+		},
 		Onset:  &triage.OnsetEvidence{Method: "error-rate", Time: at(40), Before: 0.0028, After: 0.0995, LogLikelihoodRatio: 812, BucketSeconds: 60},
 		Series: triage.Series{BucketSeconds: 60},
 		Notes:  []string{"12 malformed lines were skipped"},

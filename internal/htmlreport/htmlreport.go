@@ -112,6 +112,7 @@ type view struct {
 	NoChart string
 
 	TopPaths      []pathRow
+	ProxyErrors   []proxyErrorRow
 	Findings      []findingRow
 	FindingsTable findingTable
 	Passes        []passView
@@ -139,6 +140,11 @@ type leading struct {
 	Cause, Code, Confidence string
 	Summary                 Text
 	ChangeID                string
+}
+
+type proxyErrorRow struct {
+	Kind, Upstream                             Text
+	Incident, PerMinute, BaselinePerMin, First string
 }
 
 type pathRow struct {
@@ -305,6 +311,22 @@ func build(res *triage.Result, changes []signal.Change, opts Options) *view {
 		})
 	}
 
+	for _, e := range res.ProxyErrors {
+		up := e.Upstream
+		switch {
+		case up == "" && e.Upstreams > 1:
+			up = fmt.Sprintf("%d upstreams", e.Upstreams)
+		case up == "":
+			up = "—"
+		}
+		base := "—"
+		if res.Window.Baseline.Start != nil {
+			base = fmt.Sprintf("%.1f", e.BaselinePerMinute)
+		}
+		v.ProxyErrors = append(v.ProxyErrors, proxyErrorRow{Kind: trunc(e.Kind, 60), Upstream: trunc(up, 60),
+			Incident: humanize.Comma(e.Incident), PerMinute: fmt.Sprintf("%.1f", e.IncidentPerMinute), BaselinePerMin: base,
+			First: e.First.UTC().Format("15:04")})
+	}
 	v.Findings = findingRows(res.Findings)
 	v.FindingsTable = findingTable{Noun: "Error", Rows: v.Findings}
 	if c := res.ClientErrors; c != nil {

@@ -93,7 +93,7 @@ func Run(ctx context.Context, o Options) (*triage.Result, error) {
 			return triage.Inputs{}, err // a second pass: the inputs and their notes are the first pass's
 		}
 		in := triage.Inputs{Lines: st.Lines, Malformed: st.Malformed, Skipped: st.Skipped, Sources: st.Sources, Formats: st.Formats,
-			Containers: st.Containers, Bytes: st.Bytes}
+			Containers: st.Containers, ProxyErrorLog: st.ProxyErrors, Bytes: st.Bytes}
 		for _, m := range st.Samples {
 			in.MalformedSamples = append(in.MalformedSamples, triage.MalformedLine{File: m.File, Line: m.Line, Text: m.Text, Reason: m.Reason})
 		}

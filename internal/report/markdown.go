@@ -75,6 +75,16 @@ func Markdown(w io.Writer, r *triage.Result) error {
 			mdFindings(ew, s.Findings, "Slow", "Slow rate", "Same slow requests")
 		}
 	}
+	if rows := proxyErrorRows(r); len(rows) > 0 {
+		ew.printf("\n### %s\n\n", mdEscape(proxyErrorsTitle))
+		ew.printf("| %s |\n|%s\n", strings.Join(proxyErrorHeader, " | "), strings.Repeat("---|", len(proxyErrorHeader)))
+		for _, row := range rows {
+			for i := range row {
+				row[i] = mdEscape(row[i])
+			}
+			ew.printf("| %s |\n", strings.Join(row, " | "))
+		}
+	}
 	if len(r.Hypotheses) > 0 {
 		ew.printf("\n### Hypotheses\n\n")
 		for i, h := range r.Hypotheses {

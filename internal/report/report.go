@@ -5,11 +5,13 @@ package report
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/dustin/go-humanize"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dustin/go-humanize"
 
 	"github.com/sitrep-dev/sitrep/internal/triage"
 )
@@ -257,4 +259,44 @@ func axisTime(t, first, last time.Time) string {
 		return t.UTC().Format("01-02 15:04")
 	}
 	return t.UTC().Format("15:04")
+}
+
+// proxyErrorsTitle heads the proxy error log's table.
+const proxyErrorsTitle = "Proxy error log (what the proxy said about its upstreams)"
+
+// proxyErrorRows are the proxy error log's kinds and upstreams as table
+// cells: kind, upstream, lines in the incident, per minute there and in
+// the baseline, the first minute in the incident.
+func proxyErrorRows(r *triage.Result) [][]string {
+	hasBase := r.Window.Baseline.Start != nil
+	var rows [][]string
+	for _, e := range r.ProxyErrors {
+		up := e.Upstream
+		switch {
+		case up == "" && e.Upstreams > 1:
+			up = fmt.Sprintf("%d upstreams", e.Upstreams)
+		case up == "":
+			up = "—"
+		}
+		base := "—"
+		if hasBase {
+			base = perMinute(e.BaselinePerMinute)
+		}
+		rows = append(rows, []string{e.Kind, up, humanize.Comma(e.Incident), perMinute(e.IncidentPerMinute), base, e.First.UTC().Format("15:04")})
+	}
+	return rows
+}
+
+var proxyErrorHeader = []string{"KIND", "UPSTREAM", "INCIDENT", "PER MIN", "BASELINE PER MIN", "FIRST"}
+
+func perMinute(v float64) string {
+	switch {
+	case v == 0:
+		return "0"
+	case v < 0.1:
+		return "<0.1"
+	case v < 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
 }

@@ -6,8 +6,10 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/triage"
 )
@@ -181,5 +183,36 @@ func TestInputsLine(t *testing.T) {
 	want := "read 1,200 lines (3 malformed, 40 of the proxy's own log skipped) from a/controller, b/controller, alb.log; format ingress-nginx in CRI container lines, alb"
 	if got := inputsLine(in); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+// TestProxyErrorTable: the proxy's error log is a table in the text and
+// Markdown reports, a row per upstream that stands out and one for a kind
+// spread thin.
+func TestProxyErrorTable(t *testing.T) {
+	at := time.Date(2026, 11, 20, 10, 30, 0, 0, time.UTC)
+	r := &triage.Result{Window: triage.Window{Incident: triage.Span{Start: &at, End: &at}, Baseline: triage.Span{Start: &at, End: &at}},
+		ProxyErrors: []triage.ProxyErrorSummary{
+			{Kind: "connection refused", Upstream: "10.44.2.31:8080", Upstreams: 1, Incident: 1002, IncidentPerMinute: 11.1, First: at},
+			{Kind: "upstream timed out", Upstreams: 9, Incident: 14, IncidentPerMinute: 0.16, BaselinePerMinute: 0.05, First: at},
+		}}
+	var text, md bytes.Buffer
+	if err := Text(&text, r, TextOptions{Width: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Markdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^KIND +UPSTREAM +INCIDENT +PER MIN +BASELINE PER MIN +FIRST$`),
+		regexp.MustCompile(`(?m)^connection refused +10\.44\.2\.31:8080 +1,002 +11 +0 +10:30$`),
+		regexp.MustCompile(`(?m)^upstream timed out +9 upstreams +14 +0\.2 +<0\.1 +10:30$`),
+	} {
+		if !want.MatchString(text.String()) {
+			t.Errorf("text report lacks %s:\n%s", want, text.String())
+		}
+	}
+	if !strings.Contains(md.String(), "| connection refused | 10.44.2.31:8080 | 1,002 | 11 | 0 | 10:30 |") {
+		t.Errorf("Markdown report lacks the row:\n%s", md.String())
 	}
 }

@@ -133,6 +133,23 @@ func Text(w io.Writer, r *triage.Result, opt TextOptions) error {
 		}
 	}
 
+	if rows := proxyErrorRows(r); len(rows) > 0 {
+		ew.printf("\n%s\n", p.c(ansiBold, proxyErrorsTitle))
+		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "%s\n", strings.Join(proxyErrorHeader, "\t"))
+		for i, row := range rows {
+			if i == 4 && !opt.Verbose {
+				fmt.Fprintf(tw, "%s\n", p.c(ansiDim, fmt.Sprintf("(+%d more with -v)", len(rows)-4)))
+				break
+			}
+			row[1] = truncate(row[1], 40)
+			fmt.Fprintf(tw, "%s\n", strings.Join(row, "\t"))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+
 	// Hypotheses, when a later stage produced some: the leading one in full
 	// (why, what speaks against it, the change it blames, what to check,
 	// how to contain it and at what risk), the others in a line.

@@ -3,6 +3,8 @@ package triage
 import (
 	"strings"
 	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/signal"
 )
 
 // Result is the outcome of a triage run. Its JSON form is the stable
@@ -30,6 +32,10 @@ type Result struct {
 	// ClientErrors is a step in client errors (4xx), looked for when the
 	// error rate and latency show no onset (nil otherwise).
 	ClientErrors *ClientErrorAnalysis `json:"client_errors,omitempty"`
+	// ProxyErrors is what the proxy's error log, found among the access
+	// log's lines, says about its upstreams in the incident (absent when
+	// the logs carry none).
+	ProxyErrors []ProxyErrorSummary `json:"proxy_errors,omitempty"`
 }
 
 // ClientErrorAnalysis is a step up in the share of client errors (4xx),
@@ -238,6 +244,9 @@ type Inputs struct {
 	Filtered int64 `json:"filtered"`
 	// Formats maps each source to the log format used.
 	Formats map[string]string `json:"formats,omitempty"`
+	// ProxyErrorLog counts the proxy's error-log lines per minute (see
+	// Result.ProxyErrors for what the report shows of them).
+	ProxyErrorLog []signal.ProxyError `json:"-"`
 	// Containers maps each source read out of a container runtime's
 	// wrapper to it: "cri", "docker" or "timestamps".
 	Containers map[string]string `json:"containers,omitempty"`

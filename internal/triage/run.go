@@ -83,6 +83,9 @@ type Options struct {
 	// retried is the step in retried requests a first pass found, for the
 	// pass that counts them as failures (RetryErrorExpr).
 	retried *retryStep
+	// proxyErrors is the first pass's error log, for a second pass that
+	// replaces its report.
+	proxyErrors []signal.ProxyError
 }
 
 // ErrNoRequests is returned when the input held no request with a timestamp.
@@ -197,7 +200,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 				res.Notes = append(res.Notes, fmt.Sprintf("%s; to count them as failures, where they first failed, run again with --error '%s'", rs.note(quiet), RetryErrorExpr))
 			} else {
 				again := opt
-				again.Error, again.retried = RetryErrorExpr, rs
+				again.Error, again.retried, again.proxyErrors = RetryErrorExpr, rs, res.Inputs.ProxyErrorLog
 				r2, err := Run(ctx, again)
 				if r2 != nil {
 					r2.Notes = append([]string{fmt.Sprintf("%s; this report counts them as failures, at the upstream that failed them (--error '%s')", rs.note(quiet), RetryErrorExpr)}, r2.Notes...)
@@ -270,6 +273,11 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		return nil
 	})
 	res.Impact.TopPaths = agg.topPaths(w, 5)
+	errLog := res.Inputs.ProxyErrorLog
+	if errLog == nil {
+		errLog = opt.proxyErrors
+	}
+	res.ProxyErrors = summariseProxyErrors(errLog, res.Window)
 	for _, st := range opt.Stages {
 		an := &Analysis{Options: &opt, Aggregate: agg, ClientAggregate: clientAgg, Result: res}
 		if err := stage(st.Name, func() error { return st.Run(ctx, an) }); err != nil {

@@ -736,3 +736,55 @@ func TestContainerSource(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorLogLines: what nginx's error log says about an upstream is
+// counted by kind, upstream and minute; its local times take the access
+// log's zone, or the container runtime's time when there is one.
+func TestErrorLogLines(t *testing.T) {
+	const pre = `2026/11/20 12:03:27 [error] 31#31: *4501 `
+	const post = `, client: 10.0.0.1, server: _, request: "GET /api HTTP/1.1", upstream: "http://10.1.2.3:8080/api", host: "shop"`
+	at := time.Date(2026, 11, 20, 12, 3, 0, 0, time.UTC).Unix()
+	for _, tc := range []struct {
+		line, stamp string
+		offset      int
+		kind, up    string
+		minute      int64
+	}{
+		{pre + "upstream timed out (110: Operation timed out) while reading response header from upstream" + post, "", 0, "upstream timed out", "10.1.2.3:8080", at},
+		{pre + "connect() failed (111: Connection refused) while connecting to upstream" + post, "", 3600, "connection refused", "10.1.2.3:8080", at - 3600},
+		{pre + "connect() failed (113: No route to host) while connecting to upstream" + post, "2026-11-20T11:59:59.9Z", 0, "no route to host", "10.1.2.3:8080", at - 240},
+		{pre + "recv() failed (104: Connection reset by peer) while reading response header from upstream" + post, "", 0, "connection reset", "10.1.2.3:8080", at},
+		{pre + "upstream prematurely closed connection while reading response header from upstream" + post, "", 0, "upstream closed the connection", "10.1.2.3:8080", at},
+		{`2026/11/20 12:03:27 [error] 31#31: *1 no live upstreams while connecting to upstream, client: 10.0.0.1, server: _, request: "GET / HTTP/1.1", upstream: "http://default-web-8080/", host: "web"`, "", 0, "no live upstreams", "default-web-8080", at},
+		{pre + "upstream SSL certificate verify error: (10:certificate has expired) while SSL handshaking to upstream" + post, "", 0, "upstream certificate expired", "10.1.2.3:8080", at},
+		{`2026/11/20 12:03:27 [warn] 31#31: *9 upstream server temporarily disabled while connecting to upstream` + post, "", 0, "upstream marked down (max_fails)", "10.1.2.3:8080", at},
+		{`2026/11/20 12:03:27 [error] 31#31: *9 open() "/usr/share/nginx/html/favicon.ico" failed (2: No such file or directory), client: 10.0.0.1, server: _, request: "GET /favicon.ico HTTP/1.1"`, "", 0, "open()", "", at},
+	} {
+		e := newErrorLog()
+		if !e.add([]byte(tc.line), []byte(tc.stamp), tc.offset) {
+			t.Errorf("%s: not read as an error-log line", tc.line)
+			continue
+		}
+		got := e.list()
+		if len(got) != 1 || got[0].Kind != tc.kind || got[0].Upstream != tc.up || got[0].Minute != tc.minute || got[0].Count != 1 {
+			t.Errorf("%s:\n got %+v\nwant %s from %q at minute %d", tc.line, got, tc.kind, tc.up, tc.minute)
+		}
+	}
+	e := newErrorLog()
+	for _, l := range []string{
+		`2026/11/20 12:03:27 [warn] 31#31: *9 a client request body is buffered to a temporary file /tmp/1, client: 10.0.0.1`,
+		`2026/11/20 12:03:27 [notice] 1#1: signal process started`,
+	} {
+		if !e.add([]byte(l), nil, 0) {
+			t.Errorf("%s: not read as an error-log line", l)
+		}
+	}
+	for _, l := range []string{`I1120 12:00:00.000000 7 controller.go:1] x`, `10.0.0.1 - - [20/Nov/2026:12:00:00 +0000] "GET / HTTP/1.1" 200 5`} {
+		if e.add([]byte(l), nil, 0) {
+			t.Errorf("%s read as nginx's error log", l)
+		}
+	}
+	if got := e.list(); len(got) != 0 {
+		t.Errorf("notices and buffering warnings counted: %+v", got)
+	}
+}

@@ -161,3 +161,26 @@ func FuzzContainer(f *testing.F) {
 		}
 	})
 }
+
+// FuzzErrorLog: any line read as nginx's error log is counted once, in a
+// whole minute, under a kind.
+func FuzzErrorLog(f *testing.F) {
+	f.Add(`2026/11/20 12:03:27 [error] 31#31: *4501 connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.0.1, upstream: "http://10.1.2.3:8080/api", host: "shop"`, "")
+	f.Add(`2026/11/20 12:03:27 [crit] 1#1: *2 SSL_do_handshake() failed`, "2026-11-20T12:03:27.5Z")
+	f.Fuzz(func(t *testing.T, line, stamp string) {
+		e := newErrorLog()
+		if !e.add([]byte(line), []byte(stamp), 3600) {
+			return
+		}
+		var n int64
+		for _, p := range e.list() {
+			if p.Minute%60 != 0 || p.Kind == "" && !strings.Contains(line, "] ") {
+				t.Fatalf("%+v from %q", p, line)
+			}
+			n += p.Count
+		}
+		if n > 1 {
+			t.Fatalf("one line counted %d times", n)
+		}
+	})
+}

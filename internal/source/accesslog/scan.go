@@ -65,6 +65,10 @@ type Stats struct {
 	// wrapper to that wrapper: "cri" (containerd, CRI-O), "docker"
 	// (json-file) or "timestamps" (kubectl logs --timestamps).
 	Containers map[string]string `json:"containers,omitempty"`
+	// ProxyErrors counts what the proxy's error log, found among the
+	// access-log lines, says about its upstreams (nginx's "upstream timed
+	// out", "connect() failed (111: Connection refused)"), per minute.
+	ProxyErrors []signal.ProxyError `json:"-"`
 	// Detections holds the detection of each source whose format was
 	// detected rather than given.
 	Detections map[string]Detection `json:"detections,omitempty"`
@@ -199,12 +203,15 @@ func Scan(ctx context.Context, opts Options, newSink func() signal.RequestSink) 
 	wg.Wait()
 
 	var samples []sample
+	errs := newErrorLog()
 	for _, r := range results {
+		errs.merge(r.errors)
 		st.Lines += r.lines
 		st.Malformed += r.malformed
 		st.Skipped += r.skipped
 		samples = append(samples, r.samples...)
 	}
+	st.ProxyErrors = errs.list()
 	sort.Slice(samples, func(i, j int) bool { return samples[i].before(samples[j]) })
 	if len(samples) > opts.MaxSamples {
 		samples = samples[:opts.MaxSamples]
@@ -492,10 +499,11 @@ func (s *inputState) setContainer(c container, st *Stats) {
 type workerResult struct {
 	lines, malformed, skipped int64
 	samples                   []sample
+	errors                    *errorLog
 }
 
 func runWorker(jobs <-chan job, free chan<- *[]byte, sink signal.RequestSink, maxSamples int) workerResult {
-	var res workerResult
+	res := workerResult{errors: newErrorLog()}
 	parsers := map[*inputState]*parser{}
 	var scratch []byte // a line out of Docker's escaped wrapper
 	for j := range jobs {
@@ -538,6 +546,7 @@ func runWorker(jobs <-chan job, free chan<- *[]byte, sink signal.RequestSink, ma
 				sink.Add(&p.req)
 				continue
 			} else if u.stderr || ownLog(u.line) {
+				res.errors.add(u.line, u.stamp, p.der.offset())
 				res.skipped++
 				continue
 			} else if u.partial {

@@ -98,9 +98,21 @@ func applyWith(res *triage.Result, agg, clientAgg *triage.Aggregator, ev Evidenc
 		hs = append(hs, *h)
 	}
 	sort.SliceStable(hs, func(i, j int) bool { return hs[i].score > hs[j].score })
+	rising := risingErrors(res)
+	for i := range hs {
+		withErrorLog(&hs[i], rising)
+	}
 	out := []triage.Hypothesis{}
 	if !f.significant || len(hs) == 0 || hs[0].score < minConfidence {
-		out = append(out, unknown(f, hs))
+		u := unknown(f, hs)
+		if f.significant {
+			for i, e := range rising {
+				if i < 3 {
+					u.Evidence = append(u.Evidence, errorLine(e))
+				}
+			}
+		}
+		out = append(out, u)
 	}
 	for _, h := range hs {
 		if len(out) >= 5 || !f.significant {
