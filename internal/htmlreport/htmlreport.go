@@ -312,18 +312,11 @@ func build(res *triage.Result, changes []signal.Change, opts Options) *view {
 	}
 
 	for _, e := range res.ProxyErrors {
-		up := e.Upstream
-		switch {
-		case up == "" && e.Upstreams > 1:
-			up = fmt.Sprintf("%d upstreams", e.Upstreams)
-		case up == "":
-			up = "—"
-		}
 		base := "—"
 		if res.Window.Baseline.Start != nil {
 			base = fmt.Sprintf("%.1f", e.BaselinePerMinute)
 		}
-		v.ProxyErrors = append(v.ProxyErrors, proxyErrorRow{Kind: trunc(e.Kind, 60), Upstream: trunc(up, 60),
+		v.ProxyErrors = append(v.ProxyErrors, proxyErrorRow{Kind: trunc(e.Kind, 60), Upstream: trunc(e.Where(), 60),
 			Incident: humanize.Comma(e.Incident), PerMinute: fmt.Sprintf("%.1f", e.IncidentPerMinute), BaselinePerMin: base,
 			First: e.First.UTC().Format("15:04")})
 	}

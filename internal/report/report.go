@@ -271,18 +271,11 @@ func proxyErrorRows(r *triage.Result) [][]string {
 	hasBase := r.Window.Baseline.Start != nil
 	var rows [][]string
 	for _, e := range r.ProxyErrors {
-		up := e.Upstream
-		switch {
-		case up == "" && e.Upstreams > 1:
-			up = fmt.Sprintf("%d upstreams", e.Upstreams)
-		case up == "":
-			up = "—"
-		}
 		base := "—"
 		if hasBase {
 			base = perMinute(e.BaselinePerMinute)
 		}
-		rows = append(rows, []string{e.Kind, up, humanize.Comma(e.Incident), perMinute(e.IncidentPerMinute), base, e.First.UTC().Format("15:04")})
+		rows = append(rows, []string{e.Kind, e.Where(), humanize.Comma(e.Incident), perMinute(e.IncidentPerMinute), base, e.First.UTC().Format("15:04")})
 	}
 	return rows
 }

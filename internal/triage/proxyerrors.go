@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
@@ -29,6 +30,18 @@ type ProxyErrorSummary struct {
 	BaselinePerMinute float64 `json:"baseline_per_minute"`
 	// First is the first minute of the incident window with such a line.
 	First time.Time `json:"first"`
+}
+
+// Where names the row's upstream for a report: its host:port, "9
+// upstreams" for a kind spread thin, "—" when the lines name none.
+func (e ProxyErrorSummary) Where() string {
+	switch {
+	case e.Upstream != "":
+		return e.Upstream
+	case e.Upstreams > 1:
+		return fmt.Sprintf("%d upstreams", e.Upstreams)
+	}
+	return "—"
 }
 
 // maxProxyErrors is how many kinds × upstreams the result keeps;
