@@ -439,6 +439,7 @@ func (s *inputState) setup(head []byte, opts Options, given *Format, st *Stats) 
 	}
 	if len(lines) == 0 {
 		s.format, _ = ParseFormat("combined") // empty input: nothing to parse anyway
+		s.setContainer(c, st)
 		st.Formats[s.source] = "combined"
 		return nil
 	}
