@@ -788,3 +788,29 @@ func TestErrorLogLines(t *testing.T) {
 		t.Errorf("notices and buffering warnings counted: %+v", got)
 	}
 }
+
+// TestLongStartUp: a controller whose start-up lines fill more than the
+// first 64 KiB (on standard error, in CRI lines) is still detected from
+// the access lines after them.
+func TestLongStartUp(t *testing.T) {
+	access, err := os.ReadFile("testdata/golden/ingress-nginx.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for i := 0; b.Len() < 100<<10; i++ {
+		fmt.Fprintf(&b, "2026-11-20T11:48:00.%09dZ stderr F I1120 11:48:00.%06d       7 store.go:%d] \"Found valid IngressClass\" ingress=\"shop/web-%d\"\n", i, i, 400+i, i)
+	}
+	lines := strings.Split(strings.TrimSpace(string(access)), "\n")
+	for _, l := range lines {
+		fmt.Fprintf(&b, "2026-11-20T11:49:00.000000001Z stdout F %s\n", l)
+	}
+	path := filepath.Join(t.TempDir(), "controller.log")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	recs, st, err := scanAll(t, Options{Paths: []string{path}})
+	if err != nil || st.Formats["controller.log"] != "ingress-nginx" || st.Containers["controller.log"] != "cri" || len(recs) != len(lines) || st.Malformed != 0 {
+		t.Errorf("read as %q in %q: %d requests, %d malformed, %v; want ingress-nginx in cri, %d requests", st.Formats["controller.log"], st.Containers["controller.log"], len(recs), st.Malformed, err, len(lines))
+	}
+}

@@ -416,18 +416,12 @@ func (s *inputState) setup(head []byte, opts Options, given *Format, st *Stats) 
 	if nul := bytes.Count(probe, []byte{0}); nul > 0 && nul*100 >= len(probe) {
 		return fmt.Errorf("log %s looks binary (%d NUL bytes in its first %d): is it an access log? Compressed files must end in .gz or be gzip", s.path, nul, len(probe))
 	}
-	var lines [][]byte
-	for _, l := range bytes.Split(probe, []byte{'\n'}) {
-		if l = bytes.TrimRight(l, "\r"); len(l) > 0 {
-			lines = append(lines, l)
-		}
+	c, raw, lines := look(probe, head)
+	if len(lines) == 0 && len(probe) < len(head) {
+		// The first 64 KiB are all the proxy's own lines (a controller's
+		// start-up): look at the whole first chunk.
+		c, raw, lines = look(head, head)
 	}
-	if len(lines) > 1 && !bytes.HasSuffix(probe, []byte{'\n'}) && (len(probe) < len(head) || len(head) == chunkSize) {
-		lines = lines[:len(lines)-1] // the last line may be cut
-	}
-	c := detectContainer(lines)
-	raw := sniff(lines)
-	lines = sniff(c.unwrapSample(lines))
 	if given != nil {
 		if c == containerTimestamps && parsedBy(given, raw) > parsedBy(given, lines) {
 			c = noContainer // the format itself opens with the time
@@ -457,6 +451,22 @@ func (s *inputState) setup(head []byte, opts Options, given *Format, st *Stats) 
 	st.Formats[s.source] = d.Format.Name
 	st.Detections[s.source] = d
 	return nil
+}
+
+// look splits the probe, a prefix of the input's first chunk head, into
+// lines and returns the container wrapper they come in, and the first
+// lines that are not the proxy's own, as they are and unwrapped.
+func look(probe, head []byte) (c container, raw, lines [][]byte) {
+	for _, l := range bytes.Split(probe, []byte{'\n'}) {
+		if l = bytes.TrimRight(l, "\r"); len(l) > 0 {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > 1 && !bytes.HasSuffix(probe, []byte{'\n'}) && (len(probe) < len(head) || len(head) == chunkSize) {
+		lines = lines[:len(lines)-1] // the last line may be cut
+	}
+	c = detectContainer(lines)
+	return c, sniff(lines), sniff(c.unwrapSample(lines))
 }
 
 // sniff returns the first sniffLines lines that are not the proxy's own
