@@ -44,6 +44,13 @@ func newErrorLog() *errorLog {
 	return &errorLog{counts: map[signal.ProxyError]int64{}, pairs: map[[2]string]bool{}}
 }
 
+// errorLogLine reports whether l is laid out as a line of nginx's error
+// log: 2026/11/20 12:00:00 [level] …
+func errorLogLine(l []byte) bool {
+	return len(l) > 22 && isDigits(l[0:4]) && l[4] == '/' && l[7] == '/' && l[10] == ' ' && l[13] == ':' &&
+		l[16] == ':' && l[19] == ' ' && l[20] == '['
+}
+
 // add counts an error-log line; it returns false when l is not one nginx
 // wrote. stamp, when set, is the container runtime's time of the line;
 // offset is the access log's UTC offset in seconds (nginx writes its error
@@ -53,16 +60,11 @@ func (e *errorLog) add(l, stamp []byte, offset int) bool {
 	// Operation timed out) while reading response header from upstream,
 	// client: 10.0.0.1, server: _, request: "GET / HTTP/1.1", upstream:
 	// "http://10.1.2.3:8080/", host: "shop"
-	if len(l) < 24 || l[4] != '/' || l[7] != '/' || l[10] != ' ' || l[13] != ':' || l[16] != ':' || l[19] != ' ' || l[20] != '[' {
+	if !errorLogLine(l) {
 		return false
 	}
-	y, ok1 := num(l[0:4])
-	mo, ok2 := num(l[5:7])
-	d, ok3 := num(l[8:10])
-	h, ok4 := num(l[11:13])
-	mi, ok5 := num(l[14:16])
-	s, ok6 := num(l[17:19])
-	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 {
+	y, mo, d, h, mi, s, ok := civil(l)
+	if !ok {
 		return false
 	}
 	end := bytes.IndexByte(l[21:], ']')

@@ -616,8 +616,7 @@ func ownLog(l []byte) bool {
 	case len(l) > 22 && bytes.IndexByte([]byte("IWEF"), l[0]) >= 0 && isDigits(l[1:5]) && l[5] == ' ' &&
 		isDigits(l[6:8]) && l[8] == ':' && l[11] == ':' && l[14] == '.':
 		return true // klog
-	case len(l) > 22 && isDigits(l[0:4]) && l[4] == '/' && l[7] == '/' && l[10] == ' ' && l[13] == ':' &&
-		l[16] == ':' && l[19] == ' ' && l[20] == '[':
+	case errorLogLine(l):
 		return true // nginx's error log
 	case len(l) >= 20 && len(bytes.Trim(l, "-")) == 0,
 		string(l) == "NGINX Ingress controller",

@@ -107,19 +107,27 @@ func parseTimeLocal(b []byte) (int64, bool) {
 	return unixNano(y, mo, d, h, mi, s, frac, off), true
 }
 
-// parseISO parses RFC 3339 / ISO 8601 times: 2026-11-20T12:03:00Z,
-// 2026-11-20T12:03:00.123456+01:00, and a space instead of the T.
-func parseISO(b []byte) (int64, bool) {
-	if len(b) < 19 || b[4] != '-' || b[7] != '-' || (b[10] != 'T' && b[10] != ' ') || b[13] != ':' || b[16] != ':' {
-		return 0, false
-	}
+// civil reads the date and time at the fixed places of 2026-11-20T12:03:00
+// and of nginx's error log, 2026/11/20 12:03:00 (the caller checks the
+// separators): year, month, day, hour, minute and second.
+func civil(b []byte) (y, mo, d, h, mi, s int, ok bool) {
 	y, ok1 := num(b[0:4])
 	mo, ok2 := num(b[5:7])
 	d, ok3 := num(b[8:10])
 	h, ok4 := num(b[11:13])
 	mi, ok5 := num(b[14:16])
 	s, ok6 := num(b[17:19])
-	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 {
+	return y, mo, d, h, mi, s, ok1 && ok2 && ok3 && ok4 && ok5 && ok6
+}
+
+// parseISO parses RFC 3339 / ISO 8601 times: 2026-11-20T12:03:00Z,
+// 2026-11-20T12:03:00.123456+01:00, and a space instead of the T.
+func parseISO(b []byte) (int64, bool) {
+	if len(b) < 19 || b[4] != '-' || b[7] != '-' || (b[10] != 'T' && b[10] != ' ') || b[13] != ':' || b[16] != ':' {
+		return 0, false
+	}
+	y, mo, d, h, mi, s, ok := civil(b)
+	if !ok || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 {
 		return 0, false
 	}
 	rest := b[19:]
