@@ -139,10 +139,7 @@ func skipScalar(l []byte, i int) (int, bool) {
 	if i < len(l) && (l[i] == '{' || l[i] == '[') {
 		return skipJSONValue(l, i)
 	}
-	j := i
-	for j < len(l) && l[j] != ',' && l[j] != '}' && l[j] != ' ' {
-		j++
-	}
+	j := scalarEnd(l, i)
 	return j, j > i
 }
 

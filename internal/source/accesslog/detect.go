@@ -30,6 +30,21 @@ type detectScore struct {
 	order  int
 }
 
+// parseCounts counts the lines f parses, and of those the ones it consumes
+// whole.
+func parseCounts(f *Format, lines [][]byte) (parsed, exact int) {
+	p := newParser(f, "detect")
+	for _, l := range lines {
+		if p.parse(l) == "" {
+			parsed++
+			if !p.trailing {
+				exact++
+			}
+		}
+	}
+	return parsed, exact
+}
+
 // Detect picks the preset that parses the sample lines best. A format that
 // consumes whole lines beats one that leaves text over; on a full tie the
 // richer preset wins and the detection is marked ambiguous.
@@ -49,16 +64,8 @@ func Detect(sample [][]byte) (Detection, error) {
 		if err != nil {
 			return Detection{}, err
 		}
-		p := newParser(f, "detect")
 		sc := detectScore{f: f, order: i}
-		for _, l := range lines {
-			if p.parse(l) == "" {
-				sc.parsed++
-				if !p.trailing {
-					sc.exact++
-				}
-			}
-		}
+		sc.parsed, sc.exact = parseCounts(f, lines)
 		if sc.parsed > 0 {
 			scores = append(scores, sc)
 		}

@@ -397,10 +397,7 @@ func (p *parser) jsonObject(line []byte, i int) (int, string) {
 			p.raw[p.slotAt(js.prefix)] = line[i:end]
 			i = end
 		default:
-			end := i
-			for end < len(line) && line[end] != ',' && line[end] != '}' && line[end] != ' ' && line[end] != '\t' {
-				end++
-			}
+			end := scalarEnd(line, i)
 			v := line[i:end]
 			if !validLiteral(v) {
 				return i, "invalid value " + strconv.Quote(string(v)) + " at column " + strconv.Itoa(i+1)
@@ -423,6 +420,14 @@ func (p *parser) jsonObject(line []byte, i int) (int, string) {
 		}
 		i = skipWS(line, i+1)
 	}
+}
+
+// scalarEnd returns the end of the number or literal at line[i].
+func scalarEnd(line []byte, i int) int {
+	for i < len(line) && line[i] != ',' && line[i] != '}' && line[i] != ' ' && line[i] != '\t' {
+		i++
+	}
+	return i
 }
 
 func validLiteral(v []byte) bool {

@@ -423,8 +423,12 @@ func (s *inputState) setup(head []byte, opts Options, given *Format, st *Stats) 
 		c, raw, lines = look(head, head)
 	}
 	if given != nil {
-		if c == containerTimestamps && parsedBy(given, raw) > parsedBy(given, lines) {
-			c = noContainer // the format itself opens with the time
+		if c == containerTimestamps {
+			withTime, _ := parseCounts(given, raw)
+			without, _ := parseCounts(given, lines)
+			if withTime > without {
+				c = noContainer // the format itself opens with the time
+			}
 		}
 		s.format = given
 		s.setContainer(c, st)
@@ -483,18 +487,6 @@ func sniff(lines [][]byte) [][]byte {
 		}
 	}
 	return out
-}
-
-// parsedBy counts the lines f parses.
-func parsedBy(f *Format, lines [][]byte) int {
-	p := newParser(f, "detect")
-	n := 0
-	for _, l := range lines {
-		if p.parse(l) == "" {
-			n++
-		}
-	}
-	return n
 }
 
 func (s *inputState) setContainer(c container, st *Stats) {
