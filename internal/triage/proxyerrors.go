@@ -93,44 +93,39 @@ func summariseProxyErrors(log []signal.ProxyError, win Window) []ProxyErrorSumma
 	// Per kind, the upstreams that hold a share of it worth telling apart
 	// keep a row of their own; the others are summed in one.
 	byKind := map[string][]*ProxyErrorSummary{}
-	total := map[string]int64{}
 	for _, r := range rows {
 		if r.Incident > 0 {
 			byKind[r.Kind] = append(byKind[r.Kind], r)
-			total[r.Kind] += r.Incident
 		}
 	}
 	var out []ProxyErrorSummary
 	for kind, rs := range byKind {
-		sort.Slice(rs, func(i, j int) bool {
-			if rs[i].Incident != rs[j].Incident {
-				return rs[i].Incident > rs[j].Incident
-			}
-			return rs[i].Upstream < rs[j].Upstream
-		})
-		var rest *ProxyErrorSummary
+		var total int64
+		for _, r := range rs {
+			total += r.Incident
+		}
+		rest, folded := &ProxyErrorSummary{Kind: kind}, []*ProxyErrorSummary{}
 		for _, r := range rs {
 			if r.Upstream != "" {
 				r.Upstreams = 1
 			}
-			if r.Incident >= minOwnRow && r.Incident*10 >= total[kind] {
+			if r.Incident >= minOwnRow && r.Incident*10 >= total {
 				out = append(out, *r)
 				continue
 			}
-			if rest == nil {
-				rest = &ProxyErrorSummary{Kind: kind, First: r.First}
-			}
+			folded = append(folded, r)
 			rest.Incident += r.Incident
 			rest.Baseline += r.Baseline
 			rest.Upstreams += r.Upstreams
-			if r.First.Before(rest.First) {
+			if len(folded) == 1 || r.First.Before(rest.First) {
 				rest.First = r.First
 			}
 		}
-		if rest != nil {
-			if last := rs[len(rs)-1]; last.Incident == rest.Incident {
-				rest = last // one upstream alone: its own row after all
-			}
+		switch len(folded) {
+		case 0:
+		case 1:
+			out = append(out, *folded[0]) // one upstream alone: its own row after all
+		default:
 			out = append(out, *rest)
 		}
 	}
