@@ -195,11 +195,9 @@ func detectContainer(lines [][]byte) container {
 func (c container) unwrapSample(lines [][]byte) [][]byte {
 	var out, errs [][]byte
 	for _, l := range lines {
-		var scratch []byte
-		u, ok := c.unwrap(l, &scratch)
+		var scratch []byte // each line keeps its own: the sample outlives the loop
+		u := unwrapLine(c, l, &scratch)
 		switch {
-		case !ok:
-			out = append(out, l)
 		case u.partial || len(u.line) == 0:
 		case u.stderr:
 			errs = append(errs, u.line)
