@@ -119,8 +119,8 @@ func (n *NSD) WriteZone(zoneText string) {
 	}
 }
 
-// SetZone rewrites the zone file and reloads it, waiting until NSD serves the
-// new SOA serial.
+// SetZone rewrites the zone file and reloads it, waiting until NSD serves
+// only the new SOA serial.
 func (n *NSD) SetZone(zoneText string) {
 	n.t.Helper()
 	n.WriteZone(zoneText)
@@ -128,15 +128,23 @@ func (n *NSD) SetZone(zoneText string) {
 	if err != nil {
 		n.t.Fatalf("nsd-control reload: %v: %s", err, out)
 	}
+	// A reload forks new server processes; the old ones answer from the
+	// same socket until they have quit. The new serial once is not enough:
+	// it must come back on every query of a run.
+	const run = 20
 	want := serialOf(n.t, zoneText)
 	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	for seen := 0; time.Now().Before(deadline); {
 		if s, ok := querySerial(n.Addr, n.Zone); ok && s == want {
-			return
+			if seen++; seen == run {
+				return
+			}
+			continue
 		}
+		seen = 0
 		time.Sleep(20 * time.Millisecond)
 	}
-	n.t.Fatalf("nsd did not load serial %d within 10 s", want)
+	n.t.Fatalf("nsd did not serve serial %d on %d queries in a row within 10 s", want, run)
 }
 
 // Unbound is a running unbound caching resolver on loopback.
