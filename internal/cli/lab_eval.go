@@ -28,10 +28,17 @@ each (the same analysis as sitrep triage), and compares the top hypotheses, the
 blamed change and the onset with truth.json. Prints a table per scenario: top-1 and
 top-3 accuracy of the cause, accuracy of the blamed change (no change blamed counts
 as right when no change caused it), the median onset error, and the time the triage
-took.`,
+took.
+
+--without leaves evidence out, to see how the triage reasons when a team lacks it:
+metrics, changes, or one kind of log (alb, ingress, cdn). A scenario left with no
+log counts as a miss.`,
 		Example: `  sitrep lab eval --seeds 10
   sitrep lab eval --seeds 3 --scenarios dns-ttl-migration,db-pool-exhaustion
-  sitrep lab eval --seeds 10 -o json > eval.json`,
+  sitrep lab eval --seeds 10 -o json > eval.json
+
+  # Only logs and the change log, as many teams have
+  sitrep lab eval --seeds 5 --without metrics`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := a.checkOutput("text", "json"); err != nil {
@@ -66,6 +73,7 @@ took.`,
 	f.Int64Var(&o.FirstSeed, "first-seed", 1, "first seed")
 	f.StringSliceVar(&o.Scenarios, "scenarios", nil, "scenarios to run (default: all)")
 	f.Float64Var(&o.Scale, "scale", 1, "traffic volume per scenario")
+	f.StringSliceVar(&o.Without, "without", nil, "evidence to leave out: "+strings.Join(labeval.Evidence, ", "))
 	return cmd
 }
 
@@ -80,7 +88,11 @@ func jsonSafe(rep *labeval.Report) *labeval.Report {
 }
 
 func renderEval(a *App, rep *labeval.Report) {
-	fmt.Fprintf(a.Stdout, "Triage evaluation: %d scenarios × %d seeds, scale %g\n\n", len(rep.Rows), rep.Seeds, rep.Scale)
+	without := ""
+	if len(rep.Without) > 0 {
+		without = ", without " + strings.Join(rep.Without, ", ")
+	}
+	fmt.Fprintf(a.Stdout, "Triage evaluation: %d scenarios × %d seeds, scale %g%s\n\n", len(rep.Rows), rep.Seeds, rep.Scale, without)
 	tw := tabwriter.NewWriter(a.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "SCENARIO\tCASES\tTOP-1\tTOP-3\tCHANGE\tONSET ERR (median min)\tNO ONSET\tTRIAGE TIME\t")
 	row := func(r labeval.Row) {

@@ -11,7 +11,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/investigate"
@@ -29,6 +31,10 @@ type Options struct {
 	Scenarios []string
 	// Scale is the lab scale (default 1).
 	Scale float64
+	// Without names evidence the triage is not given, to measure how it
+	// reasons when a team lacks it: "metrics", "changes", or the
+	// scenario's logs of one kind ("alb", "ingress", "cdn").
+	Without []string
 	// Dir is where scenarios are generated (default: a temporary directory,
 	// removed afterwards).
 	Dir string
@@ -77,6 +83,8 @@ type Report struct {
 	Cases []Case  `json:"cases"`
 	Scale float64 `json:"scale"`
 	Seeds int     `json:"seeds"`
+	// Without lists the evidence left out (Options.Without).
+	Without []string `json:"without,omitempty"`
 }
 
 // Run evaluates.
@@ -100,6 +108,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, fmt.Errorf("unknown scenario %q (see sitrep lab list)", n)
 		}
 	}
+	for _, w := range o.Without {
+		if !slices.Contains(Evidence, w) {
+			return nil, fmt.Errorf("--without %q: not a kind of evidence; use %s", w, strings.Join(Evidence, ", "))
+		}
+	}
 	dir := o.Dir
 	if dir == "" {
 		d, err := os.MkdirTemp("", "sitrep-eval-")
@@ -109,7 +122,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	rep := &Report{Scale: o.Scale, Seeds: o.Seeds}
+	rep := &Report{Scale: o.Scale, Seeds: o.Seeds, Without: o.Without}
 	total := len(o.Scenarios) * o.Seeds
 	for _, name := range o.Scenarios {
 		for s := int64(0); s < int64(o.Seeds); s++ {
@@ -139,7 +152,7 @@ func runCase(ctx context.Context, name string, seed int64, dir string, o Options
 	defer os.RemoveAll(dir)
 	c.TruthCause, c.TruthChange = m.Truth.Cause, m.Truth.ChangeID
 	t0 = time.Now() // time the triage, not the generation
-	res, err := Analyze(ctx, m, o.Logger)
+	res, err := analyze(ctx, m, o.Without, o.Logger)
 	if err != nil {
 		c.Error = err.Error()
 		return c
@@ -148,13 +161,44 @@ func runCase(ctx context.Context, name string, seed int64, dir string, o Options
 	return c
 }
 
+// Evidence lists what Options.Without may leave out.
+var Evidence = []string{"metrics", "changes", "alb", "ingress", "cdn"}
+
 // Analyze runs the full triage on a generated scenario's files.
 func Analyze(ctx context.Context, m *lab.Manifest, log *slog.Logger) (*triage.Result, error) {
-	var logs []string
-	for _, l := range m.Logs {
-		logs = append(logs, l.Path)
+	return analyze(ctx, m, nil, log)
+}
+
+// analyze runs the triage on a scenario's files but those of the kinds in
+// without.
+func analyze(ctx context.Context, m *lab.Manifest, without []string, log *slog.Logger) (*triage.Result, error) {
+	o, err := inputs(m, without)
+	if err != nil {
+		return nil, err
 	}
-	return investigate.Run(ctx, investigate.Options{Logs: logs, ChangeFiles: []string{m.Changes}, MetricFiles: m.Metrics, Logger: log})
+	o.Logger = log
+	return investigate.Run(ctx, o)
+}
+
+// inputs lists a scenario's files but those of the kinds in without. A
+// scenario left with no log is an error: there is nothing to triage.
+func inputs(m *lab.Manifest, without []string) (investigate.Options, error) {
+	var o investigate.Options
+	for _, l := range m.Logs {
+		if !slices.Contains(without, logKind(l.Format)) {
+			o.Logs = append(o.Logs, l.Path)
+		}
+	}
+	if len(o.Logs) == 0 {
+		return o, fmt.Errorf("no logs left without %s", strings.Join(without, ", "))
+	}
+	if !slices.Contains(without, "changes") {
+		o.ChangeFiles = []string{m.Changes}
+	}
+	if !slices.Contains(without, "metrics") {
+		o.MetricFiles = m.Metrics
+	}
+	return o, nil
 }
 
 func score(c *Case, t lab.Truth, res *triage.Result) {
@@ -229,4 +273,18 @@ func b(x bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// logKind names the lab's logs by what writes them: the ingress
+// controllers, the load balancers, the CDN.
+func logKind(format string) string {
+	switch format {
+	case "ingress-nginx":
+		return "ingress"
+	case "alb":
+		return "alb"
+	case "json":
+		return "cdn"
+	}
+	return format
 }

@@ -120,3 +120,53 @@ func TestBaselineOnlyIsUnknown(t *testing.T) {
 		})
 	}
 }
+
+// TestWithout: --without leaves out exactly the evidence it names, and a
+// triage without the change log blames no change.
+func TestWithout(t *testing.T) {
+	dir := t.TempDir()
+	m, err := lab.Generate(context.Background(), "cdn-origin", dir, lab.GenerateOptions{Seed: 3, Scale: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, l := range m.Logs {
+		kinds[logKind(l.Format)]++
+	}
+	if kinds["alb"] == 0 || kinds["ingress"] == 0 || kinds["cdn"] == 0 || len(m.Metrics) == 0 {
+		t.Fatalf("the scenario should write every kind of evidence: logs %v, %d metric files", kinds, len(m.Metrics))
+	}
+	all, err := inputs(m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Logs) != len(m.Logs) || len(all.MetricFiles) != len(m.Metrics) || len(all.ChangeFiles) != 1 {
+		t.Errorf("nothing left out: %d logs, %d metric files, %d change files; want %d, %d, 1", len(all.Logs), len(all.MetricFiles), len(all.ChangeFiles), len(m.Logs), len(m.Metrics))
+	}
+	o, err := inputs(m, []string{"metrics", "alb", "cdn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Logs) != kinds["ingress"] || len(o.MetricFiles) != 0 || len(o.ChangeFiles) != 1 {
+		t.Errorf("without metrics, alb, cdn: %v, %d metric files, %d change files; want the %d ingress logs and the change log", o.Logs, len(o.MetricFiles), len(o.ChangeFiles), kinds["ingress"])
+	}
+	if _, err := inputs(m, []string{"alb", "ingress", "cdn"}); err == nil {
+		t.Error("no logs left: want an error")
+	}
+	if _, err := Run(context.Background(), Options{Seeds: 1, Scenarios: []string{"cdn-origin"}, Without: []string{"logs"}}); err == nil {
+		t.Error(`--without logs: want an error naming the kinds of evidence`)
+	}
+
+	res, err := analyze(context.Background(), m, []string{"changes"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Changes) != 0 {
+		t.Errorf("without the change log the triage lists %d changes", len(res.Changes))
+	}
+	for _, h := range res.Hypotheses {
+		if h.ChangeID != nil {
+			t.Errorf("without the change log %s blames %s", h.Cause, *h.ChangeID)
+		}
+	}
+}
