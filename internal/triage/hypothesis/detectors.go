@@ -3,6 +3,7 @@ package hypothesis
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -538,6 +539,22 @@ func badPod(f *features) *scored {
 			h.against = append(h.against, fmt.Sprintf("%d nodes of zone %s fail, not one instance", failing, f.zones[0].name))
 		}
 	}
+	if fs, _, _ := f.cohort(); len(fs) >= 2 {
+		var others []string
+		for _, g := range fs {
+			if g.name != hostOf(v) && g.errShare >= 0.15 {
+				others = append(others, g.name)
+			}
+		}
+		if len(others) > 0 {
+			score -= 0.25
+			what := fmt.Sprintf("%d other instances %s", len(others), f.say.fail)
+			if len(others) == 1 {
+				what = "another instance " + f.say.fails
+			}
+			h.against = append(h.against, fmt.Sprintf("%s with it (%s): one bad pod does not explain that", what, listNames(others, 4)))
+		}
+	}
 	node := f.podNode[hostOf(v)]
 	if n, st, ok := f.nodeNetStep(node); ok && node != "" {
 		score -= 0.25
@@ -669,7 +686,32 @@ func badNode(f *features) *scored {
 			h.evidence = append(h.evidence, fmt.Sprintf("%d failing instances all run on node %s and hold %s of the %s", len(hs), n, pct(math.Min(share[n], 1)), f.say.errs))
 		}
 	}
-	if n, st, ok := f.nodeNetStep(node); ok {
+	// Neither the logs nor the metrics say where the instances run:
+	// several failing together while the others stay healthy share
+	// something below the application — a node, or a zone.
+	together := ""
+	if node == "" {
+		if fs, active, services := f.cohort(); len(fs) >= 2 && 2*len(fs) <= active {
+			share, names := 0.0, make([]string, 0, len(fs))
+			for _, g := range fs {
+				share += g.errShare
+				names = append(names, g.name)
+			}
+			if share >= 0.5 {
+				together = listNames(names, 4)
+				score += 0.3 + 0.15*math.Min(share, 1)
+				h.evidence = append(h.evidence, fmt.Sprintf("%d instances %s together (%s) and hold %s of the %s, while the other %d instances serving traffic stay healthy", len(fs), f.say.fail, together, pct(math.Min(share, 1)), f.say.errs, active-len(fs)))
+				if services >= 2 {
+					score += 0.15
+					h.evidence = append(h.evidence, fmt.Sprintf("they serve %d different things (on different ports): no release of one of them fails them all", services))
+				} else {
+					h.against = append(h.against, "they all serve the same thing: a rollout to just these instances (a canary) would fail them alike")
+				}
+				h.against = append(h.against, "neither the logs nor the metrics say which node they run on: check that they share one (or one zone)")
+			}
+		}
+	}
+	if n, st, ok := f.nodeNetStep(node); ok && together == "" {
 		score += 0.25
 		h.evidence = append(h.evidence, fmt.Sprintf("network errors on %s up from %.1f/s to %.1f/s at the onset", n, st.Before, st.After))
 		if node == "" {
@@ -685,7 +727,7 @@ func badNode(f *features) *scored {
 			}
 		}
 	}
-	if node == "" {
+	if node == "" && together == "" {
 		return nil
 	}
 	// A deploy that names the failing instances, just before the onset,
@@ -696,12 +738,17 @@ func badNode(f *features) *scored {
 			h.against = append(h.against, fmt.Sprintf("%s %s names the failing instances: a bad rollout to them?", c.Kind, c.ID))
 		}
 	}
-	h.scope = map[string]string{"node": node}
 	if never, _ := f.neverReached(); never {
 		score -= 0.3
 		h.against = append(h.against, "the failing requests never reached an upstream")
 	}
 	h.score = clamp01(score)
+	if node == "" {
+		h.scope = map[string]string{"instances": together}
+		h.summary = fmt.Sprintf("Instances %s %s together while the others stay healthy: they likely share a faulty node (or zone).", together, f.say.fail)
+		return h
+	}
+	h.scope = map[string]string{"node": node}
 	h.summary = fmt.Sprintf("Node %s is faulty: the instances running on it %s together while the same service elsewhere is healthy.", node, f.say.fail)
 	return h
 }
@@ -824,6 +871,10 @@ func cdnOrigin(f *features) *scored {
 	if f.errShape == "step" {
 		score += 0.05
 	}
+	if what, share, _ := f.tlsFailure(); share >= 0.5 && (c == nil || !tlsWords(c.Summary)) {
+		score -= 0.25
+		h.against = append(h.against, fmt.Sprintf("%s of the %s failed the TLS handshake with the origin (%s): its certificate, not the CDN's reach, is the likelier fault", pct(share), f.say.errs, what))
+	}
 	h.score = clamp01(score)
 	h.summary = "The CDN cannot reach the origin (or fails in front of it): requests through the CDN fail while the origin itself is healthy."
 	if c != nil {
@@ -861,11 +912,16 @@ func certExpired(f *features) *scored {
 			h.evidence = append(h.evidence, fmt.Sprintf("probe success fell from %.0f%% to %.0f%%", b*100, a*100))
 		}
 	}
+	what, share, where := f.tlsFailure()
 	c, cfit, why := f.bestChange([]string{signal.KindCert}, 2*time.Hour, 0.4)
 	if c != nil {
 		// A certificate change for another host than the one that expired
-		// is not the cause.
-		if ep := h.scope["endpoint"]; ep != "" && !certNames(c, ep) {
+		// (or whose handshakes fail) is not the cause.
+		ep := h.scope["endpoint"]
+		if ep == "" && share >= 0.5 {
+			ep = hostOf(where.value)
+		}
+		if ep != "" && !certNames(c, ep) {
 			h.against = append(h.against, fmt.Sprintf("%s changed the certificate of %s, not of %s", c.ID, orDash(c.DetailString("name")), ep))
 			c = nil
 		}
@@ -875,21 +931,19 @@ func certExpired(f *features) *scored {
 		score += 0.2 * cfit
 		h.evidence = append(h.evidence, why...)
 	}
-	tls := false
-	for _, fd := range f.res.Findings {
-		for dim, v := range fd.Scope {
-			if layerOf(dim) != layerStatus {
-				continue // an ARN or host naming "cert" says nothing about TLS errors
-			}
-			lv := strings.ToLower(v)
-			if strings.Contains(lv, "ssl") || strings.Contains(lv, "tls") || strings.Contains(lv, "cert") || strings.Contains(lv, "handshake") {
-				tls = true
-			}
+	if share >= 0.5 {
+		// The proxy or CDN says how most requests failed: the TLS
+		// handshake with the next hop. That is a certificate (expired,
+		// not trusted, or not matching the name) or a TLS setting, not
+		// a slow or dead backend.
+		score += 0.45
+		h.evidence = append(h.evidence, fmt.Sprintf("%s of the %s failed the TLS handshake (%s)%s", pct(share), f.say.errs, what, where.in()))
+		if h.scope == nil && where.dim != "" {
+			h.scope = map[string]string{where.dim: where.value}
 		}
-	}
-	if tls {
+	} else if share > 0 {
 		score += 0.15
-		h.evidence = append(h.evidence, "the failing requests carry TLS errors: "+f.top[0].Summary)
+		h.evidence = append(h.evidence, fmt.Sprintf("some of the failing requests carry TLS errors: %s holds %s of them", what, pct(share)))
 	}
 	if score == 0 {
 		return nil
@@ -900,6 +954,100 @@ func certExpired(f *features) *scored {
 	h.score = clamp01(score)
 	h.summary = "A TLS certificate expired on an endpoint: clients fail the handshake there."
 	return h
+}
+
+// listNames joins up to n names, saying how many more there are.
+func listNames(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
+}
+
+// place is where a finding puts the failures: the dimension and value of
+// its scope that names a place (an upstream, a host, a region), if any.
+type place struct{ dim, value string }
+
+func (p place) in() string {
+	if p.dim == "" {
+		return ""
+	}
+	return fmt.Sprintf(", all at %s=%s", p.dim, p.value)
+}
+
+// tlsFailure finds the field that says how the failing requests failed (a
+// proxy's or CDN's result, error reason, response flags or details, a
+// status like Cloudflare's 525/526) naming a TLS or certificate error, in
+// the findings or in what they fold: the dimension=value, the share of the
+// failures it holds at least, and the place its finding names.
+func (f *features) tlsFailure() (what string, share float64, where place) {
+	check := func(scope map[string]string, sh float64, at place) {
+		for d, v := range scope {
+			if sh > share && outcomeLike(d) && (tlsWords(v) || layerOf(d) == layerStatus && (v == "525" || v == "526")) {
+				what, share, where = d+"="+v, sh, at
+			}
+		}
+	}
+	for _, fd := range f.res.Findings {
+		// The place: an instance or origin before a node, a zone or an
+		// endpoint, in the finding's scope or in a scope that holds every
+		// one of its failing requests.
+		var at place
+		rank := len(placeLayers)
+		consider := func(scope map[string]string) {
+			for d, v := range scope {
+				if i := slices.Index(placeLayers, layerOf(d)); i >= 0 && i < rank {
+					at, rank = place{d, v}, i
+				}
+			}
+		}
+		consider(fd.Scope)
+		for _, r := range fd.Related {
+			if r.Covers >= 0.99 {
+				consider(r.Scope)
+			}
+		}
+		check(fd.Scope, fd.ErrorShare, at)
+		for _, r := range fd.Related {
+			check(r.Scope, r.Covers*fd.ErrorShare, at)
+		}
+	}
+	return what, share, where
+}
+
+// placeLayers are the layers that say where failures are, most precise
+// first.
+var placeLayers = []string{layerPod, layerNode, layerZone, layerPath}
+
+// outcomeLike says whether a field describes how a request ended rather
+// than where it went: statuses, results, errors, reasons, flags, details.
+func outcomeLike(dim string) bool {
+	if layerOf(dim) == layerStatus {
+		return true
+	}
+	d := strings.ToLower(dim)
+	for _, w := range []string{"result", "error", "reason", "flags", "detail", "termination"} {
+		if strings.Contains(d, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// tlsWords says whether a value names a TLS or certificate failure
+// (OriginSslError, TLS_error, CERTIFICATE_VERIFY_FAILED, SSL handshake).
+// An ARN names a certificate, not a failure.
+func tlsWords(v string) bool {
+	l := strings.ToLower(v)
+	if strings.HasPrefix(l, "arn:") {
+		return false
+	}
+	for _, w := range []string{"ssl", "tls", "cert", "handshake", "x509"} {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // capacity: load outgrew capacity with no triggering change. Needs the

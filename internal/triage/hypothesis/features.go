@@ -155,6 +155,9 @@ type group struct {
 	req, err          int64
 	members, failing  int // instances, and those failing at >= 20%
 	errShare, errRate float64
+	// ports are the ports an instance is reached on (instances only): two
+	// instances on disjoint ports serve different things.
+	ports map[string]bool
 }
 
 func extract(res *triage.Result, ev Evidence) *features {
@@ -558,11 +561,15 @@ func (f *features) rollup(agg *triage.Aggregator) {
 		}
 		g := byHost[h]
 		if g == nil {
-			g = &group{name: h}
+			g = &group{name: h, ports: map[string]bool{}}
 			byHost[h] = g
 		}
 		g.req += st.Requests
 		g.err += st.Errors
+		addr, _, _ := strings.Cut(strings.TrimSpace(st.Value), " ")
+		if _, port, err := net.SplitHostPort(addr); err == nil {
+			g.ports[port] = true
+		}
 	}
 	nodes, zones := map[string]*group{}, map[string]*group{}
 	for h, g := range byHost {
@@ -633,6 +640,47 @@ func (f *features) instance(host string) *group {
 		}
 	}
 	return nil
+}
+
+// cohort is the instances failing together when neither the logs nor the
+// metrics say where they run: the failing instances (nil when any of
+// them has a known node — the node's own reasoning judges then — or is
+// a host name rather than an address), the
+// instances that served traffic, and how many different things the
+// failing ones serve (groups of them on disjoint ports).
+func (f *features) cohort() (failing []group, active, services int) {
+	for _, g := range f.pods {
+		if g.req >= 5 {
+			active++
+		}
+		if g.failing == 0 {
+			continue
+		}
+		if f.podNode[g.name] != "" {
+			return nil, 0, 0
+		}
+		if net.ParseIP(g.name) == nil {
+			// A host name (a CDN's origin, an external API) is an
+			// endpoint, not an instance on a machine.
+			return nil, 0, 0
+		}
+		failing = append(failing, g)
+	}
+	// Count services greedily: an instance sharing a port with one
+	// already counted serves the same thing.
+	var seen []map[string]bool
+	for _, g := range failing {
+		same := false
+		for _, ps := range seen {
+			for p := range g.ports {
+				same = same || ps[p]
+			}
+		}
+		if !same {
+			seen = append(seen, g.ports)
+		}
+	}
+	return failing, active, len(seen)
 }
 
 // failingNodesIn counts the nodes of a zone whose error rate is at least r.

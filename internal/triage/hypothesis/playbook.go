@@ -230,6 +230,10 @@ func playbook(cause string, f *features, h scored) plan {
 			"Destroys the evidence: capture logs, describe output and a profile first.")
 	case "bad-node":
 		node := orDefault(w.node, "<node>")
+		if ips := h.scope["instances"]; ips != "" && w.node == "" {
+			ips, _, _ = strings.Cut(ips, " and ")
+			p.check("kubectl get pods -A -o wide | grep -wE '%s'   (which node, and which zone, do they run on?)", strings.ReplaceAll(strings.ReplaceAll(ips, ".", `\.`), ", ", "|"))
+		}
 		p.check("kubectl describe node %s   (conditions, pressure, events)", node)
 		p.check("kubectl get pods -A -o wide --field-selector spec.nodeName=%s   (what runs there)", node)
 		p.check("Node network counters (node_network_receive_errs_total, drops) and the kernel log on %s", node)
