@@ -175,7 +175,7 @@ func cdnScan(start, onsetAt time.Time, result string) triage.ScanFunc {
 // a CDN result that says the origin's TLS handshake failed, for nearly
 // every failing request, names cert-expired and the origin — not a
 // certificate renewed for another host; the same incident with the CDN
-// unable to connect does not.
+// unable to connect is cdn-origin.
 func TestTLSFailureInTheLog(t *testing.T) {
 	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	// A certificate renewed for another host just before the onset is a
@@ -208,5 +208,10 @@ func TestTLSFailureInTheLog(t *testing.T) {
 	res = run("OriginConnectError")
 	if c := hypothesisOf(res, "cert-expired"); c != nil && c.Confidence >= 0.3 {
 		t.Errorf("connection errors, an ARN naming a certificate: cert-expired at %.2f: %q", c.Confidence, c.Evidence)
+	}
+	// Without a CDN change, the CDN's own word that it could not connect
+	// to the origin names the CDN-to-origin path.
+	if h := res.Hypotheses[0]; h.Cause != "cdn-origin" || !strings.Contains(strings.Join(h.Evidence, "\n"), "edge_result=OriginConnectError") {
+		t.Errorf("top hypothesis %s %.2f %q; want cdn-origin quoting the CDN's result", h.Cause, h.Confidence, h.Evidence)
 	}
 }

@@ -2,10 +2,12 @@ package hypothesis
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/sitrep-dev/sitrep/internal/signal"
 	"github.com/sitrep-dev/sitrep/internal/source/prom"
@@ -845,23 +847,18 @@ func cdnOrigin(f *features) *scored {
 		score += 0.25 + 0.3*cfit
 		h.evidence = append(h.evidence, why...)
 	}
-	edge := false
-	for _, fd := range f.top {
-		for dim, v := range fd.Scope {
-			lv := strings.ToLower(v)
-			if dim == "pop" || dim == "edge_location" || dim == "cache_status" || dim == "origin_status" || strings.Contains(lv, "cdn") || strings.Contains(lv, "edge") {
-				edge = true
-			}
-		}
-		if fd.ErrorShare >= 0.5 {
-			break
-		}
-	}
-	if edge {
+	edge, unreachable := f.edgeFailure()
+	if edge != "" {
 		score += 0.2
-		h.evidence = append(h.evidence, "the failures sit at the CDN/edge layer: "+f.top[0].Summary)
+		h.evidence = append(h.evidence, "the failures sit at the CDN/edge layer: "+edge)
 	}
-	if c == nil && !edge {
+	if unreachable != "" {
+		// The CDN says it could not connect to the origin or resolve
+		// it: the path between them, not the origin's answers.
+		score += 0.2
+		h.evidence = append(h.evidence, "the CDN could not reach the origin for the failing requests: "+unreachable)
+	}
+	if c == nil && edge == "" {
 		return nil
 	}
 	if never, _ := f.neverReached(); never {
@@ -954,6 +951,85 @@ func certExpired(f *features) *scored {
 	h.score = clamp01(score)
 	h.summary = "A TLS certificate expired on an endpoint: clients fail the handshake there."
 	return h
+}
+
+// edgeFailure says whether the failures sit at a CDN or edge layer: the
+// best findings (holding at least half the failures), or a scope holding
+// nearly all of a finding's failing requests, name an edge location, a
+// cache result or a CDN (edge: the finding's summary, or the scope). It
+// also reports a result that says the CDN could not connect to the origin
+// or resolve it (OriginConnectError, OriginDnsError, Cloudflare's
+// 521–523).
+func (f *features) edgeFailure() (edge, unreachable string) {
+	for i, fd := range f.res.Findings {
+		if i > 0 && fd.ErrorShare < 0.5 {
+			break
+		}
+		scopes := []map[string]string{fd.Scope}
+		for _, r := range fd.Related {
+			if r.Covers >= 0.9 {
+				scopes = append(scopes, r.Scope)
+			}
+		}
+		for _, sc := range scopes {
+			for d, v := range sc {
+				lv := strings.ToLower(v)
+				if edge == "" && (edgeField(d) || strings.Contains(lv, "cdn") || strings.Contains(lv, "edge")) {
+					edge = d + "=" + v
+					if maps.Equal(sc, fd.Scope) {
+						edge = fd.Summary
+					}
+				}
+				if unreachable == "" && (outcomeLike(d) || edgeField(d)) && originUnreachable(lv) {
+					unreachable = d + "=" + v
+				}
+			}
+		}
+		if edge != "" || fd.ErrorShare >= 0.5 {
+			break
+		}
+	}
+	return edge, unreachable
+}
+
+// edgeField names the fields a CDN's log has and an origin's does not:
+// its point of presence, its cache and edge results.
+func edgeField(dim string) bool {
+	switch squashName(dim) {
+	case "pop", "edgelocation", "xedgelocation", "cachestatus", "xcache", "originstatus",
+		"edgeresult", "xedgeresulttype", "xedgedetailedresulttype", "xedgeresponseresulttype", "edgeresponseresulttype":
+		return true
+	}
+	return false
+}
+
+// originUnreachable says whether a result names a failure to connect to
+// the origin or to resolve it (not an error the origin answered).
+func originUnreachable(lv string) bool {
+	switch lv {
+	case "521", "522", "523":
+		return true
+	}
+	if !strings.Contains(lv, "origin") {
+		return false
+	}
+	for _, w := range []string{"connect", "dns", "unreachable", "refused", "resolv"} {
+		if strings.Contains(lv, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// squashName lower-cases a field name and drops '_', '-' and '.'.
+func squashName(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '_', '-', '.':
+			return -1
+		}
+		return unicode.ToLower(r)
+	}, s)
 }
 
 // listNames joins up to n names, saying how many more there are.
