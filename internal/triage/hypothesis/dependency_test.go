@@ -104,6 +104,62 @@ func TestDependencyFromOutboundCalls(t *testing.T) {
 	}
 }
 
+// stepCalls is the healthy calls of one pod to one server, a sample a
+// minute for an hour either side of the onset: before calls a second, then
+// after from the onset.
+func stepCalls(pod, server string, before, after float64) signal.Series {
+	s := signal.Series{Name: "http_client_request_duration_seconds_count",
+		Labels: map[string]string{"pod": pod, "server_address": server, "http_response_status_code": "200"}}
+	var n float64
+	for t := onset.Add(-time.Hour); !t.After(onset.Add(time.Hour)); t = t.Add(time.Minute) {
+		if t.Before(onset) {
+			n += 60 * before
+		} else {
+			n += 60 * after
+		}
+		s.Points = append(s.Points, signal.Point{T: t.UnixMilli(), V: n})
+	}
+	return s
+}
+
+// TestDependencyCallsStop: an open circuit breaker (or a client failing
+// before it calls) shows in the outbound metrics as calls that stop, not
+// as calls that fail: calls to one service falling to a quarter while the
+// calls to the others hold name it, less surely than failing calls would;
+// all calls falling together (less traffic) name none.
+func TestDependencyCallsStop(t *testing.T) {
+	var stopped, quieter []signal.Series
+	for _, pod := range []string{"api-1", "api-2", "api-3"} {
+		stopped = append(stopped, stepCalls(pod, "api.paygate.example", 0.2, 0.05), stepCalls(pod, "search.internal", 0.5, 0.5))
+		quieter = append(quieter, stepCalls(pod, "api.paygate.example", 0.2, 0.05), stepCalls(pod, "search.internal", 0.5, 0.125))
+	}
+	r := result(finding("path", "/api/v1/orders", 0.9, 0.02, 0.6))
+	Apply(r, Evidence{Metrics: stopped})
+	h := r.Hypotheses[0]
+	text := strings.Join(append([]string{h.Summary}, h.Evidence...), "\n")
+	if h.Cause != "dependency" || !strings.Contains(text, "Calls to api.paygate.example collapsed to 2") || !strings.Contains(text, "an open circuit breaker") {
+		t.Errorf("top hypothesis %s %.2f; want dependency naming the calls that stopped:\n%s", h.Cause, h.Confidence, text)
+	}
+	failing := result(finding("path", "/api/v1/orders", 0.9, 0.02, 0.6))
+	var fails []signal.Series
+	for _, pod := range []string{"api-1", "api-2", "api-3"} {
+		fails = append(fails, outbound(pod, "api.paygate.example", 0.2, 0.15)...)
+		fails = append(fails, stepCalls(pod, "search.internal", 0.5, 0.5))
+	}
+	Apply(failing, Evidence{Metrics: fails})
+	if f := failing.Hypotheses[0]; f.Cause != "dependency" || f.Confidence <= h.Confidence {
+		t.Errorf("failing calls %s %.2f, stopped calls %.2f: failing calls are the stronger evidence", f.Cause, f.Confidence, h.Confidence)
+	}
+
+	r = result(finding("path", "/api/v1/orders", 0.9, 0.02, 0.6))
+	Apply(r, Evidence{Metrics: quieter})
+	for _, h := range r.Hypotheses {
+		if h.Cause == "dependency" && strings.Contains(h.Summary, "Calls to") {
+			t.Errorf("every dependency's calls fell alike, yet one is named: %s", h.Summary)
+		}
+	}
+}
+
 // TestEndpointFailuresAreNotStaleDNS: a DNS change shortly before the
 // onset does not make failures that follow one endpoint, answered by the
 // application itself, a stale-cache incident.

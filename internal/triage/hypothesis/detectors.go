@@ -1219,11 +1219,18 @@ func dependency(f *features) *scored {
 	}
 	if len(deps) > 0 {
 		d := deps[0]
-		score += 0.3
 		h.scope["dependency"] = d.name
-		h.evidence = append(h.evidence, fmt.Sprintf("calls to %s fail: %s of them since the onset, %s in the hour before (%s)", d.name, pct(d.after), pct(d.before), d.metric))
-		if d.calls > 0 && d.calls < 0.5 {
-			h.evidence = append(h.evidence, fmt.Sprintf("calls to %s fell to %s of their rate before the onset: callers stopped trying (an open circuit breaker?)", d.name, pct(d.calls)))
+		if d.stopped {
+			// Fewer calls, not failing ones: a breaker opened, or the
+			// client fails before it calls. Weaker than failing calls.
+			score += 0.2
+			h.evidence = append(h.evidence, fmt.Sprintf("calls to %s fell to %s of their rate in the hour before the onset, while the rest of the traffic did not (%s): callers stopped calling it (an open circuit breaker? a client failing fast?)", d.name, pct(d.calls), d.metric))
+		} else {
+			score += 0.3
+			h.evidence = append(h.evidence, fmt.Sprintf("calls to %s fail: %s of them since the onset, %s in the hour before (%s)", d.name, pct(d.after), pct(d.before), d.metric))
+			if d.calls > 0 && d.calls < 0.5 {
+				h.evidence = append(h.evidence, fmt.Sprintf("calls to %s fell to %s of their rate before the onset: callers stopped trying (an open circuit breaker?)", d.name, pct(d.calls)))
+			}
 		}
 	} else if f.m != nil && len(f.m.Role(prom.RoleDependencyErrorRatio)) > 0 {
 		score -= 0.15
@@ -1253,6 +1260,10 @@ func dependency(f *features) *scored {
 	}
 	h.score = clamp01(score)
 	switch {
+	case len(deps) > 0 && deps[0].stopped && where != "":
+		h.summary = fmt.Sprintf("Calls to %s collapsed to %s of their rate, and the endpoints that make them %s: %s.", deps[0].name, pct(deps[0].calls), f.say.fail, where)
+	case len(deps) > 0 && deps[0].stopped:
+		h.summary = fmt.Sprintf("Calls to %s collapsed to %s of their rate, and the requests that need it %s with them.", deps[0].name, pct(deps[0].calls), f.say.fail)
 	case len(deps) > 0 && where != "":
 		h.summary = fmt.Sprintf("Calls to %s fail (%s of them since the onset), and the endpoints that make them %s: %s.", deps[0].name, pct(deps[0].after), f.say.fail, where)
 	case len(deps) > 0:

@@ -863,6 +863,10 @@ type depStep struct {
 	name, metric  string
 	before, after float64 // failing share of its calls: the hour before the onset, the incident
 	calls         float64 // its calls per second in the incident over the hour before (0 unknown)
+	// stopped: its calls collapsed while the traffic did not, and too few
+	// failed to say it fails: the callers stopped calling (an open
+	// circuit breaker, a client failing fast).
+	stopped bool
 }
 
 // failingDependencies returns the dependencies of the outbound request
@@ -870,34 +874,107 @@ type depStep struct {
 // calls and 5% of them, three times the hour before's share and 5 points
 // above it, by a G-test (twice triage.SplitLLR) of at least 15, so that one
 // failed call among a few is not a failing dependency — the largest rise
-// first.
+// first; then those whose calls stopped: their rate fell to at most 60% of
+// the hour before's, relative to the service's other calls, by a
+// likelihood-ratio test of at least 15 against the calls to the other
+// dependencies (or, with none, the two call rates against the logs'
+// traffic), from at least 30 calls in the hour before.
 func (f *features) failingDependencies() []depStep {
 	if f.m == nil || !f.hasOnset {
 		return nil
 	}
-	var out []depStep
+	type counted struct {
+		d              depStep
+		eb, nb, ea, na float64
+	}
+	var all []counted
+	tb, ta := time.Hour.Seconds(), f.incident().End.Sub(f.onset).Seconds()
 	for _, s := range f.m.Role(prom.RoleDependencyErrorRatio) {
 		calls := f.m.Where(prom.RoleDependency, s.Labels)
-		if len(calls) != 1 {
+		if len(calls) != 1 || ta <= 0 {
 			continue
 		}
-		eb, nb := callCounts(calls[0], s, f.before(time.Hour))
-		ea, na := callCounts(calls[0], s, f.incident())
-		if nb == 0 || na == 0 || ea < 5 {
+		c := counted{d: depStep{name: s.Labels["dependency"], metric: s.Name}}
+		c.eb, c.nb = callCounts(calls[0], s, f.before(time.Hour))
+		c.ea, c.na = callCounts(calls[0], s, f.incident())
+		if c.nb == 0 {
 			continue
 		}
-		before, after := eb/nb, ea/na
-		if after < 0.05 || after < 3*before || after < before+0.05 || 2*triage.SplitLLR(eb, nb, ea, na) < 15 {
-			continue
-		}
-		d := depStep{name: s.Labels["dependency"], metric: s.Name, before: before, after: after}
-		if cb, ca := nb/time.Hour.Seconds(), na/f.incident().End.Sub(f.onset).Seconds(); cb > 0 {
-			d.calls = ca / cb
-		}
-		out = append(out, d)
+		all = append(all, c)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].after-out[i].before > out[j].after-out[j].before })
+	var out []depStep
+	for i, c := range all {
+		d := c.d
+		d.before, d.calls = c.eb/c.nb, (c.na/ta)/(c.nb/tb)
+		if c.na > 0 {
+			d.after = c.ea / c.na
+		}
+		failing := c.ea >= 5 && d.after >= 0.05 && d.after >= 3*d.before && d.after >= d.before+0.05 && 2*triage.SplitLLR(c.eb, c.nb, c.ea, c.na) >= 15
+		// Stopped: its share of the service's outbound calls fell (the
+		// other dependencies are the reference: the same requests make
+		// them), or, with no other, its rate against the logs' traffic.
+		var refB, refA float64
+		for j, o := range all {
+			if j != i {
+				refB, refA = refB+o.nb, refA+o.na
+			}
+		}
+		stopped := false
+		if refB >= 30 && refA > 0 {
+			rel := (c.na / refA) / (c.nb / refB)
+			stopped = rel <= 0.6 && 2*triage.SplitLLR(c.nb, c.nb+refB, c.na, c.na+refA) >= 15
+		} else {
+			traffic := f.requestRatio(f.before(time.Hour), f.incident())
+			stopped = d.calls <= 0.6*traffic && 2*rateLLR(c.nb, tb, c.na, ta*traffic) >= 15
+		}
+		d.stopped = !failing && c.nb >= 30 && stopped
+		if failing || d.stopped {
+			out = append(out, d)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].stopped != out[j].stopped {
+			return !out[i].stopped
+		}
+		if out[i].stopped {
+			return out[i].calls < out[j].calls
+		}
+		return out[i].after-out[i].before > out[j].after-out[j].before
+	})
 	return out
+}
+
+// requestRatio is the service's requests per second in window b over
+// those in a, from the logs' time series (1 when either is empty): the
+// traffic the calls a request makes should follow.
+func (f *features) requestRatio(a, b prom.Window) float64 {
+	var na, nb int64
+	for _, p := range f.res.Series.Points {
+		switch {
+		case !p.Time.Before(a.Start) && p.Time.Before(a.End):
+			na += p.Requests
+		case !p.Time.Before(b.Start) && p.Time.Before(b.End):
+			nb += p.Requests
+		}
+	}
+	da, db := a.End.Sub(a.Start).Seconds(), b.End.Sub(b.Start).Seconds()
+	if na == 0 || nb == 0 || da <= 0 || db <= 0 {
+		return 1
+	}
+	return (float64(nb) / db) / (float64(na) / da)
+}
+
+// rateLLR is the log-likelihood ratio of n1 events in t1 and n2 in t2
+// coming from two Poisson rates rather than one.
+func rateLLR(n1, t1, n2, t2 float64) float64 {
+	r := (n1 + n2) / (t1 + t2)
+	ll := func(n, t float64) float64 {
+		if n <= 0 {
+			return 0
+		}
+		return n * math.Log(n/(t*r))
+	}
+	return ll(n1, t1) + ll(n2, t2)
 }
 
 // callCounts integrates a calls-per-second series and its failing share
