@@ -643,11 +643,11 @@ func (f *features) instance(host string) *group {
 }
 
 // cohort is the instances failing together when neither the logs nor the
-// metrics say where they run: the failing instances (nil when any of
-// them has a known node — the node's own reasoning judges then — or is
-// a host name rather than an address), the
-// instances that served traffic, and how many different things the
-// failing ones serve (groups of them on disjoint ports).
+// metrics say where they run. It returns the failing instances (nil when
+// any of them has a known node — the node's own reasoning judges then —
+// or is a host name rather than an address), how many instances served
+// traffic, and how many different things the failing ones serve (groups
+// of them on disjoint ports).
 func (f *features) cohort() (failing []group, active, services int) {
 	for _, g := range f.pods {
 		if g.req >= 5 {
