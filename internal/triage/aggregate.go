@@ -64,7 +64,7 @@ var skipDims = map[string]bool{
 // restate it (latencies.proxy=60000 for the timeouts). skipDims names
 // nginx's and the ALB's own.
 func measurement(name string) bool {
-	s := squash(name)
+	s := Squash(name)
 	for _, suffix := range []string{"time", "duration", "latency", "timestamp", "size", "length", "overhead"} {
 		if strings.HasSuffix(s, suffix) {
 			return true
@@ -74,9 +74,9 @@ func measurement(name string) bool {
 		strings.HasSuffix(s, "ms") && (strings.Contains(s, "time") || strings.Contains(s, "duration"))
 }
 
-// squash lower-cases a field name and drops '_', '-' and '.', so that the
+// Squash lower-cases a field name and drops '_', '-' and '.', so that the
 // name rules read OriginDuration, origin_duration and latencies.proxy alike.
-func squash(name string) string {
+func Squash(name string) string {
 	n := make([]byte, 0, len(name))
 	for i := 0; i < len(name); i++ {
 		switch c := name[i]; {

@@ -40,7 +40,7 @@ func Outcome(dim string) bool {
 	if i := strings.LastIndexByte(dim, '.'); i >= 0 {
 		dim = dim[i+1:] // jsonPayload.statusDetails
 	}
-	return outcomeFields[squash(dim)]
+	return outcomeFields[Squash(dim)]
 }
 
 // dimPriority orders dimensions that hold the same failing requests: the

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/sitrep-dev/sitrep/internal/signal"
 	"github.com/sitrep-dev/sitrep/internal/source/prom"
@@ -995,7 +994,7 @@ func (f *features) edgeFailure() (edge, unreachable string) {
 // edgeField names the fields a CDN's log has and an origin's does not:
 // its point of presence, its cache and edge results.
 func edgeField(dim string) bool {
-	switch squashName(dim) {
+	switch triage.Squash(dim) {
 	case "pop", "edgelocation", "xedgelocation", "cachestatus", "xcache", "originstatus",
 		"edgeresult", "xedgeresulttype", "xedgedetailedresulttype", "xedgeresponseresulttype", "edgeresponseresulttype":
 		return true
@@ -1019,17 +1018,6 @@ func originUnreachable(lv string) bool {
 		}
 	}
 	return false
-}
-
-// squashName lower-cases a field name and drops '_', '-' and '.'.
-func squashName(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case '_', '-', '.':
-			return -1
-		}
-		return unicode.ToLower(r)
-	}, s)
 }
 
 // listNames joins up to n names, saying how many more there are.
