@@ -690,7 +690,7 @@ func badNode(f *features) *scored {
 	// Neither the logs nor the metrics say where the instances run:
 	// several failing together while the others stay healthy share
 	// something below the application — a node, or a zone.
-	together := ""
+	together, instances := "", ""
 	if node == "" {
 		if fs, active, services := f.cohort(); len(fs) >= 2 && 2*len(fs) <= active {
 			share, names := 0.0, make([]string, 0, len(fs))
@@ -699,7 +699,7 @@ func badNode(f *features) *scored {
 				names = append(names, g.name)
 			}
 			if share >= 0.5 {
-				together = listNames(names, 4)
+				together, instances = listNames(names, 4), strings.Join(names, ",")
 				score += 0.3 + 0.15*math.Min(share, 1)
 				h.evidence = append(h.evidence, fmt.Sprintf("%d instances %s together (%s) and hold %s of the %s, while the other %d instances serving traffic stay healthy", len(fs), f.say.fail, together, pct(math.Min(share, 1)), f.say.errs, active-len(fs)))
 				if services >= 2 {
@@ -745,7 +745,7 @@ func badNode(f *features) *scored {
 	}
 	h.score = clamp01(score)
 	if node == "" {
-		h.scope = map[string]string{"instances": together}
+		h.scope = map[string]string{"instances": instances}
 		h.summary = fmt.Sprintf("Instances %s %s together while the others stay healthy: they likely share a faulty node (or zone).", together, f.say.fail)
 		return h
 	}

@@ -902,8 +902,12 @@ func (f *features) failingDependencies() []depStep {
 		}
 		all = append(all, c)
 	}
+	var allB, allA float64
+	for _, c := range all {
+		allB, allA = allB+c.nb, allA+c.na
+	}
 	var out []depStep
-	for i, c := range all {
+	for _, c := range all {
 		d := c.d
 		d.before, d.calls = c.eb/c.nb, (c.na/ta)/(c.nb/tb)
 		if c.na > 0 {
@@ -913,12 +917,7 @@ func (f *features) failingDependencies() []depStep {
 		// Stopped: its share of the service's outbound calls fell (the
 		// other dependencies are the reference: the same requests make
 		// them), or, with no other, its rate against the logs' traffic.
-		var refB, refA float64
-		for j, o := range all {
-			if j != i {
-				refB, refA = refB+o.nb, refA+o.na
-			}
-		}
+		refB, refA := allB-c.nb, allA-c.na
 		stopped := false
 		if refB >= 30 && refA > 0 {
 			rel := (c.na / refA) / (c.nb / refB)

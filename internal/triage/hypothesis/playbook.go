@@ -230,9 +230,9 @@ func playbook(cause string, f *features, h scored) plan {
 			"Destroys the evidence: capture logs, describe output and a profile first.")
 	case "bad-node":
 		node := orDefault(w.node, "<node>")
-		if ips := h.scope["instances"]; ips != "" && w.node == "" {
-			ips, _, _ = strings.Cut(ips, " and ")
-			p.check("kubectl get pods -A -o wide | grep -wE '%s'   (which node, and which zone, do they run on?)", strings.ReplaceAll(strings.ReplaceAll(ips, ".", `\.`), ", ", "|"))
+		if ips := strings.Split(h.scope["instances"], ","); ips[0] != "" && w.node == "" {
+			ips = ips[:min(len(ips), 4)]
+			p.check("kubectl get pods -A -o wide | grep -wE '%s'   (which node, and which zone, do they run on?)", strings.ReplaceAll(strings.Join(ips, "|"), ".", `\.`))
 		}
 		p.check("kubectl describe node %s   (conditions, pressure, events)", node)
 		p.check("kubectl get pods -A -o wide --field-selector spec.nodeName=%s   (what runs there)", node)
