@@ -1,7 +1,6 @@
 package prom
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -10,10 +9,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/sitrep-dev/sitrep/internal/signal"
 )
@@ -62,69 +63,10 @@ func (l *sampleList) UnmarshalJSON(b []byte) error {
 // fastSamples parses the common form [[1732100000,"12"],[1732100015.5,"NaN"]]
 // and reports false for anything else.
 func fastSamples(b []byte) ([]signal.Point, bool) {
-	i := 0
-	ws := func() {
-		for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
-			i++
-		}
-	}
-	expect := func(c byte) bool {
-		ws()
-		if i < len(b) && b[i] == c {
-			i++
-			return true
-		}
-		return false
-	}
-	if !expect('[') {
-		return nil, false
-	}
-	pts := make([]signal.Point, 0, bytes.Count(b, []byte{'['})-1)
-	if expect(']') {
-		ws()
-		return pts, i == len(b)
-	}
-	for {
-		if !expect('[') {
-			return nil, false
-		}
-		ws()
-		j := i
-		for i < len(b) && (b[i] >= '0' && b[i] <= '9' || b[i] == '.' || b[i] == '-' || b[i] == 'e' || b[i] == 'E' || b[i] == '+') {
-			i++
-		}
-		ts, err := strconv.ParseFloat(string(b[j:i]), 64)
-		if err != nil || ts < -1e11 || ts > 1e11 {
-			return nil, false
-		}
-		if !expect(',') || !expect('"') {
-			return nil, false
-		}
-		j = i
-		for i < len(b) && b[i] != '"' && b[i] != '\\' {
-			i++
-		}
-		if i >= len(b) || b[i] != '"' {
-			return nil, false
-		}
-		v, err := parseValue(string(b[j:i]))
-		if err != nil {
-			return nil, false
-		}
-		i++
-		if !expect(']') {
-			return nil, false
-		}
-		pts = append(pts, signal.Point{T: int64(math.Round(ts * 1000)), V: v})
-		if expect(',') {
-			continue
-		}
-		if expect(']') {
-			ws()
-			return pts, i == len(b)
-		}
-		return nil, false
-	}
+	p := onePass{b: b}
+	pts, ok := p.samples()
+	p.ws()
+	return pts, ok && p.i == len(b)
 }
 
 type vectorResult struct {
@@ -199,16 +141,48 @@ func abbrev(b []byte) string {
 // writes them, "NaN", "+Inf" and "-Inf" included. A body whose status is
 // "error" is reported with Prometheus' own error message.
 func Decode(r io.Reader) ([]signal.Series, error) {
-	br := bufio.NewReader(r)
-	first, err := firstNonSpace(br)
+	data, err := io.ReadAll(r)
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("empty input: want a Prometheus query_range response body")
-		}
-		return nil, err
+		return nil, fmt.Errorf("read: %w", err)
 	}
-	dec := json.NewDecoder(br)
-	var out []signal.Series
+	return decodeBytes(data)
+}
+
+func decodeBytes(data []byte) ([]signal.Series, error) {
+	data = trimLeading(data)
+	if len(data) == 0 {
+		return nil, errors.New("empty input: want a Prometheus query_range response body")
+	}
+	if out, ok := onePassBody(data); ok {
+		return out, nil
+	}
+	return decodeSlow(data, data[0])
+}
+
+// trimLeading drops the white space and UTF-8 byte order marks before a body.
+func trimLeading(b []byte) []byte {
+	for len(b) > 0 {
+		switch {
+		case b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n':
+			b = b[1:]
+		case bytes.HasPrefix(b, []byte("\xEF\xBB\xBF")):
+			b = b[3:]
+		default:
+			return b
+		}
+	}
+	return b
+}
+
+// decodeSlow decodes with encoding/json whatever onePassBody does not take:
+// an array of bodies, another result type, an error response, a body it
+// must reject with a precise error.
+func decodeSlow(data []byte, first byte) ([]signal.Series, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var (
+		out []signal.Series
+		err error
+	)
 	switch first {
 	case '{':
 		var body apiBody
@@ -241,25 +215,6 @@ func Decode(r io.Reader) ([]signal.Series, error) {
 		return nil, errors.New("unexpected data after the response body")
 	}
 	return out, nil
-}
-
-func firstNonSpace(br *bufio.Reader) (byte, error) {
-	for {
-		b, err := br.ReadByte()
-		if err != nil {
-			return 0, err
-		}
-		switch b {
-		case ' ', '\t', '\r', '\n':
-			continue
-		case 0xEF: // UTF-8 byte order mark
-			if next, _ := br.Peek(2); len(next) == 2 && next[0] == 0xBB && next[1] == 0xBF {
-				_, _ = br.Discard(2)
-				continue
-			}
-		}
-		return b, br.UnreadByte()
-	}
 }
 
 func (b *apiBody) series(out []signal.Series) ([]signal.Series, error) {
@@ -344,12 +299,11 @@ func sortPoints(pts []signal.Point) []signal.Point {
 
 // ReadFile decodes one metrics file (see Decode); errors name the file.
 func ReadFile(path string) ([]signal.Series, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("metrics file: %w", err)
 	}
-	defer f.Close()
-	s, err := Decode(f)
+	s, err := decodeBytes(data)
 	if err != nil {
 		return nil, fmt.Errorf("metrics file %s: %w", path, err)
 	}
@@ -398,13 +352,37 @@ func ReadFiles(patterns []string) ([]signal.Series, error) {
 			add(f)
 		}
 	}
+	// Decode the files on every core (a lab scenario writes 35, tens of
+	// megabytes), then join them in the order given, so that the result and
+	// the error reported (the first file's, in that order) do not depend on
+	// which finished first.
+	type result struct {
+		series []signal.Series
+		err    error
+	}
+	res := make([]result, len(files))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				res[i].series, res[i].err = ReadFile(files[i])
+			}
+		}()
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	var all []signal.Series
-	for _, f := range files {
-		s, err := ReadFile(f)
-		if err != nil {
-			return nil, err
+	for _, r := range res {
+		if r.err != nil {
+			return nil, r.err
 		}
-		all = append(all, s...)
+		all = append(all, r.series...)
 	}
 	return Merge(all), nil
 }

@@ -2,6 +2,8 @@ package prom
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -208,4 +210,121 @@ func FuzzSampleList(f *testing.F) {
 			t.Fatalf("fast path accepted %q as %v; slow path says %v %v", b, fast, slow, err)
 		}
 	})
+}
+
+func sameSeries(a, b []signal.Series) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || !maps.Equal(a[i].Labels, b[i].Labels) || !samePoints(a[i].Points, b[i].Points) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestOnePassAgreesWithEncodingJSON(t *testing.T) {
+	body := func(result string) string {
+		return `{"status":"success","data":{"resultType":"matrix","result":` + result + `}}`
+	}
+	for _, tc := range []struct {
+		in  string
+		one bool // whether the one-pass parser takes it
+	}{
+		{body(`[]`), true},
+		{body(` [ ] `), true},
+		{body(`[{"metric":{"__name__":"up","job":"api"},"values":[[1,"1"],[2,"0"]]}]`), true},
+		{body(`[{"values":[[2,"0"],[1,"1"]],"metric":{"__name__":"up"}},{"metric":{},"values":[]}]`), true},
+		{"\n { \"status\" : \"success\" , \"warnings\": [\"w\"], \"data\" : { \"resultType\" : \"matrix\" , \"result\" : [ {\n \"metric\" : { \"__name__\" : \"up\" , \"pod\":\"a\\\"b\\u00e9\" } ,\n \"values\" : [ [ 1.5e3 , \"NaN\" ], [-0, \"+Inf\"] ] } ] } } \n", true},
+		{body(`[{"metric":{"__name__":"up"}}]`), true},
+		{body(`[{"values":[[1732100000.125,"1e-3"]]}]`), true},
+		{`{"data":{"resultType":"matrix","result":[]},"status":"success","infos":[]}`, true},
+		{body(`[{"metric":{"__name__":"up"},"values":[[1,"1"]],"histogram":[]}]`), false}, // a key it does not know
+		{body(`[{"Metric":{"__name__":"up"},"values":[[1,"1"]]}]`), false},                // encoding/json matches keys in any case
+		{body(`[{"metric":{"a":"1","a":"2"},"values":[]}]`), false},                       // the last of two wins
+		{body(`[{"metric":{"a":"1"},"metric":{"b":"2"},"values":[]}]`), false},            // maps are merged
+		{body(`[{"metric":null,"values":[[1,"1"]]}]`), false},
+		{body(`[{"metric":{"a":1},"values":[[1,"1"]]}]`), false},                   // an error, from the slow path
+		{body(`[{"metric":{"__name__":"up"},"values":[[1,2]]}]`), false},           // a bare number
+		{body(`[{"metric":{},"values":[[01,"1"]]}]`), false},                       // not JSON
+		{body(`[{"metric":{},"values":[[1,"1"],]}]`), false},                       // not JSON
+		{body(`[{"metric":{},"values":[[1e400,"1"]]}]`), false},                    // out of range
+		{`{"data":{"result":[],"resultType":"matrix"},"status":"success"}`, false}, // result first
+		{`{"status":"error","errorType":"bad_data","error":"parse error"}`, false},
+		{`{"status":"success","data":{"resultType":"vector","result":[]}}`, false},
+		{body(`[]`) + `{}`, false},
+		{`[` + body(`[]`) + `]`, false},
+	} {
+		one, ok := onePassBody([]byte(tc.in))
+		if ok != tc.one {
+			t.Errorf("%s: one-pass parser took it = %v, want %v", tc.in, ok, tc.one)
+		}
+		slow, err := decodeSlow([]byte(tc.in), firstByte(tc.in))
+		if ok && (err != nil || !sameSeries(one, slow)) {
+			t.Errorf("%s: one pass %v, encoding/json %v %v", tc.in, one, slow, err)
+		}
+	}
+}
+
+func firstByte(s string) byte {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0
+	}
+	return s[0]
+}
+
+// FuzzOnePass: whatever the one-pass parser takes, valid JSON or not,
+// encoding/json takes too and makes the same series of.
+func FuzzOnePass(f *testing.F) {
+	for _, p := range []string{"testdata/metrics/matrix.json", "testdata/metrics/error.json"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"api"},"values":[[1,"1"],[2.5,"0"]]}]}}`))
+	f.Add([]byte(`{"status":"success","data":{"resultType":"matrix","result":[{"values":[],"metric":{"a":"\u00e9"}},{"metric":{}}]}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		one, ok := onePassBody(b)
+		if !ok {
+			return
+		}
+		slow, err := decodeSlow(b, firstByte(string(b)))
+		if err != nil || !sameSeries(one, slow) {
+			t.Fatalf("one pass took %q as %v; encoding/json says %v %v", b, one, slow, err)
+		}
+	})
+}
+
+// BenchmarkDecodeMatrix decodes a query_range body the size of a lab
+// scenario's larger metric files: 200 series of 360 samples.
+func BenchmarkDecodeMatrix(b *testing.B) {
+	var buf strings.Builder
+	buf.WriteString(`{"status":"success","data":{"resultType":"matrix","result":[`)
+	for s := range 200 {
+		if s > 0 {
+			buf.WriteByte(',')
+		}
+		fmt.Fprintf(&buf, `{"metric":{"__name__":"container_memory_working_set_bytes","namespace":"prod","pod":"api-7d9f8-%05d","node":"ip-10-0-%d-%d.compute.internal"},"values":[`, s, s%7, s)
+		for p := range 360 {
+			if p > 0 {
+				buf.WriteByte(',')
+			}
+			fmt.Fprintf(&buf, `[%d,"%d"]`, 1795161600+60*p, 300000000+p*1013+s)
+		}
+		buf.WriteString(`]}`)
+	}
+	buf.WriteString(`]}}`)
+	body := buf.String()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := Decode(strings.NewReader(body))
+		if err != nil || len(s) != 200 {
+			b.Fatalf("%d series, %v", len(s), err)
+		}
+	}
 }
