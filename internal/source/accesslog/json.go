@@ -402,8 +402,14 @@ func (p *parser) jsonObject(line []byte, i int) (int, string) {
 			if !validLiteral(v) {
 				return i, "invalid value " + strconv.Quote(string(v)) + " at column " + strconv.Itoa(i+1)
 			}
-			if string(v) != "null" {
-				p.raw[p.slotAt(js.prefix)] = v
+			switch s := p.slotAt(js.prefix); {
+			case string(v) != "null":
+				p.raw[s] = v
+			case s == p.iUpstreamAddr:
+				// Envoy's JSON format writes null where its text format
+				// writes "-": no upstream was picked (no route, no healthy
+				// host, a local reply).
+				p.raw[s] = vDash
 			}
 			i = end
 		}
