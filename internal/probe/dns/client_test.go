@@ -20,15 +20,25 @@ import (
 // fakeServer serves h on a free loopback port over UDP and TCP.
 func fakeServer(t *testing.T, udp, tcp dns.HandlerFunc) string {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := pc.LocalAddr().String()
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		pc.Close()
-		t.Fatal(err)
+	// The UDP port the kernel picks may be taken for TCP (another test's
+	// connection uses it as its ephemeral port): then pick another.
+	var (
+		pc   net.PacketConn
+		l    net.Listener
+		addr string
+	)
+	for attempt := 0; l == nil; attempt++ {
+		var err error
+		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		addr = pc.LocalAddr().String()
+		if l, err = net.Listen("tcp", addr); err != nil {
+			pc.Close()
+			if attempt == 20 {
+				t.Fatalf("no port free for both UDP and TCP: %v", err)
+			}
+		}
 	}
 	if tcp == nil {
 		tcp = udp
