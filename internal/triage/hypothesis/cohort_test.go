@@ -96,6 +96,21 @@ func TestInstancesFailTogether(t *testing.T) {
 	if pod.Confidence >= h.Confidence || !strings.Contains(strings.Join(pod.Against, "\n"), "another instance fails with it") {
 		t.Errorf("bad-pod %.2f against %q: the second failing instance should speak against it", pod.Confidence, pod.Against)
 	}
+	// The other place they may share: a zone, weighed below the node (one
+	// node failing is the more common story), with the same check first.
+	zone := hypothesisOf(res, "zone-outage")
+	if zone == nil {
+		t.Fatal("zone-outage is not weighed: nothing says the instances are not in one zone")
+	}
+	if zone.Confidence >= h.Confidence || zone.Confidence < 0.3 {
+		t.Errorf("zone-outage %.2f, bad-node %.2f: want the zone below the node but on the list", zone.Confidence, h.Confidence)
+	}
+	if !strings.Contains(zone.Summary, "10.0.1.3") || !strings.Contains(zone.Summary, "zone") {
+		t.Errorf("the zone reading should name the instances: %s", zone.Summary)
+	}
+	if len(zone.Checks) == 0 || !strings.HasPrefix(zone.Checks[0], "kubectl get pods -A -o wide | grep -wE") {
+		t.Errorf("the zone reading's first check should find where the instances run: %q", zone.Checks)
+	}
 }
 
 // TestOneServiceFailsTogether: two pods of one service failing together
@@ -121,8 +136,10 @@ func TestOneInstanceIsNotACohort(t *testing.T) {
 	if h := res.Hypotheses[0]; h.Cause != "bad-pod" {
 		t.Fatalf("top hypothesis %s: %s; want bad-pod", h.Cause, h.Summary)
 	}
-	if h := hypothesisOf(res, "bad-node"); h != nil {
-		t.Errorf("bad-node weighed for one failing instance: %s", h.Summary)
+	for _, cause := range []string{"bad-node", "zone-outage"} {
+		if h := hypothesisOf(res, cause); h != nil {
+			t.Errorf("%s weighed for one failing instance: %s", cause, h.Summary)
+		}
 	}
 }
 

@@ -782,7 +782,7 @@ func zoneOutage(f *features) *scored {
 		}
 	}
 	if d == "" {
-		return nil
+		return zoneOfCohort(f, h)
 	}
 	h.scope = map[string]string{d: v}
 	if share >= 0.6 {
@@ -831,6 +831,48 @@ func zoneOutage(f *features) *scored {
 	}
 	h.score = clamp01(score)
 	h.summary = fmt.Sprintf("The %s %s is failing: its requests %s while the other %ss are healthy.", d, v, f.say.fail, d)
+	return h
+}
+
+// zoneOfCohort is the zone reading of instances failing together when
+// nothing says where they run (bad-node's cohort): the other place they may
+// share. One failing node is more common than a failing zone, so it stays
+// below bad-node; it is there so that the check that tells the two apart is
+// on the list.
+func zoneOfCohort(f *features, h *scored) *scored {
+	fs, active, services := f.cohort()
+	if len(fs) < 2 || 2*len(fs) > active {
+		return nil
+	}
+	share, names := 0.0, make([]string, 0, len(fs))
+	for _, g := range fs {
+		share += g.errShare
+		names = append(names, g.name)
+	}
+	if share < 0.5 {
+		return nil
+	}
+	together := listNames(names, 4)
+	score := 0.2 + 0.1*math.Min(share, 1)
+	h.evidence = append(h.evidence, fmt.Sprintf("%d instances %s together (%s) and hold %s of the %s, while the other %d instances serving traffic stay healthy", len(fs), f.say.fail, together, pct(math.Min(share, 1)), f.say.errs, active-len(fs)))
+	if services >= 2 {
+		score += 0.1
+		h.evidence = append(h.evidence, fmt.Sprintf("they serve %d different things (on different ports): what fails is below the application", services))
+	}
+	h.against = append(h.against, "neither the logs nor the metrics say which zone they run in, and one node failing is more common than a zone: check where they run")
+	if c, cfit, _ := f.bestChange(deployKinds, 20*time.Minute, 0.6); c != nil && cfit >= 0.5 {
+		if sm, _, broadOnly := f.scopeMatch(c); sm > 0 && !broadOnly {
+			score -= 0.2
+			h.against = append(h.against, fmt.Sprintf("%s %s names the failing instances: a bad rollout to them?", c.Kind, c.ID))
+		}
+	}
+	if never, _ := f.neverReached(); never {
+		score -= 0.3
+		h.against = append(h.against, "the failing requests never reached an upstream")
+	}
+	h.score = clamp01(score)
+	h.scope = map[string]string{"instances": strings.Join(names, ",")}
+	h.summary = fmt.Sprintf("Instances %s %s together while the others stay healthy: if they run in one zone rather than on one node, the zone's infrastructure is failing.", together, f.say.fail)
 	return h
 }
 

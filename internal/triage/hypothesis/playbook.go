@@ -28,6 +28,17 @@ func (p *plan) contain(action, risk string) {
 	p.containment = append(p.containment, triage.Containment{Action: action, Risk: risk})
 }
 
+// whereInstancesRun asks where the instances of a cohort hypothesis run
+// (scope "instances": nothing said it), the first four by name.
+func (p *plan) whereInstancesRun(h scored) {
+	ips := strings.Split(h.scope["instances"], ",")
+	if ips[0] == "" {
+		return
+	}
+	ips = ips[:min(len(ips), 4)]
+	p.check("kubectl get pods -A -o wide | grep -wE '%s'   (which node, and which zone, do they run on?)", strings.ReplaceAll(strings.Join(ips, "|"), ".", `\.`))
+}
+
 // where says what the failing scope is, for the commands.
 type where struct {
 	namespace, deployment, pod, podIP, node, region string
@@ -230,9 +241,8 @@ func playbook(cause string, f *features, h scored) plan {
 			"Destroys the evidence: capture logs, describe output and a profile first.")
 	case "bad-node":
 		node := orDefault(w.node, "<node>")
-		if ips := strings.Split(h.scope["instances"], ","); ips[0] != "" && w.node == "" {
-			ips = ips[:min(len(ips), 4)]
-			p.check("kubectl get pods -A -o wide | grep -wE '%s'   (which node, and which zone, do they run on?)", strings.ReplaceAll(strings.Join(ips, "|"), ".", `\.`))
+		if w.node == "" {
+			p.whereInstancesRun(h)
 		}
 		p.check("kubectl describe node %s   (conditions, pressure, events)", node)
 		p.check("kubectl get pods -A -o wide --field-selector spec.nodeName=%s   (what runs there)", node)
@@ -243,6 +253,7 @@ func playbook(cause string, f *features, h scored) plan {
 			"Loses what is on it; take the node's logs first.")
 	case "zone-outage":
 		z := orDefault(w.region, "<zone>")
+		p.whereInstancesRun(h)
 		p.check("The provider's status page and health events for %s", z)
 		p.check("kubectl get nodes -L topology.kubernetes.io/zone   (are the nodes of %s Ready?)", z)
 		p.check("Load balancer target health in %s", z)
