@@ -576,16 +576,7 @@ func badPod(f *features) *scored {
 			h.evidence = append(h.evidence, fmt.Sprintf("it runs on node %s, whose other instances look healthy in the logs", node))
 		}
 	}
-	if c, cfit, _ := f.bestChange(deployKinds, 20*time.Minute, 0.6); c != nil && cfit >= 0.5 {
-		if sm, _, broadOnly := f.scopeMatch(c); sm > 0 && !broadOnly {
-			score -= 0.2
-			h.against = append(h.against, fmt.Sprintf("%s %s names this instance: a bad rollout to it?", c.Kind, c.ID))
-		}
-	}
-	if never, _ := f.neverReached(); never {
-		score -= 0.3
-		h.against = append(h.against, "the failing requests never reached an upstream")
-	}
+	score -= f.notTheMachine(h, "this instance: a bad rollout to it?")
 	h.score = clamp01(score)
 	h.summary = fmt.Sprintf("One instance, %s, %s while still receiving traffic: it holds %s of the %s with %s of the requests.", v, f.say.fails, pct(errShare), f.say.errs, pct(trafficShare))
 	return h
@@ -733,16 +724,7 @@ func badNode(f *features) *scored {
 	}
 	// A deploy that names the failing instances, just before the onset,
 	// put them there: a node does not pick its victims by release.
-	if c, cfit, _ := f.bestChange(deployKinds, 20*time.Minute, 0.6); c != nil && cfit >= 0.5 {
-		if sm, _, broadOnly := f.scopeMatch(c); sm > 0 && !broadOnly {
-			score -= 0.2
-			h.against = append(h.against, fmt.Sprintf("%s %s names the failing instances: a bad rollout to them?", c.Kind, c.ID))
-		}
-	}
-	if never, _ := f.neverReached(); never {
-		score -= 0.3
-		h.against = append(h.against, "the failing requests never reached an upstream")
-	}
+	score -= f.notTheMachine(h, "the failing instances: a bad rollout to them?")
 	h.score = clamp01(score)
 	if node == "" {
 		h.scope = map[string]string{"instances": instances}
@@ -834,6 +816,25 @@ func zoneOutage(f *features) *scored {
 	return h
 }
 
+// notTheMachine is what speaks against blaming the instances' machine (one
+// pod, a node, a zone) and returns the score it costs: a deploy just before
+// the onset whose scope names them (who says what it names), and failing
+// requests that never reached an upstream.
+func (f *features) notTheMachine(h *scored, who string) float64 {
+	cost := 0.0
+	if c, cfit, _ := f.bestChange(deployKinds, 20*time.Minute, 0.6); c != nil && cfit >= 0.5 {
+		if sm, _, broadOnly := f.scopeMatch(c); sm > 0 && !broadOnly {
+			cost += 0.2
+			h.against = append(h.against, fmt.Sprintf("%s %s names %s", c.Kind, c.ID, who))
+		}
+	}
+	if never, _ := f.neverReached(); never {
+		cost += 0.3
+		h.against = append(h.against, "the failing requests never reached an upstream")
+	}
+	return cost
+}
+
 // zoneOfCohort is the zone reading of instances failing together when
 // nothing says where they run (bad-node's cohort): the other place they may
 // share. One failing node is more common than a failing zone, so it stays
@@ -860,16 +861,7 @@ func zoneOfCohort(f *features, h *scored) *scored {
 		h.evidence = append(h.evidence, fmt.Sprintf("they serve %d different things (on different ports): what fails is below the application", services))
 	}
 	h.against = append(h.against, "neither the logs nor the metrics say which zone they run in, and one node failing is more common than a zone: check where they run")
-	if c, cfit, _ := f.bestChange(deployKinds, 20*time.Minute, 0.6); c != nil && cfit >= 0.5 {
-		if sm, _, broadOnly := f.scopeMatch(c); sm > 0 && !broadOnly {
-			score -= 0.2
-			h.against = append(h.against, fmt.Sprintf("%s %s names the failing instances: a bad rollout to them?", c.Kind, c.ID))
-		}
-	}
-	if never, _ := f.neverReached(); never {
-		score -= 0.3
-		h.against = append(h.against, "the failing requests never reached an upstream")
-	}
+	score -= f.notTheMachine(h, "the failing instances: a bad rollout to them?")
 	h.score = clamp01(score)
 	h.scope = map[string]string{"instances": strings.Join(names, ",")}
 	h.summary = fmt.Sprintf("Instances %s %s together while the others stay healthy: if they run in one zone rather than on one node, the zone's infrastructure is failing.", together, f.say.fail)
