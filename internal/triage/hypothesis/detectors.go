@@ -683,24 +683,17 @@ func badNode(f *features) *scored {
 	// something below the application — a node, or a zone.
 	together, instances := "", ""
 	if node == "" {
-		if fs, active, services := f.cohort(); len(fs) >= 2 && 2*len(fs) <= active {
-			share, names := 0.0, make([]string, 0, len(fs))
-			for _, g := range fs {
-				share += g.errShare
-				names = append(names, g.name)
+		if t := f.failingTogether(); t != nil {
+			together, instances = listNames(t.names, 4), strings.Join(t.names, ",")
+			score += 0.3 + 0.15*t.share
+			h.evidence = append(h.evidence, t.evidence(f))
+			if t.services >= 2 {
+				score += 0.15
+				h.evidence = append(h.evidence, fmt.Sprintf("they serve %d different things (on different ports): no release of one of them fails them all", t.services))
+			} else {
+				h.against = append(h.against, "they all serve the same thing: a rollout to just these instances (a canary) would fail them alike")
 			}
-			if share >= 0.5 {
-				together, instances = listNames(names, 4), strings.Join(names, ",")
-				score += 0.3 + 0.15*math.Min(share, 1)
-				h.evidence = append(h.evidence, fmt.Sprintf("%d instances %s together (%s) and hold %s of the %s, while the other %d instances serving traffic stay healthy", len(fs), f.say.fail, together, pct(math.Min(share, 1)), f.say.errs, active-len(fs)))
-				if services >= 2 {
-					score += 0.15
-					h.evidence = append(h.evidence, fmt.Sprintf("they serve %d different things (on different ports): no release of one of them fails them all", services))
-				} else {
-					h.against = append(h.against, "they all serve the same thing: a rollout to just these instances (a canary) would fail them alike")
-				}
-				h.against = append(h.against, "neither the logs nor the metrics say which node they run on: check that they share one (or one zone)")
-			}
+			h.against = append(h.against, "neither the logs nor the metrics say which node they run on: check that they share one (or one zone)")
 		}
 	}
 	if n, st, ok := f.nodeNetStep(node); ok && together == "" {
@@ -841,31 +834,54 @@ func (f *features) notTheMachine(h *scored, who string) float64 {
 // below bad-node; it is there so that the check that tells the two apart is
 // on the list.
 func zoneOfCohort(f *features, h *scored) *scored {
-	fs, active, services := f.cohort()
-	if len(fs) < 2 || 2*len(fs) > active {
+	t := f.failingTogether()
+	if t == nil {
 		return nil
 	}
-	share, names := 0.0, make([]string, 0, len(fs))
-	for _, g := range fs {
-		share += g.errShare
-		names = append(names, g.name)
-	}
-	if share < 0.5 {
-		return nil
-	}
-	together := listNames(names, 4)
-	score := 0.2 + 0.1*math.Min(share, 1)
-	h.evidence = append(h.evidence, fmt.Sprintf("%d instances %s together (%s) and hold %s of the %s, while the other %d instances serving traffic stay healthy", len(fs), f.say.fail, together, pct(math.Min(share, 1)), f.say.errs, active-len(fs)))
-	if services >= 2 {
+	score := 0.2 + 0.1*t.share
+	h.evidence = append(h.evidence, t.evidence(f))
+	if t.services >= 2 {
 		score += 0.1
-		h.evidence = append(h.evidence, fmt.Sprintf("they serve %d different things (on different ports): what fails is below the application", services))
+		h.evidence = append(h.evidence, fmt.Sprintf("they serve %d different things (on different ports): what fails is below the application", t.services))
 	}
 	h.against = append(h.against, "neither the logs nor the metrics say which zone they run in, and one node failing is more common than a zone: check where they run")
 	score -= f.notTheMachine(h, "the failing instances: a bad rollout to them?")
 	h.score = clamp01(score)
-	h.scope = map[string]string{"instances": strings.Join(names, ",")}
-	h.summary = fmt.Sprintf("Instances %s %s together while the others stay healthy: if they run in one zone rather than on one node, the zone's infrastructure is failing.", together, f.say.fail)
+	h.scope = map[string]string{"instances": strings.Join(t.names, ",")}
+	h.summary = fmt.Sprintf("Instances %s %s together while the others stay healthy: if they run in one zone rather than on one node, the zone's infrastructure is failing.", listNames(t.names, 4), f.say.fail)
 	return h
+}
+
+// together is a cohort that counts (failingTogether).
+type together struct {
+	names            []string
+	share            float64 // of the failures, at most 1
+	active, services int
+}
+
+// failingTogether is the cohort when it points below the application: two
+// or more instances failing, no more than half of those serving traffic,
+// holding at least half of the failures. bad-node and its zone reading
+// weigh the same cohort; nil when there is none.
+func (f *features) failingTogether() *together {
+	fs, active, services := f.cohort()
+	if len(fs) < 2 || 2*len(fs) > active {
+		return nil
+	}
+	t := &together{active: active, services: services}
+	for _, g := range fs {
+		t.share += g.errShare
+		t.names = append(t.names, g.name)
+	}
+	if t.share < 0.5 {
+		return nil
+	}
+	t.share = math.Min(t.share, 1)
+	return t
+}
+
+func (t *together) evidence(f *features) string {
+	return fmt.Sprintf("%d instances %s together (%s) and hold %s of the %s, while the other %d instances serving traffic stay healthy", len(t.names), f.say.fail, listNames(t.names, 4), pct(t.share), f.say.errs, t.active-len(t.names))
 }
 
 // cdnOrigin: a CDN or proxy in front of the service fails or cannot reach
