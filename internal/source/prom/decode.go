@@ -156,7 +156,7 @@ func decodeBytes(data []byte) ([]signal.Series, error) {
 	if out, ok := onePassBody(data); ok {
 		return out, nil
 	}
-	return decodeSlow(data, data[0])
+	return decodeSlow(data)
 }
 
 // trimLeading drops the white space and UTF-8 byte order marks before a body.
@@ -176,8 +176,12 @@ func trimLeading(b []byte) []byte {
 
 // decodeSlow decodes with encoding/json whatever onePassBody does not take:
 // an array of bodies, another result type, an error response, a body it
-// must reject with a precise error.
-func decodeSlow(data []byte, first byte) ([]signal.Series, error) {
+// must reject with a precise error. data starts at the body (trimLeading).
+func decodeSlow(data []byte) ([]signal.Series, error) {
+	var first byte
+	if len(data) > 0 {
+		first = data[0]
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	var (
 		out []signal.Series
