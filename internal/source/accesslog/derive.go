@@ -17,6 +17,7 @@ type deriver struct {
 	uas     map[string][]byte
 	nets6   map[string][2][]byte
 	ups     map[string][]byte
+	upKey   []byte // scratch for the ups key: addr NUL name
 	net24   []byte // scratch for IPv4 networks (valid until the next line)
 	net16   []byte
 	lastTL  []byte // last $time_local text and its value
@@ -334,15 +335,16 @@ func (d *deriver) named(addr, name []byte) []byte {
 	if len(name) == 0 || (len(name) == 1 && name[0] == '-') {
 		return addr
 	}
-	if v, ok := d.ups[string(addr)+"\x00"+string(name)]; ok {
+	// The key is built in a scratch buffer: a concatenation in the index
+	// expression would be allocated for every line once longer than 32
+	// bytes, which addresses with service names usually are.
+	d.upKey = append(append(append(d.upKey[:0], addr...), 0), name...)
+	if v, ok := d.ups[string(d.upKey)]; ok {
 		return v
 	}
 	v := make([]byte, 0, len(addr)+len(name)+3)
 	v = append(append(append(append(v, addr...), " ("...), name...), ')')
-	if len(d.ups) >= cacheMax {
-		clear(d.ups)
-	}
-	d.ups[string(addr)+"\x00"+string(name)] = v
+	remember(d.ups, d.upKey, v)
 	return v
 }
 

@@ -130,6 +130,7 @@ type jsonState struct {
 type jsonSlot struct {
 	i    int
 	unit float64
+	key  string // the key as stored in jsonState.slot, shared by the position cache
 }
 
 // slotAt returns the slot of the line's k-th (flattened) key, and records
@@ -144,9 +145,9 @@ func (p *parser) slotAt(key []byte) int {
 	} else {
 		s = p.jsonSlot(key)
 		if k < len(js.posKey) {
-			js.posKey[k], js.posSlot[k] = string(key), s
+			js.posKey[k], js.posSlot[k] = s.key, s
 		} else if k == len(js.posKey) {
-			js.posKey = append(js.posKey, string(key))
+			js.posKey = append(js.posKey, s.key)
 			js.posSlot = append(js.posSlot, s)
 		}
 	}
@@ -164,6 +165,7 @@ func (p *parser) jsonSlot(key []byte) jsonSlot {
 		return s
 	}
 	name := string(key)
+	keyStr := name
 	norm := normKey(name)
 	js.envoy = js.envoy || envoyKeys[norm]
 	js.traefik = js.traefik || traefikKeys[name]
@@ -177,8 +179,8 @@ func (p *parser) jsonSlot(key []byte) jsonSlot {
 	// Keys that alias one name (status and status_code) share its slot.
 	for i, f := range p.req.Fields[nDerived:] {
 		if f.Name == name {
-			s := jsonSlot{i, unit}
-			js.slot[string(key)] = s
+			s := jsonSlot{i, unit, keyStr}
+			js.slot[keyStr] = s
 			return s
 		}
 	}
@@ -186,8 +188,8 @@ func (p *parser) jsonSlot(key []byte) jsonSlot {
 	p.raw = append(p.raw, nil)
 	js.unit = append(js.unit, unit)
 	p.req.Fields = append(p.req.Fields, signal.Field{Name: name})
-	s := jsonSlot{i, unit}
-	js.slot[string(key)] = s
+	s := jsonSlot{i, unit, keyStr}
+	js.slot[keyStr] = s
 	if name != "server" { // in JSON logs "server" is usually the virtual host, not an upstream
 		p.noteWellKnown(name, i)
 	}
