@@ -7,7 +7,7 @@ PKGS      := ./...
 FUZZTIME  ?= 20s
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: help build test test-short deps bench bench-triage lint fuzz demo eval clean
+.PHONY: help build test test-short deps bench bench-triage pgo lint fuzz demo eval clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -22,6 +22,7 @@ test: deps ## the whole test suite, with -race, against real servers (installs t
 	@unformatted=$$("$$($(GO) env GOROOT)/bin/gofmt" -l cmd internal bench); if [ -n "$$unformatted" ]; then echo "gofmt needed:" $$unformatted; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+	$(GO) test -count=1 -pgo=$(CURDIR)/cmd/sitrep/default.pgo -run 'AllocatesNothing' ./internal/source/accesslog ./internal/triage
 	$(GO) test -count=1 -timeout 20m -run 'TestEvalAccuracy' ./internal/labeval
 
 eval: build ## the triage evaluation table on the lab (sitrep lab eval --seeds 10)
@@ -35,6 +36,9 @@ bench: ## Go benchmarks (MB/s, lines/s, allocations)
 
 bench-triage: build ## 10M-line triage benchmark against wc, GoAccess and a minimal Go scanner
 	bash scripts/bench-triage.sh
+
+pgo: ## regenerate cmd/sitrep/default.pgo, the profile for profile-guided optimisation
+	bash scripts/pgo-profile.sh
 
 lint: ## gofmt, go vet and staticcheck
 	@unformatted=$$("$$($(GO) env GOROOT)/bin/gofmt" -l cmd internal bench); if [ -n "$$unformatted" ]; then echo "gofmt needed:" $$unformatted; exit 1; fi
