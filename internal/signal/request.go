@@ -20,6 +20,12 @@ type Request struct {
 	// client may still get a 200 — the failure is hidden, not gone. 0 when
 	// the log lists no attempts.
 	Retries int
+	// Key identifies the request for sampling: a hash of its log line (and
+	// of the input it came from), the same however the input is split
+	// among workers and in whatever order they read it, so that a sink
+	// that keeps the requests with the smallest keys keeps the same ones
+	// on every run. 0 when the producer has none; a sink then derives one.
+	Key uint64
 	// Fields holds every dimension of the request — each parsed field and the
 	// derived ones (status_class, path, client_net, ua_family, upstream,
 	// no_upstream, source …) — in an order fixed for a given input, so that

@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"cmp"
 	"encoding/binary"
 	"hash/maphash"
 	"math"
@@ -15,6 +16,7 @@ import (
 	"github.com/DataDog/sketches-go/ddsketch/mapping"
 	"github.com/DataDog/sketches-go/ddsketch/store"
 	"github.com/axiomhq/hyperloglog"
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/sitrep-dev/sitrep/internal/signal"
 )
@@ -112,11 +114,11 @@ type AggOptions struct {
 	MaxBuckets int
 	// MaxSlots caps the time slots of the per-value counts (default 120).
 	MaxSlots int
-	// Samples is the size of each reservoir of sampled requests used for
-	// combinations of dimensions (default 16384).
+	// Samples is the size of each sample of requests (failing, healthy)
+	// used for combinations of dimensions (default 16384). The sample is
+	// the requests with the smallest keys (signal.Request.Key): the same
+	// requests whatever the number of workers and their scheduling.
 	Samples int
-	// Seed seeds the reservoir sampling.
-	Seed uint64
 	// CountsOnly keeps what correlation reads (per-value counts, slot
 	// totals, the reservoir) and skips latency sketches and distinct
 	// clients: for a second pass, whose scope the first one gave.
@@ -135,9 +137,6 @@ func (o *AggOptions) defaults() {
 	}
 	if o.Samples <= 0 {
 		o.Samples = DefaultSamples
-	}
-	if o.Seed == 0 {
-		o.Seed = 0x9e3779b97f4a7c15
 	}
 }
 
@@ -237,19 +236,86 @@ type bucket struct {
 	rt uint32
 }
 
+// reservoir keeps the k requests of one class (failing, healthy) with the
+// smallest keys — a bottom-k sample: uniform when the keys are hashes of
+// the requests, and independent of the order the requests come in and of
+// how they were split among workers, so that the pair estimates are the
+// same on every run.
 type reservoir struct {
 	k     int
 	seen  uint64
 	times []int64
+	keys  []uint64
 	ids   []uint32 // k * maxSampledDims
+	heap  []int32  // slots as a max-heap on keys: heap[0] holds the largest key kept
+}
+
+// offer returns the slot the request with key takes, or -1 when it is not
+// kept. A slot taken from a request kept before is the caller's to
+// overwrite.
+func (r *reservoir) offer(key uint64, t int64) int {
+	r.seen++
+	if n := len(r.times); n < r.k {
+		if r.ids == nil {
+			r.ids = make([]uint32, 0, r.k*maxSampledDims)
+			r.times = make([]int64, 0, r.k)
+			r.keys = make([]uint64, 0, r.k)
+			r.heap = make([]int32, 0, r.k)
+		}
+		r.times = append(r.times, t)
+		r.keys = append(r.keys, key)
+		r.ids = append(r.ids, make([]uint32, maxSampledDims)...)
+		r.heap = append(r.heap, int32(n))
+		r.up(len(r.heap) - 1)
+		return n
+	}
+	top := int(r.heap[0])
+	if key >= r.keys[top] {
+		return -1
+	}
+	r.times[top], r.keys[top] = t, key
+	r.down(0)
+	return top
+}
+
+func (r *reservoir) up(i int) {
+	h, k := r.heap, r.keys
+	for i > 0 {
+		p := (i - 1) / 2
+		if k[h[p]] >= k[h[i]] {
+			return
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+}
+
+func (r *reservoir) down(i int) {
+	h, k := r.heap, r.keys
+	for {
+		c := 2*i + 1
+		if c >= len(h) {
+			return
+		}
+		if c+1 < len(h) && k[h[c+1]] > k[h[c]] {
+			c++
+		}
+		if k[h[i]] >= k[h[c]] {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
 }
 
 // sample is one sampled request after merging: its time, the number of
-// requests it stands for, whether it failed and its value id per dimension.
+// requests it stands for, whether it failed, its key and its value id per
+// dimension.
 type sample struct {
 	t      int64
 	w      float64
 	failed bool
+	key    uint64
 	ids    []uint32
 }
 
@@ -294,9 +360,13 @@ type Aggregator struct {
 	upField, failedField int
 
 	resFailed, resOK reservoir
-	merged           []sample
-	normalized       bool
-	rng              uint64
+	// merged holds the samples once the reservoirs are collected (bottom-k
+	// of each class after normalize); seenFailed and seenOK count the
+	// requests of each class they were drawn from.
+	merged             []sample
+	seenFailed, seenOK uint64
+	normalized         bool
+	keyHash            xxhash.Digest // requestKey's, for producers that set no key
 
 	// Requests counts the requests aggregated (after --since/--until).
 	Requests uint64
@@ -315,7 +385,6 @@ func NewAggregator(opt AggOptions) *Aggregator {
 		opt:       opt,
 		dimByName: map[string]int{},
 		statusIdx: map[int]int{},
-		rng:       opt.Seed,
 	}
 	a.main.cap = opt.MaxBuckets
 	a.slots.cap = opt.MaxSlots
@@ -342,9 +411,7 @@ func NewCollector(opt AggOptions) *Collector { return &Collector{opt: opt} }
 func (c *Collector) NewSink() signal.RequestSink {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	o := c.opt
-	o.Seed = c.opt.Seed + uint64(len(c.aggs))*0x632be59bd9b4e019 + 1
-	a := NewAggregator(o)
+	a := NewAggregator(c.opt)
 	c.aggs = append(c.aggs, a)
 	return a
 }
@@ -364,12 +431,26 @@ func (c *Collector) Merge() *Aggregator {
 	return a
 }
 
-func (a *Aggregator) rand() uint64 {
-	// xorshift64*
-	a.rng ^= a.rng >> 12
-	a.rng ^= a.rng << 25
-	a.rng ^= a.rng >> 27
-	return a.rng * 2685821657736338717
+// requestKey is r.Key, or for a producer that sets none a hash of the
+// request's time, status, duration and field values: slower, but as
+// independent of the order of the requests.
+func (a *Aggregator) requestKey(r *signal.Request) uint64 {
+	if r.Key != 0 {
+		return r.Key
+	}
+	var b [25]byte
+	binary.LittleEndian.PutUint64(b[0:], uint64(r.Time))
+	binary.LittleEndian.PutUint64(b[8:], uint64(r.Status))
+	binary.LittleEndian.PutUint64(b[16:], math.Float64bits(r.Duration))
+	d := &a.keyHash
+	d.Reset()
+	_, _ = d.Write(b[:24])
+	_, _ = d.Write(r.Client)
+	for i := range r.Fields {
+		_, _ = d.Write(r.Fields[i].Value)
+		_, _ = d.Write(b[24:]) // a separator: ("ab", "c") is not ("a", "bc")
+	}
+	return d.Sum64()
 }
 
 // setLayout prepares the field-index maps for a new field order.
@@ -550,27 +631,14 @@ func (a *Aggregator) Add(r *signal.Request) {
 		a.slotTotals[sp*2]++
 	}
 
-	// Reservoir sampling of the request's value ids (for combinations of
+	// Sampling of the request's value ids (for combinations of
 	// dimensions): decide first, so that the ids are written only for the
 	// few requests kept.
 	res := &a.resOK
 	if failed {
 		res = &a.resFailed
 	}
-	res.seen++
-	slot := -1
-	if len(res.times) < res.k {
-		if res.ids == nil {
-			res.ids = make([]uint32, 0, res.k*maxSampledDims)
-			res.times = make([]int64, 0, res.k)
-		}
-		slot = len(res.times)
-		res.times = append(res.times, t)
-		res.ids = append(res.ids, make([]uint32, maxSampledDims)...)
-	} else if j := a.rand() % res.seen; j < uint64(res.k) {
-		slot = int(j)
-		res.times[slot] = t
-	}
+	slot := res.offer(a.requestKey(r), t)
 	var cur []uint32
 	if slot >= 0 {
 		cur = res.ids[slot*maxSampledDims : (slot+1)*maxSampledDims]
@@ -884,31 +952,78 @@ func relayoutHLL(old []*hyperloglog.Sketch, mv layout) []*hyperloglog.Sketch {
 	return n
 }
 
-// normalize turns the reservoirs into weighted samples (once).
+// collect moves the reservoirs' requests into the samples.
+func (a *Aggregator) collect() {
+	for _, res := range []*reservoir{&a.resFailed, &a.resOK} {
+		failed := res == &a.resFailed
+		if failed {
+			a.seenFailed += res.seen
+		} else {
+			a.seenOK += res.seen
+		}
+		for i, t := range res.times {
+			ids := make([]uint32, len(a.dims))
+			copy(ids, res.ids[i*maxSampledDims:(i+1)*maxSampledDims])
+			a.merged = append(a.merged, sample{t: t, failed: failed, key: res.keys[i], ids: ids})
+		}
+		res.seen, res.times, res.keys, res.ids, res.heap = 0, nil, nil, nil, nil
+	}
+}
+
+// normalize turns the reservoirs into weighted samples: the Samples
+// requests of each class with the smallest keys, each standing for
+// seen/kept requests, in the order of their keys (sums over the samples
+// then add in the same order on every run).
 func (a *Aggregator) normalize() {
 	if a.normalized {
 		return
 	}
 	a.normalized = true
-	for _, res := range []*reservoir{&a.resFailed, &a.resOK} {
-		if len(res.times) == 0 {
-			continue
+	a.collect()
+	nf, nok := a.trim()
+	for i := range a.merged {
+		s := &a.merged[i]
+		if s.failed {
+			s.w = float64(a.seenFailed) / float64(nf)
+		} else {
+			s.w = float64(a.seenOK) / float64(nok)
 		}
-		w := float64(res.seen) / float64(len(res.times))
-		for i, t := range res.times {
-			ids := make([]uint32, len(a.dims))
-			copy(ids, res.ids[i*maxSampledDims:(i+1)*maxSampledDims])
-			a.merged = append(a.merged, sample{t: t, w: w, failed: res == &a.resFailed, ids: ids})
-		}
-		res.times, res.ids = nil, nil
 	}
+}
+
+// trim orders the samples (failing first, then by key) and keeps the
+// Samples of each class with the smallest keys. It returns how many of
+// each class are left.
+func (a *Aggregator) trim() (failed, ok int) {
+	slices.SortFunc(a.merged, func(x, y sample) int {
+		if x.failed != y.failed {
+			if x.failed {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(cmp.Compare(x.key, y.key), cmp.Compare(x.t, y.t))
+	})
+	nf := 0
+	for nf < len(a.merged) && a.merged[nf].failed {
+		nf++
+	}
+	k := a.opt.Samples
+	failed, ok = min(nf, k), min(len(a.merged)-nf, k)
+	copy(a.merged[failed:], a.merged[nf:nf+ok])
+	clear(a.merged[failed+ok:]) // let the dropped samples' ids go
+	a.merged = a.merged[:failed+ok]
+	return failed, ok
 }
 
 // Merge adds b's data into a. b must not be used afterwards.
 func (a *Aggregator) Merge(b *Aggregator) {
 	a.layPtr = nil // dimensions may change: re-read the layout on the next Add
-	a.normalize()
-	b.normalize()
+	a.collect()
+	b.collect()
+	a.normalized = false
+	a.seenFailed += b.seenFailed
+	a.seenOK += b.seenOK
 	a.Requests += b.Requests
 	a.Failed += b.Failed
 	a.Untimed += b.Untimed
@@ -997,6 +1112,12 @@ func (a *Aggregator) Merge(b *Aggregator) {
 		}
 		s.ids = ids
 		a.merged = append(a.merged, s)
+	}
+	if len(a.merged) > 4*a.opt.Samples {
+		// The bottom-k of a union is the bottom-k of the bottom-ks: trimming
+		// now keeps memory bounded whatever the number of workers and
+		// changes nothing normalize would not.
+		a.trim()
 	}
 }
 

@@ -1,7 +1,9 @@
 package triage
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -198,6 +200,70 @@ func TestCountsOnly(t *testing.T) {
 	for i := range fa {
 		if fa[i].Summary != fb[i].Summary || fa[i].Errors != fb[i].Errors {
 			t.Errorf("finding %d: full %q (%d errors), counts-only %q (%d)", i, fa[i].Summary, fa[i].Errors, fb[i].Summary, fb[i].Errors)
+		}
+	}
+}
+
+// TestSampleIndependentOfWorkers: the sample behind the estimated pair
+// figures is the same however the requests are split among workers and in
+// whatever order each reads them, so a triage of the same logs gives the
+// same figures on every run and on every machine (it used to depend on
+// the workers' scheduling and on their number).
+func TestSampleIndependentOfWorkers(t *testing.T) {
+	reqs, names := captureRequests(t, "p2p-bitrate", 30000)
+	const k = 800 // well below both classes: the sample is drawn, not everything
+	run := func(workers int, reverse bool) ([]Finding, *Aggregator) {
+		c := NewCollector(AggOptions{Samples: k})
+		sinks := make([]signal.RequestSink, workers)
+		rs := make([]*signal.Request, workers)
+		for i := range sinks {
+			sinks[i] = c.NewSink()
+			rs[i] = &signal.Request{Fields: make([]signal.Field, len(names))}
+			for j, n := range names {
+				rs[i].Fields[j].Name = n
+			}
+		}
+		for n := range reqs {
+			i := n
+			if reverse {
+				i = len(reqs) - 1 - n
+			}
+			wk := (n / 97) % workers // runs of requests, as chunks are
+			reqs[i].fill(rs[wk])
+			sinks[wk].Add(rs[wk])
+		}
+		a := c.Merge()
+		a.normalize()
+		w, _ := a.scope(&Options{}, &Result{})
+		return a.correlate(w, 5), a
+	}
+	want, a := run(1, false)
+	nf, nok := 0, 0
+	for _, s := range a.merged {
+		if s.failed {
+			nf++
+		} else {
+			nok++
+		}
+	}
+	if nf != k || nok != k {
+		t.Fatalf("sample holds %d failing and %d healthy requests, want %d each", nf, nok, k)
+	}
+	estimated := false
+	for _, f := range want {
+		estimated = estimated || f.Estimated
+	}
+	if !estimated {
+		t.Fatal("no finding is estimated from the sample: the test would prove nothing")
+	}
+	wantJSON, _ := json.Marshal(want)
+	for _, tc := range []struct {
+		workers int
+		reverse bool
+	}{{2, false}, {3, true}, {5, false}} {
+		got, _ := run(tc.workers, tc.reverse)
+		if gotJSON, _ := json.Marshal(got); !bytes.Equal(gotJSON, wantJSON) {
+			t.Errorf("%d workers (reversed %v): findings differ from one worker's\n got %s\nwant %s", tc.workers, tc.reverse, gotJSON, wantJSON)
 		}
 	}
 }

@@ -14,32 +14,7 @@ func TestAddAllocatesNothingPerRequest(t *testing.T) {
 	if testing.CoverMode() != "" {
 		t.Skip("coverage instruments allocations")
 	}
-	type req struct {
-		vals    [][]byte
-		t       int64
-		status  int
-		dur     float64
-		client  []byte
-		retries int
-	}
-	var reqs []req
-	var names []string
-	sc := scenarioNamed(t, "bad-pod")
-	sc.requests = 5000
-	sc.generate(func() signal.RequestSink {
-		return sinkFunc(func(r *signal.Request) {
-			q := req{t: r.Time, status: r.Status, dur: r.Duration, client: append([]byte(nil), r.Client...), retries: r.Retries}
-			names = names[:0]
-			for _, f := range r.Fields {
-				names = append(names, f.Name)
-				q.vals = append(q.vals, append([]byte(nil), f.Value...))
-			}
-			reqs = append(reqs, q)
-		})
-	})
-	if len(reqs) == 0 {
-		t.Fatal("the scenario generated no requests")
-	}
+	reqs, names := captureRequests(t, "bad-pod", 5000)
 	a := NewAggregator(AggOptions{Samples: 256})
 	r := &signal.Request{Fields: make([]signal.Field, len(names))}
 	for j, n := range names {
@@ -47,11 +22,7 @@ func TestAddAllocatesNothingPerRequest(t *testing.T) {
 	}
 	addAll := func() {
 		for i := range reqs {
-			q := &reqs[i]
-			for j, v := range q.vals {
-				r.Fields[j].Value = v
-			}
-			r.Time, r.Status, r.Duration, r.Client, r.Retries = q.t, q.status, q.dur, q.client, q.retries
+			reqs[i].fill(r)
 			a.Add(r)
 		}
 	}
@@ -62,4 +33,48 @@ func TestAddAllocatesNothingPerRequest(t *testing.T) {
 	if a.Requests != 7*uint64(len(reqs)) {
 		t.Errorf("counted %d requests, want %d", a.Requests, 7*len(reqs))
 	}
+}
+
+// capturedReq is a request of a generated scenario, copied out of the
+// generator's reused Request.
+type capturedReq struct {
+	vals    [][]byte
+	t       int64
+	status  int
+	dur     float64
+	client  []byte
+	retries int
+}
+
+// fill sets r (whose Fields have the captured names) to q.
+func (q *capturedReq) fill(r *signal.Request) {
+	for j, v := range q.vals {
+		r.Fields[j].Value = v
+	}
+	r.Time, r.Status, r.Duration, r.Client, r.Retries = q.t, q.status, q.dur, q.client, q.retries
+}
+
+// captureRequests generates n requests of the named scenario and returns
+// them with their field names.
+func captureRequests(t testing.TB, name string, n int) ([]capturedReq, []string) {
+	t.Helper()
+	var reqs []capturedReq
+	var names []string
+	sc := scenarioNamed(t, name)
+	sc.requests = n
+	sc.generate(func() signal.RequestSink {
+		return sinkFunc(func(r *signal.Request) {
+			q := capturedReq{t: r.Time, status: r.Status, dur: r.Duration, client: append([]byte(nil), r.Client...), retries: r.Retries}
+			names = names[:0]
+			for _, f := range r.Fields {
+				names = append(names, f.Name)
+				q.vals = append(q.vals, append([]byte(nil), f.Value...))
+			}
+			reqs = append(reqs, q)
+		})
+	})
+	if len(reqs) == 0 {
+		t.Fatalf("scenario %s generated no requests", name)
+	}
+	return reqs, names
 }
