@@ -267,3 +267,56 @@ func TestSampleIndependentOfWorkers(t *testing.T) {
 		}
 	}
 }
+
+// TestGridWidthIndependentOfOrder: the width the request series ends at is
+// the finest that holds every request within MaxBuckets buckets, whatever
+// the order of the requests and the number of workers. A grid used to
+// stretch into the room it keeps ahead of the newest bucket (up to twice
+// the cap) without coarsening, so one worker reading six hours ended at
+// 10-second buckets (2,161 of them) and two workers, merging, at 30
+// seconds: the onset and the baseline moved with the number of cores.
+func TestGridWidthIndependentOfOrder(t *testing.T) {
+	t0 := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC).UnixNano()
+	const secs = 6 * 3600
+	rng := rand.New(rand.NewPCG(7, 7))
+	shuffled := rng.Perm(secs)
+	orders := map[string]func(i int) int{
+		"forward":  func(i int) int { return i },
+		"backward": func(i int) int { return secs - 1 - i },
+		"shuffled": func(i int) int { return shuffled[i] },
+	}
+	type grid struct {
+		width        int64
+		buckets, slo int
+	}
+	var want *grid
+	for name, order := range orders {
+		for _, workers := range []int{1, 2, 3} {
+			col := NewCollector(AggOptions{})
+			sinks := make([]signal.RequestSink, workers)
+			for i := range sinks {
+				sinks[i] = col.NewSink()
+			}
+			r := &signal.Request{Fields: []signal.Field{{Name: "pod", Value: []byte("a")}}, Status: 200, Duration: -1}
+			for i := range secs {
+				r.Time = t0 + int64(order(i))*int64(time.Second)
+				sinks[(i/600)%workers].Add(r) // runs of requests, as chunks are
+			}
+			a := col.Merge()
+			lo, hi := a.main.observed()
+			slo, shi := a.slots.observed()
+			g := grid{a.main.width(), hi - lo + 1, shi - slo + 1}
+			if g.buckets > DefaultMaxBuckets || g.slo > DefaultMaxSlots {
+				t.Errorf("%s, %d workers: %d buckets and %d slots, over the caps (%d, %d)", name, workers, g.buckets, g.slo, DefaultMaxBuckets, DefaultMaxSlots)
+			}
+			if want == nil {
+				want = &g
+				if g.width != int64(30*time.Second) {
+					t.Errorf("six hours in %v buckets, want 30s: the finest width within %d buckets", time.Duration(g.width), DefaultMaxBuckets)
+				}
+			} else if g != *want {
+				t.Errorf("%s, %d workers: %v buckets (%d, %d slots), want %v (%d, %d)", name, workers, time.Duration(g.width), g.buckets, g.slo, time.Duration(want.width), want.buckets, want.slo)
+			}
+		}
+	}
+}

@@ -45,7 +45,10 @@ type span struct {
 func (s *span) width() int64 { return widthLadder[s.level] }
 
 // pos returns the storage position of time t, or -1 when t lies outside the
-// stored range.
+// stored range or would stretch the observed range past cap (the owner then
+// calls include, which coarsens). So the width a grid ends at is the finest
+// that holds all its times in cap buckets, whatever their order — and
+// whatever the number of workers that shared them out, once merged.
 func (s *span) pos(t int64) int {
 	a := floorDiv(t, widthLadder[s.level])
 	if !s.any {
@@ -55,10 +58,17 @@ func (s *span) pos(t int64) int {
 	if p < 0 || p >= int64(s.n) {
 		return -1
 	}
+	top := s.level == len(widthLadder)-1
 	if a < s.min {
+		if s.max-a+1 > int64(s.cap) && !top {
+			return -1
+		}
 		s.min = a
 	}
 	if a > s.max {
+		if a-s.min+1 > int64(s.cap) && !top {
+			return -1
+		}
 		s.max = a
 	}
 	return int(p)
