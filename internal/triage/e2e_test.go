@@ -2,7 +2,9 @@ package triage
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -106,4 +108,73 @@ func writeLines(t *testing.T, path string, write func(w io.Writer)) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestSameResultWhateverTheWorkers: the same logs give the same result —
+// every figure, every estimate — with one worker or several, as on a
+// laptop and a large server. Three inputs, a sample far smaller than
+// either class of requests, so the pair estimates are drawn.
+func TestSameResultWhateverTheWorkers(t *testing.T) {
+	dir := t.TempDir()
+	whole := filepath.Join(dir, "whole.log")
+	writeBadPodLog(t, whole, 40000)
+	data, err := os.ReadFile(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Three inputs cut at arbitrary lines: lb-a, lb-b, lb-c.
+	var paths []string
+	for i, part := range splitLines(data, 3) {
+		p := filepath.Join(dir, fmt.Sprintf("lb-%c.log", 'a'+i))
+		if err := os.WriteFile(p, part, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	run := func(workers int) []byte {
+		res, err := Run(context.Background(), Options{
+			Agg: AggOptions{Samples: 700},
+			Scan: func(ctx context.Context, newSink func() signal.RequestSink) (Inputs, error) {
+				st, err := accesslog.Scan(ctx, accesslog.Options{Paths: paths, Format: extendedCombined, Workers: workers}, newSink)
+				return Inputs{Lines: st.Lines, Malformed: st.Malformed, Sources: st.Sources}, err
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Findings) == 0 {
+			t.Fatal("no finding: the comparison would prove little")
+		}
+		res.Stages = nil // timings
+		b, err := json.Marshal(res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	want := run(1)
+	if !bytes.Contains(want, []byte(`"estimated":true`)) {
+		t.Fatal("no estimated figure: the sample is not exercised")
+	}
+	for _, w := range []int{2, 3, 5} {
+		if got := run(w); !bytes.Equal(got, want) {
+			t.Errorf("%d workers: the result differs from one worker's\n got %s\nwant %s", w, got, want)
+		}
+	}
+}
+
+// splitLines cuts data into n pieces at line boundaries.
+func splitLines(data []byte, n int) [][]byte {
+	var out [][]byte
+	for i := n; i > 0; i-- {
+		cut := len(data) / i
+		if j := bytes.IndexByte(data[cut:], '\n'); j >= 0 && i > 1 {
+			cut += j + 1
+		} else {
+			cut = len(data)
+		}
+		out = append(out, data[:cut])
+		data = data[cut:]
+	}
+	return out
 }
