@@ -247,7 +247,7 @@ type reservoir struct {
 	times []int64
 	keys  []uint64
 	ids   []uint32 // k * maxSampledDims
-	heap  []int32  // slots as a max-heap on keys: heap[0] holds the largest key kept
+	heap  []int32  // once full, the slots as a max-heap on keys: heap[0] holds the largest key kept
 }
 
 // offer returns the slot the request with key takes, or -1 when it is not
@@ -260,13 +260,21 @@ func (r *reservoir) offer(key uint64, t int64) int {
 			r.ids = make([]uint32, 0, r.k*maxSampledDims)
 			r.times = make([]int64, 0, r.k)
 			r.keys = make([]uint64, 0, r.k)
-			r.heap = make([]int32, 0, r.k)
 		}
 		r.times = append(r.times, t)
 		r.keys = append(r.keys, key)
 		r.ids = append(r.ids, make([]uint32, maxSampledDims)...)
-		r.heap = append(r.heap, int32(n))
-		r.up(len(r.heap) - 1)
+		if n+1 == r.k {
+			// Full: order the slots as a heap once (a small input never
+			// pays for one).
+			r.heap = make([]int32, r.k)
+			for i := range r.heap {
+				r.heap[i] = int32(i)
+			}
+			for i := r.k/2 - 1; i >= 0; i-- {
+				r.down(i)
+			}
+		}
 		return n
 	}
 	top := int(r.heap[0])
@@ -276,18 +284,6 @@ func (r *reservoir) offer(key uint64, t int64) int {
 	r.times[top], r.keys[top] = t, key
 	r.down(0)
 	return top
-}
-
-func (r *reservoir) up(i int) {
-	h, k := r.heap, r.keys
-	for i > 0 {
-		p := (i - 1) / 2
-		if k[h[p]] >= k[h[i]] {
-			return
-		}
-		h[p], h[i] = h[i], h[p]
-		i = p
-	}
 }
 
 func (r *reservoir) down(i int) {
@@ -961,8 +957,9 @@ func (a *Aggregator) collect() {
 		} else {
 			a.seenOK += res.seen
 		}
+		buf := make([]uint32, len(res.times)*len(a.dims)) // one allocation for the class's ids
 		for i, t := range res.times {
-			ids := make([]uint32, len(a.dims))
+			ids := buf[i*len(a.dims) : (i+1)*len(a.dims) : (i+1)*len(a.dims)]
 			copy(ids, res.ids[i*maxSampledDims:(i+1)*maxSampledDims])
 			a.merged = append(a.merged, sample{t: t, failed: failed, key: res.keys[i], ids: ids})
 		}
