@@ -18,7 +18,7 @@ if [ $# -lt 3 ]; then
 fi
 N=$1 F=$2
 shift 2
-EXT='$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_addr $upstream_status "$http_x_region"'
+EXT=$(cat "$(dirname "$0")/../bench/triage/extended.format")
 FMT=(--log-format "$EXT")
 case $F in *.jsonl) FMT=(--log-format json) ;; esac
 OUT=$(mktemp -d)

@@ -59,7 +59,7 @@ fi
 # The combined file's nginx log_format. Detection would pick plain
 # "combined" and leave the four extra fields unparsed, so it is given
 # explicitly: the benchmark measures parsing every field.
-EXTENDED='$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_addr $upstream_status "$http_x_region"'
+EXTENDED=$(cat bench/triage/extended.format)
 LOG=$DIR/access.log
 JSONL=$DIR/access.jsonl
 STAMP=$DIR/.lines

@@ -12,12 +12,15 @@
 #
 # Run it after a large change to the hot paths (the reader, the aggregator,
 # the metrics decoder); a stale profile still builds and still helps, only
-# less. Environment: LINES, WORK (scratch directory, default a temporary one).
+# less. Environment: LINES, OUT (where to write the profile, default
+# cmd/sitrep/default.pgo).
 set -euo pipefail
 
 LINES=${LINES:-2000000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-WORK=${WORK:-$(mktemp -d)}
+OUT=${OUT:-$ROOT/cmd/sitrep/default.pgo}
+case $OUT in /*) ;; *) OUT=$PWD/$OUT ;; esac
+WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cd "$ROOT"
 
@@ -31,7 +34,7 @@ note "generating $LINES lines and a lab scenario in $WORK"
 "$WORK/gen" -n "$LINES" -out "$WORK"
 "$WORK/sitrep" lab generate zone-outage --seed 3 --out "$WORK/lab" >/dev/null
 
-EXTENDED='$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_addr $upstream_status "$http_x_region"'
+EXTENDED=$(cat bench/triage/extended.format)
 note "profiling triage (combined, JSON lines, lab scenario)"
 "$WORK/sitrep" triage --cpuprofile "$WORK/combined.prof" --log "$WORK/access.log" --log-format "$EXTENDED" -o json >/dev/null
 "$WORK/sitrep" triage --cpuprofile "$WORK/json.prof" --log "$WORK/access.jsonl" --log-format json -o json >/dev/null
@@ -39,5 +42,5 @@ note "profiling triage (combined, JSON lines, lab scenario)"
   --metrics "$WORK/lab/metrics/*.json" -o json >/dev/null
 
 go tool pprof -proto "$WORK/combined.prof" "$WORK/json.prof" "$WORK/lab.prof" >"$WORK/merged.pgo" 2>/dev/null
-mv "$WORK/merged.pgo" cmd/sitrep/default.pgo
-note "wrote cmd/sitrep/default.pgo ($(wc -c <cmd/sitrep/default.pgo) bytes); rebuild to use it"
+mv "$WORK/merged.pgo" "$OUT"
+note "wrote $OUT ($(wc -c <"$OUT") bytes); rebuild to use it"

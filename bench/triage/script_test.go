@@ -87,3 +87,23 @@ func TestABScriptSmoke(t *testing.T) {
 		}
 	}
 }
+
+// TestPGOScriptSmoke runs scripts/pgo-profile.sh on a tiny generated log,
+// writing the profile to a temporary file (not cmd/sitrep/default.pgo), and
+// checks that it wrote a CPU profile the toolchain reads.
+func TestPGOScriptSmoke(t *testing.T) {
+	root := scriptRoot(t)
+	out := filepath.Join(t.TempDir(), "p.pgo")
+	cmd := exec.Command("bash", filepath.Join(root, "scripts", "pgo-profile.sh"))
+	cmd.Env = append(os.Environ(), "LINES=3000", "OUT="+out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("pgo-profile.sh: %v\n%s", err, b)
+	}
+	top, err := exec.Command("go", "tool", "pprof", "-top", out).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go tool pprof cannot read the profile: %v\n%s", err, top)
+	}
+	if !strings.Contains(string(top), "Type: cpu") {
+		t.Errorf("not a CPU profile:\n%s", top)
+	}
+}
