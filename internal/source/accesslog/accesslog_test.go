@@ -23,6 +23,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 // record is a copy of a parsed request, for golden files.
 type record struct {
+	Key      uint64            `json:"-"` // not in the golden files: a hash
 	Time     string            `json:"time"`
 	Status   int               `json:"status"`
 	Duration float64           `json:"duration"`
@@ -37,7 +38,7 @@ type collect struct {
 }
 
 func (c collect) Add(r *signal.Request) {
-	rec := record{Status: r.Status, Duration: r.Duration, Client: string(r.Client), Retries: r.Retries, Fields: map[string]string{}}
+	rec := record{Key: r.Key, Status: r.Status, Duration: r.Duration, Client: string(r.Client), Retries: r.Retries, Fields: map[string]string{}}
 	if r.Time != 0 {
 		rec.Time = time.Unix(0, r.Time).UTC().Format(time.RFC3339Nano)
 	}
@@ -63,6 +64,20 @@ func scanAll(t *testing.T, opts Options) ([]record, Stats, error) {
 		return recs[i].Fields["uri"] < recs[j].Fields["uri"]
 	})
 	return recs, st, err
+}
+
+// goldenFormat is a test case's format: a preset name or a log_format as
+// given, or "@file" for one kept in testdata/golden.
+func goldenFormat(t *testing.T, spec string) string {
+	t.Helper()
+	if !strings.HasPrefix(spec, "@") {
+		return spec
+	}
+	b, err := os.ReadFile(filepath.Join("testdata/golden", spec[1:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // TestGolden parses each preset and real-world log_format sample and
@@ -92,15 +107,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			format := tc.format
-			if strings.HasPrefix(format, "@") {
-				b, err := os.ReadFile(filepath.Join("testdata/golden", format[1:]))
-				if err != nil {
-					t.Fatal(err)
-				}
-				format = string(b)
-			}
-			recs, st, err := scanAll(t, Options{Paths: []string{filepath.Join("testdata/golden", tc.name+".log")}, Format: format})
+			recs, st, err := scanAll(t, Options{Paths: []string{filepath.Join("testdata/golden", tc.name+".log")}, Format: goldenFormat(t, tc.format)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -29,15 +28,7 @@ func TestParseAllocatesNothingPerLine(t *testing.T) {
 		{"custom-upstreamlog", "@custom-upstreamlog.format"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			spec := tc.format
-			if strings.HasPrefix(spec, "@") {
-				b, err := os.ReadFile(filepath.Join("testdata/golden", spec[1:]))
-				if err != nil {
-					t.Fatal(err)
-				}
-				spec = string(b)
-			}
-			f, err := ParseFormat(spec)
+			f, err := ParseFormat(goldenFormat(t, tc.format))
 			if err != nil {
 				t.Fatal(err)
 			}

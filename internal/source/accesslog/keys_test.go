@@ -2,30 +2,13 @@ package accesslog
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
-	"sync"
 	"testing"
-
-	"github.com/sitrep-dev/sitrep/internal/signal"
 )
-
-// keySink records each request's key and uri.
-type keySink struct {
-	mu   *sync.Mutex
-	keys map[uint64][]string
-}
-
-func (s keySink) Add(r *signal.Request) {
-	uri, _ := r.Lookup("uri")
-	s.mu.Lock()
-	s.keys[r.Key] = append(s.keys[r.Key], string(uri))
-	s.mu.Unlock()
-}
 
 // TestRequestKeys: a request's sampling key depends on its line and its
 // input only — not on the number of workers nor on which one read it — and
@@ -44,16 +27,20 @@ func TestRequestKeys(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "b.log"), first, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Each key's uris, in order.
 	scan := func(workers int, paths ...string) map[uint64][]string {
-		var mu sync.Mutex
-		ks := keySink{&mu, map[uint64][]string{}}
-		if _, err := Scan(context.Background(), Options{Paths: paths, Format: "combined", Workers: workers}, func() signal.RequestSink { return ks }); err != nil {
+		recs, _, err := scanAll(t, Options{Paths: paths, Format: "combined", Workers: workers})
+		if err != nil {
 			t.Fatal(err)
 		}
-		for _, uris := range ks.keys {
+		keys := map[uint64][]string{}
+		for _, r := range recs {
+			keys[r.Key] = append(keys[r.Key], r.Fields["uri"])
+		}
+		for _, uris := range keys {
 			sort.Strings(uris)
 		}
-		return ks.keys
+		return keys
 	}
 	one := scan(1, filepath.Join(dir, "a.log"))
 	if len(one) != 3000 {
