@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strconv"
 
+	"github.com/cespare/xxhash/v2"
+
 	"github.com/sitrep-dev/sitrep/internal/signal"
 )
 
@@ -39,10 +41,13 @@ type parser struct {
 	cols [][]byte // reused column slices (alb, haproxy)
 	// trailing is set when the last nginx parse left text after the format.
 	trailing bool
+	// keySalt is folded into each line's sampling key: the same line in
+	// two inputs is two requests (their source differs).
+	keySalt uint64
 }
 
 func newParser(f *Format, source string) *parser {
-	p := &parser{f: f}
+	p := &parser{f: f, keySalt: xxhash.Sum64String(source)}
 	p.raw = make([][]byte, len(f.names))
 	p.req.Fields = make([]signal.Field, nDerived+len(f.names))
 	for i, n := range derivedNames {

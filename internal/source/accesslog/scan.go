@@ -517,9 +517,6 @@ func runWorker(jobs <-chan job, free chan<- *[]byte, sink signal.RequestSink, ma
 			p = newParser(j.in.format, j.in.source)
 			parsers[j.in] = p
 		}
-		// The same line in two inputs is two requests (their source
-		// differs): the input's name is folded into each line's key.
-		salt := xxhash.Sum64String(j.in.source)
 		data := (*j.buf)[:j.n]
 		var lines int64
 		for len(data) > 0 {
@@ -551,7 +548,7 @@ func runWorker(jobs <-chan job, free chan<- *[]byte, sink signal.RequestSink, ma
 					// is when it was written.
 					p.req.Time, _ = parseISO(u.stamp)
 				}
-				p.req.Key = xxhash.Sum64(line) ^ salt
+				p.req.Key = xxhash.Sum64(line) ^ p.keySalt
 				sink.Add(&p.req)
 				continue
 			} else if u.stderr || ownLog(u.line) {
