@@ -30,7 +30,6 @@ const (
 	DefaultSamples    = 16384 // reservoir size, per class (failing, healthy)
 	maxSampledDims    = 64    // dimensions recorded in a sample
 	maxStatusCodes    = 32    // distinct status codes tracked, the rest is "other"
-	smallDim          = 12    // values looked up by linear scan before a map
 	maxDims           = 128   // dimensions per aggregate; further fields are ignored
 	maxTotalValues    = 40000 // values across all dimensions (memory budget)
 	otherValue        = "(other)"
@@ -141,15 +140,10 @@ func (o *AggOptions) defaults() {
 }
 
 type dimension struct {
-	name string
-	// small holds the values while there are few: a linear scan comparing
-	// length then bytes beats hashing for the common dimensions (region,
-	// method, status class, user-agent family …).
-	small     []string
-	smallKeys []uint64   // smallKey of each small value
-	ids       valueIndex // every value by hash, once there are more than smallDim
-	overN     uint64     // requests counted as "(other)"
-	vals      []string   // by id; vals[0] is the absent value
+	name  string
+	ids   valueIndex // every value by its valueKey
+	overN uint64     // requests counted as "(other)"
+	vals  []string   // by id; vals[0] is the absent value
 	// counts holds, per time slot, [id*2 + failed]. A slot's slice grows
 	// when a value first appears in it, so a new value costs nothing until
 	// it is counted, and re-laying out the slots moves slices, not counts.
@@ -163,14 +157,42 @@ type dimension struct {
 // every Aggregator of a run hashes alike and merges by hash.
 var valueSeed = maphash.MakeSeed()
 
-// valueIndex maps values to ids by their 64-bit hash alone: open
-// addressing with linear probing, at most half full. Two distinct values
-// share a hash with probability about n²/2⁶⁵ — 7·10⁻¹³ for the 5,000
-// values a dimension may hold — so the bytes are not compared again: the
-// comparison would cost a cache miss per request on a large dimension.
+// valueKey identifies a dimension value by 64 bits. A value of up to 7
+// bytes is its bytes and its length, exactly (top bit clear); a longer one
+// is a 63-bit seeded hash (top bit set). Two distinct long values share a
+// key with probability about n²/2⁶⁴ — 1.4·10⁻¹² for the 5,000 values a
+// dimension may hold — so the bytes are not compared again: the comparison
+// would cost a cache miss per request on a large dimension, and a call
+// per request on a small one.
+func valueKey(v []byte) uint64 {
+	n := len(v)
+	switch {
+	case n >= 8:
+		return maphash.Bytes(valueSeed, v) | 1<<63
+	case n >= 4:
+		// Two overlapping loads: the bytes in order, whatever n.
+		lo := uint64(binary.LittleEndian.Uint32(v))
+		hi := uint64(binary.LittleEndian.Uint32(v[n-4:]))
+		return lo | hi<<(8*(n-4)) | uint64(n)<<56
+	case n > 0:
+		return uint64(v[0]) | uint64(v[n/2])<<8 | uint64(v[n-1])<<16 | uint64(n)<<56
+	}
+	return 0
+}
+
+// valueKeyString is valueKey of a string.
+func valueKeyString(s string) uint64 {
+	return valueKey(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
+// valueIndex maps values to ids by their valueKey alone: open addressing
+// with linear probing, at most half full, the slot chosen by the key's
+// high bits after a multiplication (short values' keys are their bytes,
+// whose low bits are few and alike).
 type valueIndex struct {
 	slots []indexSlot
 	n     int
+	shift uint8 // 64 - log2(len(slots))
 }
 
 type indexSlot struct {
@@ -184,7 +206,7 @@ func (x *valueIndex) get(h uint64) uint32 {
 		return 0
 	}
 	mask := uint64(len(x.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
+	for i := (h * fibMul) >> x.shift; ; i = (i + 1) & mask {
 		s := &x.slots[i]
 		if s.id == 0 || s.hash == h {
 			return s.id
@@ -192,11 +214,15 @@ func (x *valueIndex) get(h uint64) uint32 {
 	}
 }
 
+// fibMul spreads keys over a valueIndex (Fibonacci hashing: 2⁶⁴/φ).
+const fibMul = 0x9e3779b97f4a7c15
+
 // put stores id for hash h (h not yet present).
 func (x *valueIndex) put(h uint64, id uint32) {
 	if 2*(x.n+1) > len(x.slots) {
 		old := x.slots
-		x.slots = make([]indexSlot, max(64, 2*len(old)))
+		x.slots = make([]indexSlot, max(32, 2*len(old)))
+		x.shift = uint8(64 - bits.TrailingZeros(uint(len(x.slots))))
 		x.n = 0
 		for _, s := range old {
 			if s.id != 0 {
@@ -205,7 +231,7 @@ func (x *valueIndex) put(h uint64, id uint32) {
 		}
 	}
 	mask := uint64(len(x.slots) - 1)
-	i := h & mask
+	i := (h * fibMul) >> x.shift
 	for x.slots[i].id != 0 {
 		i = (i + 1) & mask
 	}
@@ -521,7 +547,7 @@ func (a *Aggregator) dimIndex(name string) int {
 	if len(a.dims) >= maxDims {
 		return -1
 	}
-	d := &dimension{name: name, vals: []string{absentValue}, small: make([]string, 0, smallDim)}
+	d := &dimension{name: name, vals: []string{absentValue}}
 	d.counts = make([][]uint32, a.slots.n)
 	a.dims = append(a.dims, d)
 	a.dimByName[name] = len(a.dims) - 1
@@ -762,14 +788,7 @@ func (a *Aggregator) statusIndex(code int) int {
 // intern returns the id of value v in d, adding it when new. It may drop d.
 func (a *Aggregator) intern(d *dimension, v []byte) uint32 {
 	d.seen++
-	if d.small != nil {
-		k := smallKey(v)
-		for i, x := range d.smallKeys {
-			if x == k && (len(v) < 8 || d.small[i] == string(v)) {
-				return uint32(i + 1)
-			}
-		}
-	} else if id := d.ids.get(maphash.Bytes(valueSeed, v)); id != 0 {
+	if id := d.ids.get(valueKey(v)); id != 0 {
 		return id
 	}
 	if d.overflow != 0 {
@@ -803,19 +822,7 @@ func (a *Aggregator) add(d *dimension, s string) uint32 {
 	a.totalVals++
 	id := uint32(len(d.vals))
 	d.vals = append(d.vals, s)
-	switch {
-	case d.small != nil && len(d.small) < smallDim:
-		d.small = append(d.small, s)
-		d.smallKeys = append(d.smallKeys, smallKey([]byte(s)))
-	case d.small != nil:
-		// Too many for a linear scan: index every value by hash.
-		d.small, d.smallKeys = nil, nil
-		for i := 1; i < len(d.vals); i++ {
-			d.ids.put(maphash.String(valueSeed, d.vals[i]), uint32(i))
-		}
-	default:
-		d.ids.put(maphash.String(valueSeed, s), id)
-	}
+	d.ids.put(valueKeyString(s), id)
 	if s == otherValue {
 		d.overflow = id
 	}
@@ -824,15 +831,7 @@ func (a *Aggregator) add(d *dimension, s string) uint32 {
 
 // lookup returns the id of v in d, or 0.
 func (d *dimension) lookup(v string) uint32 {
-	if d.small != nil {
-		for i, x := range d.small {
-			if x == v {
-				return uint32(i + 1)
-			}
-		}
-		return 0
-	}
-	return d.ids.get(maphash.String(valueSeed, v))
+	return d.ids.get(valueKeyString(v))
 }
 
 // dropDim drops d while counting and returns its values to the budget.
@@ -844,7 +843,7 @@ func (a *Aggregator) dropDim(d *dimension) {
 // drop stops counting d: its values cannot concentrate anything.
 func (d *dimension) drop() {
 	d.dropped = true
-	d.ids, d.vals, d.counts, d.small, d.smallKeys = valueIndex{}, nil, nil, nil, nil
+	d.ids, d.vals, d.counts = valueIndex{}, nil, nil
 }
 
 // internString is intern for merging: it does not count a request.
@@ -1142,31 +1141,6 @@ func newHLL() *hyperloglog.Sketch {
 		panic(err) // constant arguments: cannot fail
 	}
 	return s
-}
-
-// smallKey packs a value's length and first 7 bytes: equal keys mean equal
-// values for values shorter than 8 bytes. Longer values fold in 8 bytes from
-// the middle and the end as well — user agents share their first bytes
-// ("Mozilla/") and often their length — so that a matching key nearly
-// always means a matching value, and the byte comparison that confirms it
-// runs about once per lookup.
-func smallKey(v []byte) uint64 {
-	if n := len(v); n >= 8 {
-		x := binary.LittleEndian.Uint64(v)
-		x ^= bits.RotateLeft64(binary.LittleEndian.Uint64(v[n/2-4:]), 21)
-		x ^= bits.RotateLeft64(binary.LittleEndian.Uint64(v[n-8:]), 43)
-		return x&(1<<56-1) | uint64(n)<<56
-	}
-	k := uint64(len(v)) << 56
-	if cap(v) >= 8 {
-		// One load: the bytes past the value (within its buffer) are
-		// masked off.
-		return k | binary.LittleEndian.Uint64(v[:8])&(1<<(8*len(v))-1)
-	}
-	for i := 0; i < len(v); i++ {
-		k |= uint64(v[i]) << (8 * i)
-	}
-	return k
 }
 
 // growCounts extends a slot's counts to at least n entries (ids*2),
