@@ -186,9 +186,11 @@ func valueKeyString(s string) uint64 {
 }
 
 // valueIndex maps values to ids by their valueKey alone: open addressing
-// with linear probing, at most half full, the slot chosen by the key's
-// high bits after a multiplication (short values' keys are their bytes,
-// whose low bits are few and alike).
+// with linear probing, at most three quarters full (the index of a large
+// dimension is read at random once per request, so its size in the cache
+// counts more than a probe within a cache line), the slot chosen by the
+// key's high bits after a multiplication (short values' keys are their
+// bytes, whose low bits are few and alike).
 type valueIndex struct {
 	slots []indexSlot
 	n     int
@@ -219,7 +221,7 @@ const fibMul = 0x9e3779b97f4a7c15
 
 // put stores id for hash h (h not yet present).
 func (x *valueIndex) put(h uint64, id uint32) {
-	if 2*(x.n+1) > len(x.slots) {
+	if 4*(x.n+1) > 3*len(x.slots) {
 		old := x.slots
 		x.slots = make([]indexSlot, max(32, 2*len(old)))
 		x.shift = uint8(64 - bits.TrailingZeros(uint(len(x.slots))))

@@ -167,8 +167,8 @@ func TestValueIndex(t *testing.T) {
 			t.Fatalf("get(%x) of an absent hash = %d", h, x.get(h))
 		}
 	}
-	if len(x.slots) < 2*x.n {
-		t.Errorf("%d slots for %d values: more than half full", len(x.slots), x.n)
+	if 4*x.n > 3*len(x.slots) {
+		t.Errorf("%d slots for %d values: more than three quarters full", len(x.slots), x.n)
 	}
 }
 
