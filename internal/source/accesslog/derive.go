@@ -14,9 +14,9 @@ const cacheMax = 1 << 15
 // so that the work is done once per value rather than once per line.
 type deriver struct {
 	pathBuf []byte
-	uas     map[string][]byte
-	nets6   map[string][2][]byte
-	ups     map[string][]byte
+	uas     memo[[]byte]
+	nets6   memo[[2][]byte]
+	ups     memo[[]byte]
 	upKey   []byte // scratch for the ups key: addr NUL name
 	net24   []byte // scratch for IPv4 networks (valid until the next line)
 	net16   []byte
@@ -25,18 +25,8 @@ type deriver struct {
 }
 
 func (d *deriver) init() {
-	d.uas = make(map[string][]byte)
-	d.nets6 = make(map[string][2][]byte)
-	d.ups = make(map[string][]byte)
 	d.net24 = make([]byte, 0, 24)
 	d.net16 = make([]byte, 0, 24)
-}
-
-func remember[V any](m map[string]V, k []byte, v V) {
-	if len(m) >= cacheMax {
-		clear(m)
-	}
-	m[string(k)] = v
 }
 
 // path normalises a request target into the deriver's scratch buffer (valid
@@ -183,10 +173,10 @@ func (d *deriver) clientNets(c []byte) ([]byte, []byte) {
 		d.net24, d.net16 = a, b
 		return a, b
 	}
-	if v, ok := d.nets6[string(c)]; ok {
+	v, h, ok := d.nets6.get(c)
+	if ok {
 		return v[0], v[1]
 	}
-	var v [2][]byte
 	if addr, err := netip.ParseAddr(strings.Trim(string(c), "[]")); err == nil {
 		if addr.Is4In6() {
 			addr = addr.Unmap()
@@ -202,7 +192,7 @@ func (d *deriver) clientNets(c []byte) ([]byte, []byte) {
 			v[0], v[1] = []byte(p.String()), []byte(p16.String())
 		}
 	}
-	remember(d.nets6, c, v)
+	d.nets6.put(h, v)
 	return v[0], v[1]
 }
 
@@ -246,11 +236,11 @@ var (
 )
 
 func (d *deriver) uaFamily(ua []byte) []byte {
-	if v, ok := d.uas[string(ua)]; ok {
-		return v
+	v, h, ok := d.uas.get(ua)
+	if !ok {
+		v = UAFamily(string(ua))
+		d.uas.put(h, v)
 	}
-	v := UAFamily(string(ua))
-	remember(d.uas, ua, v)
 	return v
 }
 
@@ -339,12 +329,12 @@ func (d *deriver) named(addr, name []byte) []byte {
 	// expression would be allocated for every line once longer than 32
 	// bytes, which addresses with service names usually are.
 	d.upKey = append(append(append(d.upKey[:0], addr...), 0), name...)
-	if v, ok := d.ups[string(d.upKey)]; ok {
-		return v
+	v, h, ok := d.ups.get(d.upKey)
+	if !ok {
+		v = make([]byte, 0, len(addr)+len(name)+3)
+		v = append(append(append(append(v, addr...), " ("...), name...), ')')
+		d.ups.put(h, v)
 	}
-	v := make([]byte, 0, len(addr)+len(name)+3)
-	v = append(append(append(append(v, addr...), " ("...), name...), ')')
-	remember(d.ups, d.upKey, v)
 	return v
 }
 
