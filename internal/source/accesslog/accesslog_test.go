@@ -318,6 +318,72 @@ func TestMalformedLineNumbers(t *testing.T) {
 	}
 }
 
+// TestLongLines: a line longer than a chunk is read whole into a larger
+// one, in the first chunk of a file and in the middle of it, plain and
+// gzipped; a line longer than maxLine is one malformed line, reported at
+// its own line number, and the lines after it are read as usual.
+func TestLongLines(t *testing.T) {
+	oldChunk, oldMax := chunkSize, maxLine
+	chunkSize, maxLine = 4096, 64<<10
+	defer func() { chunkSize, maxLine = oldChunk, oldMax }()
+	line := func(i int, path string) string {
+		return fmt.Sprintf("10.0.0.%d - - [20/Nov/2026:12:00:%02d +0000] \"GET %s HTTP/1.1\" 200 12 \"-\" \"curl/8\"\n", i%250, i%60, path)
+	}
+	var b bytes.Buffer
+	want := map[string]bool{}
+	long := func(n int) string { return "/long/" + strings.Repeat("a", n) }
+	tooLong := 0
+	for i := 1; i <= 400; i++ {
+		p := fmt.Sprintf("/x/%d", i)
+		switch {
+		case i == 1:
+			p = long(10_000) // the first line, longer than the first chunk
+		case i%97 == 0:
+			p = long(5_000 + 100*i) // longer than a chunk, up to ~44 KiB
+		case i == 250:
+			tooLong = i
+			b.WriteString(line(i, long(70_000)))
+			continue
+		}
+		want[p] = true
+		b.WriteString(line(i, p))
+	}
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "access.log")
+	zipped := filepath.Join(dir, "access.log.gz")
+	if err := os.WriteFile(plain, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(b.Bytes())
+	zw.Close()
+	if err := os.WriteFile(zipped, z.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{plain, zipped} {
+		recs, st, err := scanAll(t, Options{Paths: []string{path}, Format: "combined", Workers: 2, MaxSamples: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, r := range recs {
+			got[r.Fields["uri"]] = true
+		}
+		if st.Lines != 400 || st.Malformed != 1 || len(recs) != 399 || len(got) != len(want) {
+			t.Fatalf("%s: lines %d malformed %d requests %d (%d distinct paths, want %d)", path, st.Lines, st.Malformed, len(recs), len(got), len(want))
+		}
+		for p := range want {
+			if !got[p] {
+				t.Fatalf("%s: the request for a path of %d bytes is missing", path, len(p))
+			}
+		}
+		if len(st.Samples) != 1 || st.Samples[0].Line != int64(tooLong) || !strings.Contains(st.Samples[0].Reason, "longer than") {
+			t.Errorf("%s: samples %+v, want line %d reported as too long", path, st.Samples, tooLong)
+		}
+	}
+}
+
 func TestWrongFormatIsSuspected(t *testing.T) {
 	_, st, err := scanAll(t, Options{Paths: []string{"testdata/golden/alb.log"}, Format: "combined"})
 	if err != nil {
