@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"math"
-	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/axiomhq/hyperloglog"
 	"github.com/cespare/xxhash/v2"
 
+	"github.com/sitrep-dev/sitrep/internal/keyindex"
 	"github.com/sitrep-dev/sitrep/internal/signal"
 )
 
@@ -141,9 +141,9 @@ func (o *AggOptions) defaults() {
 
 type dimension struct {
 	name  string
-	ids   valueIndex // every value by its valueKey
-	overN uint64     // requests counted as "(other)"
-	vals  []string   // by id; vals[0] is the absent value
+	ids   keyindex.Index // every value by its valueKey
+	overN uint64         // requests counted as "(other)"
+	vals  []string       // by id; vals[0] is the absent value
 	// counts holds, per time slot, [id*2 + failed]. A slot's slice grows
 	// when a value first appears in it, so a new value costs nothing until
 	// it is counted, and re-laying out the slots moves slices, not counts.
@@ -183,62 +183,6 @@ func valueKey(v []byte) uint64 {
 // valueKeyString is valueKey of a string.
 func valueKeyString(s string) uint64 {
 	return valueKey(unsafe.Slice(unsafe.StringData(s), len(s)))
-}
-
-// valueIndex maps values to ids by their valueKey alone: open addressing
-// with linear probing, at most three quarters full (the index of a large
-// dimension is read at random once per request, so its size in the cache
-// counts more than a probe within a cache line), the slot chosen by the
-// key's high bits after a multiplication (short values' keys are their
-// bytes, whose low bits are few and alike).
-type valueIndex struct {
-	slots []indexSlot
-	n     int
-	shift uint8 // 64 - log2(len(slots))
-}
-
-type indexSlot struct {
-	hash uint64
-	id   uint32 // 0: empty
-}
-
-// get returns the id stored for hash h, or 0.
-func (x *valueIndex) get(h uint64) uint32 {
-	if len(x.slots) == 0 {
-		return 0
-	}
-	mask := uint64(len(x.slots) - 1)
-	for i := (h * fibMul) >> x.shift; ; i = (i + 1) & mask {
-		s := &x.slots[i]
-		if s.id == 0 || s.hash == h {
-			return s.id
-		}
-	}
-}
-
-// fibMul spreads keys over a valueIndex (Fibonacci hashing: 2⁶⁴/φ).
-const fibMul = 0x9e3779b97f4a7c15
-
-// put stores id for hash h (h not yet present).
-func (x *valueIndex) put(h uint64, id uint32) {
-	if 4*(x.n+1) > 3*len(x.slots) {
-		old := x.slots
-		x.slots = make([]indexSlot, max(32, 2*len(old)))
-		x.shift = uint8(64 - bits.TrailingZeros(uint(len(x.slots))))
-		x.n = 0
-		for _, s := range old {
-			if s.id != 0 {
-				x.put(s.hash, s.id)
-			}
-		}
-	}
-	mask := uint64(len(x.slots) - 1)
-	i := (h * fibMul) >> x.shift
-	for x.slots[i].id != 0 {
-		i = (i + 1) & mask
-	}
-	x.slots[i] = indexSlot{hash: h, id: id}
-	x.n++
 }
 
 // liveDim is a field of the current layout that feeds a dimension.
@@ -790,7 +734,7 @@ func (a *Aggregator) statusIndex(code int) int {
 // intern returns the id of value v in d, adding it when new. It may drop d.
 func (a *Aggregator) intern(d *dimension, v []byte) uint32 {
 	d.seen++
-	if id := d.ids.get(valueKey(v)); id != 0 {
+	if id := d.ids.Get(valueKey(v)); id != 0 {
 		return id
 	}
 	if d.overflow != 0 {
@@ -824,7 +768,7 @@ func (a *Aggregator) add(d *dimension, s string) uint32 {
 	a.totalVals++
 	id := uint32(len(d.vals))
 	d.vals = append(d.vals, s)
-	d.ids.put(valueKeyString(s), id)
+	d.ids.Put(valueKeyString(s), id)
 	if s == otherValue {
 		d.overflow = id
 	}
@@ -833,7 +777,7 @@ func (a *Aggregator) add(d *dimension, s string) uint32 {
 
 // lookup returns the id of v in d, or 0.
 func (d *dimension) lookup(v string) uint32 {
-	return d.ids.get(valueKeyString(v))
+	return d.ids.Get(valueKeyString(v))
 }
 
 // dropDim drops d while counting and returns its values to the budget.
@@ -845,7 +789,7 @@ func (a *Aggregator) dropDim(d *dimension) {
 // drop stops counting d: its values cannot concentrate anything.
 func (d *dimension) drop() {
 	d.dropped = true
-	d.ids, d.vals, d.counts = valueIndex{}, nil, nil
+	d.ids, d.vals, d.counts = keyindex.Index{}, nil, nil
 }
 
 // internString is intern for merging: it does not count a request.

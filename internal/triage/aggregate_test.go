@@ -145,33 +145,6 @@ func TestManyEvenValuesStayADimension(t *testing.T) {
 	}
 }
 
-// TestValueIndex: every stored hash comes back with its id across growth,
-// and absent hashes give 0.
-func TestValueIndex(t *testing.T) {
-	var x valueIndex
-	rng := rand.New(rand.NewPCG(1, 2))
-	hs := map[uint64]uint32{}
-	for id := uint32(1); id <= 10000; id++ {
-		h := rng.Uint64()
-		hs[h] = id
-		x.put(h, id)
-	}
-	for h, id := range hs {
-		if got := x.get(h); got != id {
-			t.Fatalf("get(%x) = %d, want %d", h, got, id)
-		}
-	}
-	for i := 0; i < 1000; i++ {
-		h := rng.Uint64()
-		if _, ok := hs[h]; !ok && x.get(h) != 0 {
-			t.Fatalf("get(%x) of an absent hash = %d", h, x.get(h))
-		}
-	}
-	if 4*x.n > 3*len(x.slots) {
-		t.Errorf("%d slots for %d values: more than three quarters full", len(x.slots), x.n)
-	}
-}
-
 // TestValueKey: values of up to 7 bytes get distinct keys — every value of
 // lengths 0–3 over a small alphabet and random values of lengths 4–7, so
 // that values differing in one byte or in length only are told apart —

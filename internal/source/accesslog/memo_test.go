@@ -22,8 +22,8 @@ func TestMemo(t *testing.T) {
 		if len(m.vals) > cacheMax {
 			t.Fatalf("%d values held, more than cacheMax (%d)", len(m.vals), cacheMax)
 		}
-		if 2*len(m.vals) > len(m.slots) {
-			t.Fatalf("%d values in %d slots: more than half full", len(m.vals), len(m.slots))
+		if m.idx.Len() != len(m.vals) {
+			t.Fatalf("%d keys indexed for %d values", m.idx.Len(), len(m.vals))
 		}
 	}
 	// The keys put since the last clearing are all there, with their values.
