@@ -863,15 +863,15 @@ func TestErrorLogLines(t *testing.T) {
 }
 
 // TestLongStartUp: a controller whose start-up lines fill more than the
-// first 64 KiB (on standard error, in CRI lines) is still detected from
-// the access lines after them.
+// first 64 KiB — here 1 MiB, more than a chunk — (on standard error, in
+// CRI lines) is still detected from the access lines after them.
 func TestLongStartUp(t *testing.T) {
 	access, err := os.ReadFile("testdata/golden/ingress-nginx.log")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	for i := 0; b.Len() < 100<<10; i++ {
+	for i := 0; b.Len() < 1<<20; i++ { // past a 256 KiB chunk: the first one is read at 2 MiB
 		fmt.Fprintf(&b, "2026-11-20T11:48:00.%09dZ stderr F I1120 11:48:00.%06d       7 store.go:%d] \"Found valid IngressClass\" ingress=\"shop/web-%d\"\n", i, i, 400+i, i)
 	}
 	lines := strings.Split(strings.TrimSpace(string(access)), "\n")

@@ -2,12 +2,15 @@ package accesslog
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/sitrep-dev/sitrep/internal/signal"
 )
 
 func seedLines(f *testing.F, files ...string) {
@@ -184,3 +187,42 @@ func FuzzErrorLog(f *testing.F) {
 		}
 	})
 }
+
+// FuzzChunks: whatever the bytes and wherever the chunk boundaries fall,
+// every non-empty line is read once — parsed or malformed — and a line
+// longer than maxLine is one malformed line, plain or gzipped. Small
+// chunks and a small maxLine put the boundaries inside the lines.
+func FuzzChunks(f *testing.F) {
+	f.Add([]byte("a\nbb\n\nccc"), uint8(0))
+	f.Add([]byte(strings.Repeat("x", 300)+"\nshort\n"+strings.Repeat("y", 700)), uint8(3))
+	f.Add([]byte("\r\n\r\nline\r\n"+strings.Repeat("z", 1000)+"\nend"), uint8(1))
+	f.Fuzz(func(t *testing.T, data []byte, shift uint8) {
+		oldChunk, oldMax := chunkSize, maxLine
+		chunkSize, maxLine = 16<<(shift%4), 512
+		defer func() { chunkSize, maxLine = oldChunk, oldMax }()
+		want := int64(0)
+		for _, l := range bytes.Split(data, []byte{'\n'}) {
+			if len(bytes.TrimSuffix(l, []byte{'\r'})) > 0 {
+				want++
+			}
+		}
+		path := filepath.Join(t.TempDir(), "access.log")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		st, err := Scan(context.Background(), Options{Paths: []string{path}, Format: "combined", Workers: 2}, func() signal.RequestSink { return discard{} })
+		if err != nil {
+			if want == 0 || bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data) {
+				return // an empty or binary file is refused, by design
+			}
+			t.Fatalf("scan: %v", err)
+		}
+		if st.Lines != want {
+			t.Fatalf("%d lines read, want %d", st.Lines, want)
+		}
+	})
+}
+
+type discard struct{}
+
+func (discard) Add(*signal.Request) {}

@@ -340,7 +340,10 @@ func readInput(ctx context.Context, s *inputState, opts Options, given *Format, 
 	var n int64
 	carry := make([]byte, 0, 1<<16)
 	skipping := false // inside an over-long line
-	size := chunkSize // grows, up to maxLine, while a line does not fit
+	// The first chunk is read at the largest size: format detection looks
+	// that far past the proxy's own log lines (setup). Later chunks start
+	// at chunkSize and grow, up to maxLine, while a line does not fit.
+	size := maxLine
 	for chunk := 0; ; {
 		if ctx.Err() != nil {
 			return n, ctx.Err()
@@ -406,6 +409,15 @@ func readInput(ctx context.Context, s *inputState, opts Options, given *Format, 
 					skipping = false
 				}
 			}
+		} else if skipping {
+			// The input ends in or just after an over-long line, already
+			// counted: drop its tail.
+			if first := bytes.IndexByte(data, '\n'); first >= 0 {
+				data = data[first+1:]
+			} else {
+				data = data[:0]
+			}
+			skipping = false
 		}
 		if len(data) > 0 {
 			s.mu.Lock()
