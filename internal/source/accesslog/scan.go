@@ -85,9 +85,10 @@ type Stats struct {
 
 // chunkSize is how much one job carries to a worker: small enough that a
 // chunk is still in the cache when a worker reads it, and that the stream
-// of chunks does not push the aggregator's indexes out (256 KiB took 3–5%
-// of the CPU off a 2M-line triage against 2 MiB). A line longer than a
-// chunk gets a larger one, up to maxLine; longer lines are malformed.
+// of chunks does not push the aggregator's indexes out (2 MiB is this
+// machine's L2; docs/performance.md has the measurements). A line longer
+// than a chunk gets a larger one, up to maxLine; longer lines are
+// malformed.
 // Variables, so that tests can force many chunks and long lines.
 var (
 	chunkSize = 256 << 10
@@ -375,9 +376,9 @@ func readInput(ctx context.Context, s *inputState, opts Options, given *Format, 
 			}
 		}
 		if !eof && !skipping && size < maxLine && bytes.IndexByte(buf[c:end], '\n') < 0 {
-			// A line longer than the chunk: read it into a larger one.
+			// A line longer than the chunk: carried whole, it sizes the
+			// next chunk (above) to twice this one.
 			carry = append(carry[:0], buf[:end]...)
-			size *= 2
 			free <- bp
 			continue
 		}
