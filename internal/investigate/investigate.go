@@ -113,8 +113,17 @@ func Run(ctx context.Context, o Options) (*triage.Result, error) {
 				continue
 			}
 			switch {
+			case len(d.Extended) > 0:
+				notes = append(notes, fmt.Sprintf("%s: format %s with %d more fields, named from their values: %s; if a name is wrong, give the format with yours: --log-format %s",
+					src, d.Name, len(d.Extended), strings.Join(d.Extended, ", "), "'"+strings.ReplaceAll(d.Format.Spec, "'", `'\''`)+"'"))
 			case d.Ambiguous:
-				notes = append(notes, fmt.Sprintf("%s: format detected as %s, but %s parse it as well; give --log-format to choose", src, d.Name, strings.Join(d.Candidates, ", ")))
+				var others []string
+				for _, c := range d.Candidates {
+					if c != d.Name {
+						others = append(others, c)
+					}
+				}
+				notes = append(notes, fmt.Sprintf("%s: format detected as %s, but %s parse it as well; give --log-format to choose", src, d.Name, strings.Join(others, ", ")))
 			case d.Extra:
 				notes = append(notes, fmt.Sprintf("%s: lines carry fields after the %s format; give your log_format with --log-format to analyse them", src, d.Name))
 			}

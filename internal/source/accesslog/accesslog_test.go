@@ -254,11 +254,17 @@ func TestDetect(t *testing.T) {
 			t.Errorf("%s detected as %s (%.2f), want %s", file, d.Name, d.ParsedShare, want)
 		}
 	}
-	// A combined line with extra fields appended is combined, flagged.
+	// A combined line with extra fields appended is combined, and they are
+	// read (TestExtend); one whose extra text does not split into fields
+	// is combined, flagged.
 	ext := []byte(`1.2.3.4 - - [20/Nov/2026:12:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8" 0.004 10.0.0.1:80 200 "eu"`)
 	d, err := Detect([][]byte{ext})
-	if err != nil || d.Name != "combined" || !d.Extra {
+	if err != nil || d.Name != "combined" || d.Extra || len(d.Extended) != 4 || d.Ambiguous {
 		t.Errorf("extended combined detected as %+v, %v", d, err)
+	}
+	odd := []byte(`1.2.3.4 - - [20/Nov/2026:12:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8" "eu`)
+	if d, err := Detect([][]byte{odd}); err != nil || d.Name != "combined" || !d.Extra || d.Ambiguous {
+		t.Errorf("combined with unreadable extra text detected as %+v, %v", d, err)
 	}
 	// Lines of a custom format that no preset knows are an error that says what to do.
 	if _, err := Detect(read("custom-ltsv.log")); err == nil || !strings.Contains(err.Error(), "--log-format") {

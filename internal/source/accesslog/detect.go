@@ -19,8 +19,12 @@ type Detection struct {
 	// ParsedShare is the share of sample lines the chosen format parses.
 	ParsedShare float64 `json:"parsed_share"`
 	// Extra is set when the lines carry fields after the chosen format's
-	// last one (a team's extended format): give --log-format to name them.
+	// last one that could not be read (see Extended).
 	Extra bool `json:"extra_fields,omitempty"`
+	// Extended names the fields read after the chosen preset's last one
+	// (a team's extended format, see extend): Format is the preset with
+	// them appended, and Format.Spec the log_format that reads them.
+	Extended []string `json:"extended,omitempty"`
 }
 
 type detectScore struct {
@@ -37,7 +41,7 @@ func parseCounts(f *Format, lines [][]byte) (parsed, exact int) {
 	for _, l := range lines {
 		if p.parse(l) == "" {
 			parsed++
-			if !p.trailing {
+			if f.kind != kindNginx || p.end == len(l) {
 				exact++
 			}
 		}
@@ -47,7 +51,9 @@ func parseCounts(f *Format, lines [][]byte) (parsed, exact int) {
 
 // Detect picks the preset that parses the sample lines best. A format that
 // consumes whole lines beats one that leaves text over; on a full tie the
-// richer preset wins and the detection is marked ambiguous.
+// richer preset wins and the detection is marked ambiguous. Fields the
+// lines carry after the chosen preset's last are read too when they can be
+// (extend).
 func Detect(sample [][]byte) (Detection, error) {
 	var lines [][]byte
 	for _, l := range sample {
@@ -88,14 +94,24 @@ func Detect(sample [][]byte) (Detection, error) {
 		return a.order < b.order
 	})
 	best := scores[0]
-	d := Detection{Format: best.f, Name: best.f.Name, ParsedShare: float64(best.parsed) / float64(len(lines)),
-		Extra: best.exact < best.parsed}
+	d := Detection{Format: best.f, Name: best.f.Name, ParsedShare: float64(best.parsed) / float64(len(lines))}
 	for _, s := range scores {
 		if s.parsed*10 >= best.parsed*9 {
 			d.Candidates = append(d.Candidates, s.f.Name)
 		}
 	}
-	if len(scores) > 1 && scores[1].parsed == best.parsed && scores[1].exact == best.exact {
+	if best.exact < best.parsed {
+		// Fields after the preset's last: read them if they split into
+		// the same columns on every line, else say they are there.
+		if ext, ok := extend(best.f, lines); ok {
+			d.Format, d.Extended = ext.f, ext.names
+			return d, nil
+		}
+		d.Extra = true
+	}
+	// Two presets that read the whole lines equally are a real choice; of
+	// two that both leave text over, the first (richer) read more of it.
+	if len(scores) > 1 && scores[1].parsed == best.parsed && scores[1].exact == best.exact && !d.Extra {
 		d.Ambiguous = true
 	}
 	return d, nil

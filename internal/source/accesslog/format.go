@@ -122,6 +122,20 @@ func fieldName(v string) string {
 // prefix and the trailing ';' users paste from nginx.conf).
 func ParseFormat(spec string) (*Format, error) {
 	s := strings.TrimSpace(spec)
+	if strings.ContainsAny(s, "\r\n") {
+		// No line holds a newline: one in the format is a line break of
+		// the config file or of a terminal that wrapped a copied format.
+		var b strings.Builder
+		for i, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
+			if l = strings.TrimSpace(l); l != "" {
+				if i > 0 && b.Len() > 0 {
+					b.WriteByte(' ')
+				}
+				b.WriteString(l)
+			}
+		}
+		s = b.String()
+	}
 	if s == "" {
 		return nil, fmt.Errorf("empty log format: give a preset (%s) or an nginx log_format string", strings.Join(PresetNames, ", "))
 	}
@@ -323,7 +337,8 @@ type step struct {
 	// esc: the terminator opens with a quote, which must not be one
 	// escaped with a backslash inside the value.
 	esc bool
-	// list: an upstream list whose terminator opens with a space.
+	// list: an upstream list whose terminator opens with a space (or
+	// that ends the format).
 	list bool
 }
 
@@ -346,6 +361,8 @@ func (f *Format) compileSteps() {
 			s.c, s.rest = s.term[0], s.term[1:]
 			s.esc = s.c == '"'
 			s.list = t.list && s.c == ' '
+		} else {
+			s.list = t.list // a final list ends at a space outside it
 		}
 		f.steps = append(f.steps, s)
 	}

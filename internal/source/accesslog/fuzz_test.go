@@ -135,6 +135,54 @@ func FuzzDetect(f *testing.F) {
 		if d.Format == nil || d.ParsedShare <= 0 || len(d.Candidates) == 0 || d.Candidates[0] != d.Name {
 			t.Fatalf("detection %+v", d)
 		}
+		if len(d.Extended) > 0 {
+			// The log_format the report quotes reads the lines whole.
+			f, err := ParseFormat(d.Format.Spec)
+			if err != nil {
+				t.Fatalf("extended spec %q: %v", d.Format.Spec, err)
+			}
+			var lines [][]byte
+			for _, l := range bytes.Split([]byte(text), []byte("\n")) {
+				if len(l) > 0 {
+					lines = append(lines, l)
+				}
+			}
+			if n, exact := parseCounts(f, lines); float64(n) != d.ParsedShare*float64(len(lines)) || exact != n {
+				t.Fatalf("extended spec %q parses %d lines, %d whole, of %d (share %.2f)", d.Format.Spec, n, exact, len(lines), d.ParsedShare)
+			}
+		}
+	})
+}
+
+// FuzzSplitExtra: the columns split from any text put it back together
+// exactly, and never hold a separator of their own.
+func FuzzSplitExtra(f *testing.F) {
+	f.Add(` 0.001 10.0.0.1:80, 10.0.0.2:80 : 10.0.1.1:80 "a b" [x] k="v" rt=0.1`)
+	f.Add(` "a \"q\" b"`)
+	f.Add(`  x=`)
+	f.Fuzz(func(t *testing.T, text string) {
+		cols, vals, ok := splitExtra([]byte(text))
+		if !ok {
+			return
+		}
+		var b strings.Builder
+		for i, c := range cols {
+			b.WriteString(c.sep)
+			if strings.Trim(c.sep, " ") != "" && strings.Trim(c.sep, " ") != c.key+"=" {
+				t.Fatalf("separator %q of key %q", c.sep, c.key)
+			}
+			switch c.quote {
+			case '"':
+				b.WriteString(`"` + vals[i] + `"`)
+			case '[':
+				b.WriteString("[" + vals[i] + "]")
+			default:
+				b.WriteString(vals[i])
+			}
+		}
+		if b.String() != text {
+			t.Fatalf("%q split into %+v %q, which give %q", text, cols, vals, b.String())
+		}
 	})
 }
 

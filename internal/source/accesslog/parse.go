@@ -39,8 +39,9 @@ type parser struct {
 	der  deriver
 	json *jsonState
 	cols [][]byte // reused column slices (alb, haproxy)
-	// trailing is set when the last nginx parse left text after the format.
-	trailing bool
+	// end is where the last nginx parse stopped: before len(line), the
+	// line carries text after the format.
+	end int
 	// keySalt is folded into each line's sampling key: the same line in
 	// two inputs is two requests (their source differs).
 	keySalt uint64
@@ -199,7 +200,7 @@ func statusClass(s int) []byte {
 // compiled steps: find each variable's terminator, consume it, set the value.
 func (p *parser) parseNginx(line []byte) string {
 	pos := 0
-	p.trailing = false
+	p.end = 0
 	steps := p.f.steps
 	for i := range steps {
 		s := &steps[i]
@@ -228,7 +229,11 @@ func (p *parser) parseNginx(line []byte) string {
 			if t.role != roleRequest && t.out >= 0 {
 				// Last variable: up to the next space, so that extra
 				// fields a team appended stay out of it.
-				if e := bytes.IndexByte(line[pos:], ' '); e >= 0 {
+				if s.list {
+					if e := indexListEnd(line, pos, &spaceTerm); e >= 0 {
+						end = e
+					}
+				} else if e := bytes.IndexByte(line[pos:], ' '); e >= 0 {
 					end = pos + e
 				}
 			}
@@ -243,7 +248,7 @@ func (p *parser) parseNginx(line []byte) string {
 			return r
 		}
 	}
-	p.trailing = pos < len(line)
+	p.end = pos
 	return ""
 }
 
@@ -306,6 +311,10 @@ func indexListEnd(line []byte, pos int, s *step) int {
 		return e
 	}
 }
+
+// spaceTerm is the terminator of a list that ends the format: the first
+// space outside the list (indexListEnd).
+var spaceTerm = step{term: " ", c: ' '}
 
 func (p *parser) setVar(t *token, v []byte) string {
 	switch t.role {

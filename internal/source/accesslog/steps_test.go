@@ -24,6 +24,19 @@ func TestNginxSteps(t *testing.T) {
 			want:   map[string]string{"status": "503", "uri": "/a/1", "method": "GET", "path": "/a/:id"},
 		},
 		{
+			name:   "upstream list ending the format",
+			format: `$status $upstream_addr $upstream_response_time`,
+			line:   `502 10.0.0.1:80, 10.0.0.2:80 : 10.0.1.1:80 0.004, 0.010 : 0.001`,
+			want:   map[string]string{"upstream_addr": "10.0.0.1:80, 10.0.0.2:80 : 10.0.1.1:80", "upstream_response_time": "0.004, 0.010 : 0.001"},
+		},
+		{
+			name:     "upstream list ending the format, extra text after it",
+			format:   `$status $upstream_response_time`,
+			line:     `502 0.004, 0.010 "eu"`,
+			want:     map[string]string{"upstream_response_time": "0.004, 0.010"},
+			trailing: true,
+		},
+		{
 			name:   "opening literal missing",
 			format: `[$time_local] $status "$request"`,
 			line:   `20/Nov/2026:12:00:00 +0000] 503 "GET / HTTP/1.1"`,
@@ -97,8 +110,8 @@ func TestNginxSteps(t *testing.T) {
 					t.Errorf("%s = %q, want %q", k, got[k], v)
 				}
 			}
-			if p.trailing != tc.trailing {
-				t.Errorf("trailing = %v, want %v", p.trailing, tc.trailing)
+			if trailing := p.end < len(tc.line); trailing != tc.trailing {
+				t.Errorf("trailing = %v, want %v", trailing, tc.trailing)
 			}
 		})
 	}
