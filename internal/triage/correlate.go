@@ -50,7 +50,7 @@ var dimPriority = map[string]int{
 	"region": 10, "zone": 11, "availability_zone": 11, "az": 11, "datacenter": 12, "dc": 12,
 	"node": 13, "cluster": 14, "no_upstream": 15, "upstream": 20, "upstream_name": 21, "pod": 19,
 	"upstream_addr": 25, "target": 26, "path": 30, "version": 31, "host": 32, "method": 40,
-	"ua_family": 60, "client_net16": 70, "client_net": 71, "client": 72, "user_agent": 73,
+	"ua_product": 59, "ua_family": 60, "client_net16": 70, "client_net": 71, "client": 72, "user_agent": 73,
 	"source": 90, "elb": 85, "lb": 85,
 	// Attributes that only restate the load balancer or the backend.
 	"chosen_cert_arn": 95, "ssl_cipher": 95, "ssl_protocol": 95, "matched_rule_priority": 95,

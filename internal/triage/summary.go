@@ -79,6 +79,8 @@ func action(dims, vals []string) string {
 		return fmt.Sprintf("check load balancer / log source %s%s and what it routes to", v, where)
 	case d == "host" || d == "server_name" || d == "vhost":
 		return fmt.Sprintf("check the service behind host %s%s", v, where)
+	case d == "ua_product":
+		return fmt.Sprintf("the clients of %s fail%s: check what that release sends (and what the server last changed in accepting it)", v, where)
 	case strings.HasPrefix(d, "client") || d == "ua_family" || d == "user_agent":
 		return fmt.Sprintf("one population of clients fails (%s=%s%s): check what distinguishes them (network, app version, cache)", d, v, where)
 	default:

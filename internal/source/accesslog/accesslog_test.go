@@ -517,6 +517,39 @@ func TestUAFamily(t *testing.T) {
 	}
 }
 
+// TestUAProduct: the client software and its version, so that one failing
+// release of an app (or one browser version) is one dimension value.
+func TestUAProduct(t *testing.T) {
+	for ua, want := range map[string]string{
+		"ShopApp/5.2.0 (Android 14; Pixel 8)":          "ShopApp/5.2.0",
+		"ShopApp/5.2.0 (iPhone; iOS 17.1; Scale/3.00)": "ShopApp/5.2.0",
+		"ShopApp/512 CFNetwork/1410.0.3 Darwin/22.6.0": "ShopApp/512",
+		"okhttp/4.12.0":          "okhttp/4.12.0",
+		"curl/8.4.0":             "curl/8.4.0",
+		"python-requests/2.31.0": "python-requests/2.31.0",
+		"Dalvik/2.1.0 (Linux; U; Android 14; SM-S918B Build/UP1A)":                                                                                "Dalvik/2.1.0",
+		"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)":                                                                "Googlebot/2.1",
+		"Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)":                                                                 "bingbot/2.0",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.109 Safari/537.36":                    "Chrome/120",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.2210":          "Edge/120",
+		"Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0":                                                                  "Firefox/121",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1": "Safari/17",
+		"Mozilla/5.0 (Linux; Android 10; K; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/120.0.6099.43 Mobile Safari/537.36":     "Chrome/120",
+		"Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 6.1; Trident/4.0)":                                                                         "MSIE/8",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148":                                               "Mobile/15E148",
+		"Mozilla/5.0": "other",
+		"-":           "-",
+		"":            "-",
+	} {
+		if got := UAProduct(ua); got != want {
+			t.Errorf("UAProduct(%q) = %s, want %s", ua, got, want)
+		}
+	}
+	if got := UAProduct(strings.Repeat("x", 200)); len(got) != 64 {
+		t.Errorf("a 200-byte token gives %d bytes", len(got))
+	}
+}
+
 func TestParseFormatErrors(t *testing.T) {
 	for spec, want := range map[string]string{
 		"":                    "empty log format",

@@ -14,7 +14,7 @@ const cacheMax = 1 << 15
 // so that the work is done once per value rather than once per line.
 type deriver struct {
 	pathBuf []byte
-	uas     memo[[]byte]
+	uas     memo[uaInfo]
 	nets6   memo[[2][]byte]
 	ups     memo[[]byte]
 	upKey   []byte // scratch for the ups key: addr NUL name
@@ -235,13 +235,87 @@ var (
 	uaOther       = []byte("other")
 )
 
-func (d *deriver) uaFamily(ua []byte) []byte {
+// uaInfo is what a user agent says of the client: its family and its
+// product.
+type uaInfo struct{ family, product []byte }
+
+func (d *deriver) ua(ua []byte) uaInfo {
 	v, h, ok := d.uas.get(ua)
 	if !ok {
-		v = UAFamily(string(ua))
+		s := string(ua)
+		v = uaInfo{UAFamily(s), []byte(UAProduct(s))}
 		d.uas.put(h, v)
 	}
 	return v
+}
+
+// browserTokens are the product tokens that name a browser, the most
+// specific first: Edge's and Opera's user agents also say Chrome and
+// Safari, Chrome's also says Safari.
+var browserTokens = []struct{ token, name string }{
+	{"Edg/", "Edge"}, {"EdgA/", "Edge"}, {"EdgiOS/", "Edge"}, {"OPR/", "Opera"},
+	{"SamsungBrowser/", "SamsungBrowser"}, {"YaBrowser/", "YaBrowser"}, {"UCBrowser/", "UCBrowser"},
+	{"Firefox/", "Firefox"}, {"FxiOS/", "Firefox"}, {"CriOS/", "Chrome"}, {"Chrome/", "Chrome"},
+	{"Version/", "Safari"}, // Safari gives its version so; its Safari/ token is WebKit's build
+	{"MSIE ", "MSIE"}, {"Trident/", "Trident"},
+}
+
+// UAProduct names the client software a User-Agent header identifies,
+// with its version: the app and release of a mobile app, library or tool
+// ("ShopApp/5.2.0", "okhttp/4.12.0", "curl/8.4.0"), a browser and its
+// major version ("Chrome/120"), a crawler ("Googlebot/2.1"). A client
+// release that fails shows as one value.
+func UAProduct(ua string) string {
+	ua = strings.TrimSpace(ua)
+	if ua == "" || ua == "-" {
+		return "-"
+	}
+	if !strings.HasPrefix(ua, "Mozilla/") && !strings.HasPrefix(ua, "Opera/") {
+		// An app, library or tool: its first product token.
+		end := strings.IndexAny(ua, " (;")
+		if end < 0 {
+			end = len(ua)
+		}
+		return capLen(ua[:end])
+	}
+	// A crawler says who it is inside the comment: (compatible; Googlebot/2.1; …).
+	if i := strings.Index(ua, "compatible; "); i >= 0 {
+		c := ua[i+len("compatible; "):]
+		if j := strings.IndexAny(c, ";)"); j >= 0 {
+			c = c[:j]
+		}
+		if strings.Contains(c, "/") && !strings.HasPrefix(c, "MSIE") {
+			return capLen(strings.TrimSpace(c))
+		}
+	}
+	for _, b := range browserTokens {
+		i := strings.Index(ua, b.token)
+		if i < 0 {
+			continue
+		}
+		v := ua[i+len(b.token):]
+		if j := strings.IndexAny(v, ". ;)"); j >= 0 {
+			v = v[:j]
+		}
+		if v == "" {
+			return b.name
+		}
+		return capLen(b.name + "/" + v)
+	}
+	// Another product behind Mozilla/: its last token, as it is.
+	if i := strings.LastIndexByte(ua, ' '); i >= 0 && strings.Contains(ua[i+1:], "/") {
+		return capLen(ua[i+1:])
+	}
+	return "other"
+}
+
+// capLen bounds a derived value's length: a product token is a name and a
+// version, not a sentence.
+func capLen(s string) string {
+	if len(s) > 64 {
+		return s[:64]
+	}
+	return s
 }
 
 // UAFamily classifies a User-Agent header.

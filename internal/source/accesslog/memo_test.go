@@ -51,8 +51,8 @@ func TestMemoDerived(t *testing.T) {
 	uas := []string{"curl/8.5.0", "Googlebot/2.1 (+http://www.google.com/bot.html)", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148", "-", ""}
 	for round := 0; round < 2; round++ {
 		for _, ua := range uas {
-			if got, want := string(d.uaFamily([]byte(ua))), string(UAFamily(ua)); got != want {
-				t.Errorf("round %d: uaFamily(%q) = %q, want %q", round, ua, got, want)
+			if got, want := d.ua([]byte(ua)), (uaInfo{UAFamily(ua), []byte(UAProduct(ua))}); string(got.family) != string(want.family) || string(got.product) != string(want.product) {
+				t.Errorf("round %d: ua(%q) = %q %q, want %q %q", round, ua, got.family, got.product, want.family, want.product)
 			}
 		}
 		for _, c := range []struct{ addr, n48, n32 string }{

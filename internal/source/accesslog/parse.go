@@ -11,7 +11,7 @@ import (
 
 // Derived dimension names. They come first in every Request, before the raw
 // fields, so that their positions are the same for every format.
-var derivedNames = []string{"source", "status_class", "path", "client_net", "client_net16", "ua_family", "upstream", "no_upstream", "failed_upstream"}
+var derivedNames = []string{"source", "status_class", "path", "client_net", "client_net16", "ua_family", "ua_product", "upstream", "no_upstream", "failed_upstream"}
 
 const (
 	dSource = iota
@@ -20,6 +20,7 @@ const (
 	dClientNet
 	dClientNet16
 	dUAFamily
+	dUAProduct
 	dUpstream
 	dNoUpstream
 	dFailedUpstream
@@ -155,10 +156,11 @@ func (p *parser) finish() {
 	} else {
 		f[dClientNet].Value, f[dClientNet16].Value = nil, nil
 	}
-	if p.iUA >= 0 && p.raw[p.iUA] != nil && !f[dUAFamily].Unwanted {
-		f[dUAFamily].Value = p.der.uaFamily(p.raw[p.iUA])
+	if p.iUA >= 0 && p.raw[p.iUA] != nil && (!f[dUAFamily].Unwanted || !f[dUAProduct].Unwanted) {
+		u := p.der.ua(p.raw[p.iUA])
+		f[dUAFamily].Value, f[dUAProduct].Value = u.family, u.product
 	} else {
-		f[dUAFamily].Value = nil
+		f[dUAFamily].Value, f[dUAProduct].Value = nil, nil
 	}
 	if p.iUpstreamAddr >= 0 && p.raw[p.iUpstreamAddr] != nil && (!f[dUpstream].Unwanted || !f[dNoUpstream].Unwanted) {
 		var name []byte

@@ -41,7 +41,7 @@ var layers = map[string]string{
 	"version": layerVersion, "app_version": layerVersion, "image": layerVersion, "release": layerVersion,
 	"build": layerVersion, "canary": layerVersion, "track": layerVersion, "revision": layerVersion,
 	"path": layerPath, "uri": layerPath, "method": layerPath, "host": layerPath, "domain_name": layerPath,
-	"client_net": layerClient, "client_net16": layerClient, "client": layerClient, "ua_family": layerClient,
+	"client_net": layerClient, "client_net16": layerClient, "client": layerClient, "ua_family": layerClient, "ua_product": layerClient,
 	"user_agent": layerClient, "referer": layerClient,
 	"no_upstream": layerNoUp,
 	"status":      layerStatus, "status_class": layerStatus, "upstream_status": layerStatus, "target_status_code": layerStatus,
