@@ -133,3 +133,49 @@ func TestClientErrorStepEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestFailuresFollowTheClients: when no cause fits and the failures follow
+// a population of clients — one release of an app, one network — the
+// answer says so and acts on the clients' side, never by draining
+// servers; a user-agent family gets no such words.
+func TestFailuresFollowTheClients(t *testing.T) {
+	release := finding("path,ua_product", "/api/checkout,ShopApp/5.2.0", 0.94, 0.04, 0.91)
+	release.Scope = map[string]string{"path": "/api/checkout", "ua_product": "ShopApp/5.2.0"}
+	for _, tc := range []struct {
+		name string
+		fd   triage.Finding
+		want []string // in the summary, checks and containment; nil: the generic unknown
+	}{
+		{"app release", release, []string{"follow the clients", "ShopApp/5.2.0", "pause its staged rollout", "Make the servers accept what ShopApp/5.2.0 sends", "Do not drain"}},
+		{"network", finding("client_net16", "81.2.0.0/16", 0.8, 0.05, 0.6), []string{"follow the clients", "Who is behind 81.2.0.0/16", "rate-limit or block it", "Do not drain"}},
+		{"family", finding("ua_family", "mobile-app", 0.9, 0.3, 0.2), nil},
+		{"a minority of the errors", finding("ua_product", "curl/8.4.0", 0.3, 0.01, 0.9), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := result(tc.fd)
+			Apply(r, Evidence{})
+			h := r.Hypotheses[0]
+			text := h.Summary + "\n" + strings.Join(h.Checks, "\n")
+			for _, c := range h.Containment {
+				text += "\n" + c.Action
+			}
+			if h.Cause != "unknown" {
+				t.Fatalf("cause %s: %s", h.Cause, h.Summary)
+			}
+			if tc.want == nil {
+				if strings.Contains(text, "follow the clients") || !strings.Contains(text, "drain the pod/node/zone") {
+					t.Errorf("generic answer expected:\n%s", text)
+				}
+				return
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("missing %q in:\n%s", w, text)
+				}
+			}
+			if strings.Contains(text, "drain the pod") {
+				t.Errorf("offers to drain servers:\n%s", text)
+			}
+		})
+	}
+}

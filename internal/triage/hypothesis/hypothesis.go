@@ -16,6 +16,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/sitrep-dev/sitrep/internal/signal"
@@ -222,6 +223,11 @@ func unknown(f *features, hs []scored) triage.Hypothesis {
 			// A latency incident: the top findings are the slow requests'.
 			h.Checks = append(h.Checks, fmt.Sprintf("Start with %s: it holds %s of the slow requests.", signal.JoinScope(f.top[0].Scope, ", "), pct(f.top[0].ErrorShare)))
 		}
+		if len(f.top) > 0 && f.top[0].ErrorShare >= 0.5 && !f.onSlow {
+			if d, v := scopeValue(f.top[0], layerClient); d != "" && clientScope(&h, f.top[0], d, v) {
+				return h
+			}
+		}
 		h.Checks = append(h.Checks,
 			"Compare the failing scope's configuration and recent changes with a healthy one (same service, other region/pod).",
 			"Add the change log (--changes or `sitrep change record`) and metrics (--metrics/--prometheus) and rerun: most causes need them to be told apart.")
@@ -229,6 +235,47 @@ func unknown(f *features, hs []scored) triage.Hypothesis {
 			Risk: "Only safe if the remaining capacity can take the load; watch saturation after the shift."})
 	}
 	return h
+}
+
+// clientScope words an unknown cause whose failures follow a population of
+// clients — a release of an app or library, a network — rather than
+// anything that serves them: the checks compare those clients' requests
+// with the others', and the containment acts on the clients' side or on
+// what the servers accept; draining servers would not help. It reports
+// false for client dimensions it has no words for (a user-agent family).
+func clientScope(h *triage.Hypothesis, fd triage.Finding, d, v string) bool {
+	release := d == "ua_product" || d == "user_agent"
+	network := d == "client" || strings.HasPrefix(d, "client_net")
+	if !release && !network {
+		return false
+	}
+	who := d + "=" + v
+	h.Summary = fmt.Sprintf("The failures follow the clients, not the servers: %s holds %s of them. None of the causes fits; look at what these clients send and what changed for them.",
+		signal.JoinScope(fd.Scope, ", "), pct(fd.ErrorShare))
+	if fd.BaselineRequests == 0 && fd.Requests > 0 {
+		h.Evidence = append(h.Evidence, fmt.Sprintf("%s sent no request before the onset: clients new at the onset", who))
+	}
+	h.Checks = append(h.Checks,
+		fmt.Sprintf("Compare a failing request from %s with a healthy one from another client to the same endpoint: payload, headers, authentication, API version.", who),
+		"The application's logs for the failing requests: what does it reject or fail on?")
+	dontDrain := triage.Containment{Action: "Do not drain or restart servers for it",
+		Risk: "The servers fail these clients alike; draining them moves the failures and removes capacity."}
+	if network {
+		h.Checks = append(h.Checks, fmt.Sprintf("Who is behind %s (a partner, an office, a carrier, a crawler or an attack), and did their traffic change at the onset?", v))
+		h.Containment = append(h.Containment,
+			triage.Containment{Action: fmt.Sprintf("If the traffic from %s is unwanted, rate-limit or block it at the edge (WAF, load balancer).", v),
+				Risk: "Blocks every user behind it (NAT, carrier networks); confirm who they are first."},
+			dontDrain)
+		return true
+	}
+	h.Checks = append(h.Checks, fmt.Sprintf("What changed for these clients at the onset: a release of %s (app, SDK, library), a partner's integration; and whether the server last changed what it accepts.", v))
+	h.Containment = append(h.Containment,
+		triage.Containment{Action: fmt.Sprintf("If %s is a release rolling out, pause its staged rollout (App Store phased release, Play staged rollout, the SDK's or partner's deploy).", v),
+			Risk: "Clients that already updated keep failing; a server-side fix may reach them sooner."},
+		triage.Containment{Action: fmt.Sprintf("Make the servers accept what %s sends (a compatibility fix, or roll back the server change that stopped accepting it).", v),
+			Risk: "A compatibility shim outlives the incident unless tracked as an action item; rolling back the server undoes what other clients may already rely on."},
+		dontDrain)
+	return true
 }
 
 func round2(x float64) float64 { return float64(int(x*100+0.5)) / 100 }
