@@ -80,7 +80,7 @@ func action(dims, vals []string) string {
 	case d == "host" || d == "server_name" || d == "vhost":
 		return fmt.Sprintf("check the service behind host %s%s", v, where)
 	case d == "ua_product":
-		return fmt.Sprintf("the clients of %s fail%s: check what that release sends (and what the server last changed in accepting it)", v, where)
+		return fmt.Sprintf("one client software, %s%s: check what these clients send and what changed for them (a new release, a new integration, a crawler)", v, where)
 	case strings.HasPrefix(d, "client") || d == "ua_family" || d == "user_agent":
 		return fmt.Sprintf("one population of clients fails (%s=%s%s): check what distinguishes them (network, app version, cache)", d, v, where)
 	default:
