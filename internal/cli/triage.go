@@ -37,9 +37,10 @@ func newTriageCmd(a *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "triage --log PATH...",
 		Short: "Triage an incident from access logs: impact, onset, what the failing requests share",
-		Long: `Triage reads access logs (nginx log_format strings, combined, ingress-nginx,
-alb, json and haproxy; plain or .gz; - for stdin) and answers the first
-questions of an incident:
+		Long: `Triage reads access logs (nginx log_format strings, combined and what a
+team appended to it, ingress-nginx, Apache vhost_combined, Envoy/Istio,
+Traefik, alb, json and haproxy; plain or .gz; - for stdin) and answers the
+first questions of an incident:
 
   - scope: requests, errors and error rate in the incident vs the baseline,
     since when (onset, found by change-point detection on the error rate, or
@@ -100,7 +101,7 @@ to parse, the report says the format is probably wrong and what to try.`,
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVar(&f.logs, "log", nil, "access log to read: a path, a glob, or - for stdin (repeatable; .gz is decompressed)")
-	fl.StringVar(&f.format, "log-format", "", "log format: a preset ("+strings.Join(accesslog.PresetNames, ", ")+") , an nginx log_format string or an Envoy format string; default: detect")
+	fl.StringVar(&f.format, "log-format", "", "log format: a preset ("+strings.Join(accesslog.PresetNames, ", ")+"), an nginx log_format string or an Envoy format string; default: detect")
 	fl.StringVar(&f.errorExpr, "error", triage.DefaultErrorExpr, "which requests failed: comparisons on status, request_time, retries (failed upstream attempts) or any numeric field, with &&, ||, ! and parentheses")
 	fl.StringVar(&f.since, "since", "", "analyse only requests at or after this time (RFC 3339, '2006-01-02 15:04', or a duration such as 2h meaning that long ago)")
 	fl.StringVar(&f.until, "until", "", "analyse only requests before this time (same forms as --since)")

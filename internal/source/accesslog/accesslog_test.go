@@ -86,6 +86,7 @@ func TestGolden(t *testing.T) {
 	cases := []struct{ name, format string }{
 		{"combined", "combined"},
 		{"common", "common"},
+		{"vhost_combined", "vhost_combined"},
 		{"ingress-nginx", "ingress-nginx"},
 		{"alb", "alb"},
 		{"json", "json"},
@@ -240,7 +241,7 @@ func TestDetect(t *testing.T) {
 		return bytes.Split(bytes.TrimSpace(b), []byte("\n"))
 	}
 	for file, want := range map[string]string{
-		"combined.log": "combined", "common.log": "common", "ingress-nginx.log": "ingress-nginx",
+		"combined.log": "combined", "common.log": "common", "vhost_combined.log": "vhost_combined", "ingress-nginx.log": "ingress-nginx",
 		"alb.log": "alb", "json.log": "json", "haproxy.log": "haproxy", "custom-json.log": "json",
 		"envoy.log": "envoy", "istio.log": "istio", "traefik.log": "traefik", "json-envoy.log": "json",
 		"json-caddy.log": "json", "json-gcp.log": "json", "json-traefik.log": "json",

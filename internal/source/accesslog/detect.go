@@ -1,6 +1,7 @@
 package accesslog
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -39,7 +40,10 @@ type detectScore struct {
 func parseCounts(f *Format, lines [][]byte) (parsed, exact int) {
 	p := newParser(f, "detect")
 	for _, l := range lines {
-		if p.parse(l) == "" {
+		// A client address with a space is a format that took two
+		// fields for one (combined reading vhost_combined's "host:port
+		// client").
+		if p.parse(l) == "" && bytes.IndexByte(p.req.Client, ' ') < 0 {
 			parsed++
 			if f.kind != kindNginx || p.end == len(l) {
 				exact++

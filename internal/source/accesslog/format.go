@@ -17,6 +17,9 @@ import (
 var Presets = map[string]string{
 	"combined": `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"`,
 	"common":   `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent`,
+	// Apache's vhost_combined (%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i"
+	// "%{User-Agent}i"): Debian's and Ubuntu's other_vhosts_access.log.
+	"vhost_combined": `$host:$server_port $remote_addr - $remote_user [$time_local] "$request" $status $bytes_sent "$http_referer" "$http_user_agent"`,
 	// The ingress-nginx controller's default log format ("upstreaminfo").
 	"ingress-nginx": `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_length $request_time [$proxy_upstream_name] [$proxy_alternative_upstream_name] $upstream_addr $upstream_response_length $upstream_response_time $upstream_status $req_id`,
 	// Envoy's default access-log format, in Envoy's own syntax.
@@ -33,7 +36,7 @@ var Presets = map[string]string{
 
 // PresetNames lists the presets in the order detection prefers them on a
 // tie (the richer format first).
-var PresetNames = []string{"ingress-nginx", "traefik", "combined", "common", "istio", "envoy", "alb", "json", "haproxy"}
+var PresetNames = []string{"ingress-nginx", "traefik", "vhost_combined", "combined", "common", "istio", "envoy", "alb", "json", "haproxy"}
 
 // Format is a compiled log format.
 type Format struct {

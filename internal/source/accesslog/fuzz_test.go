@@ -111,6 +111,9 @@ func snapshot(p *parser) string {
 }
 
 func FuzzCombined(f *testing.F) { fuzzPreset(f, "combined", "combined.log", "common.log") }
+func FuzzVhostCombined(f *testing.F) {
+	fuzzPreset(f, "vhost_combined", "vhost_combined.log", "combined.log")
+}
 func FuzzIngressNginx(f *testing.F) {
 	fuzzPreset(f, "ingress-nginx", "ingress-nginx.log")
 }
