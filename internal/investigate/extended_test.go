@@ -114,3 +114,53 @@ func TestClientRelease(t *testing.T) {
 		t.Errorf("top finding %v (%.0f%% of errors): want ua_product=ShopApp/5.2.0 on /api/checkout", top.Scope, 100*top.ErrorShare)
 	}
 }
+
+// TestCloudFrontOrigin: a CloudFront standard log (W3C, tab-separated,
+// read from its #Fields) in which the origin stops answering at 10:30:
+// cache hits still succeed, every miss fails with OriginConnectError.
+// The log is detected, its durations are seconds, and the leading cause is
+// the CDN's origin.
+func TestCloudFrontOrigin(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 8))
+	start := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	failAt := time.Date(2026, 11, 20, 10, 30, 0, 0, time.UTC)
+	var b strings.Builder
+	b.WriteString("#Version: 1.0\n#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end\n")
+	pops := []string{"FRA56-P1", "LHR61-C2", "IAD89-C1", "NRT57-P2"}
+	const n = 30000
+	for i := range n {
+		ts := start.Add(time.Duration(i) * 4 * time.Hour / n)
+		p := []string{"/index.html", "/static/app.js", "/api/cart", fmt.Sprintf("/api/items/%d", rng.IntN(999))}[rng.IntN(4)]
+		res, status, taken := "Miss", 200, 0.02+rng.Float64()*0.18
+		if (p == "/index.html" || p == "/static/app.js") && rng.Float64() < 0.9 {
+			res, taken = "Hit", 0.001+rng.Float64()*0.009
+		}
+		detail := res
+		if res == "Miss" && !ts.Before(failAt) && rng.Float64() < 0.95 {
+			res, detail, status, taken = "Error", "OriginConnectError", 502, 0.5+rng.Float64()*0.5
+		}
+		fmt.Fprintf(&b, "%s\t%s\t%s\t%d\t192.0.%d.%d\tGET\td111111abcdef8.cloudfront.net\t%s\t%d\t-\tMozilla/5.0%%20(Windows%%20NT%%2010.0)%%20Chrome/120.0\t-\t-\t%s\tid%d\tshop.example.com\thttps\t160\t%.3f\t-\tTLSv1.3\tTLS_AES_128_GCM_SHA256\t%s\tHTTP/2.0\t-\t-\t%d\t%.3f\t%s\ttext/html\t78\t-\t-\n",
+			ts.Format("2006-01-02"), ts.Format("15:04:05"), pops[rng.IntN(4)], 200+rng.IntN(9000), rng.IntN(256), 1+rng.IntN(254),
+			p, status, res, i, taken, res, 1024+rng.IntN(60000), taken, detail)
+	}
+	path := filepath.Join(t.TempDir(), "E2ABCDEF.2026-11-20-10.log")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), Options{Logs: []string{path}, SinglePass: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := res.Inputs.Formats[res.Inputs.Sources[0]]; f != "w3c" || res.Inputs.Malformed != 0 || res.Inputs.Skipped != 2 {
+		t.Fatalf("inputs %+v", res.Inputs)
+	}
+	if res.Impact.Onset == nil || res.Impact.Onset.Sub(failAt).Abs() > 5*time.Minute {
+		t.Fatalf("onset %v, truth %v", res.Impact.Onset, failAt)
+	}
+	if l := res.Impact.Latency; l == nil || l.BaselineP50 == nil || *l.BaselineP50 < 0.005 || *l.BaselineP50 > 0.2 {
+		t.Errorf("latency %+v: time-taken is seconds in CloudFront", l)
+	}
+	if len(res.Hypotheses) == 0 || res.Hypotheses[0].Cause != "cdn-origin" {
+		t.Fatalf("hypotheses %+v: want cdn-origin first", res.Hypotheses)
+	}
+}

@@ -270,6 +270,10 @@ func UAProduct(ua string) string {
 	if ua == "" || ua == "-" {
 		return "-"
 	}
+	if !strings.Contains(ua, " ") {
+		// W3C logs write the spaces as '+' (IIS) or %20 (CloudFront).
+		ua = strings.NewReplacer("+", " ", "%20", " ").Replace(ua)
+	}
 	if !strings.HasPrefix(ua, "Mozilla/") && !strings.HasPrefix(ua, "Opera/") {
 		// An app, library or tool: its first product token.
 		end := strings.IndexAny(ua, " (;")

@@ -32,11 +32,14 @@ var Presets = map[string]string{
 	"alb":     "",
 	"json":    "",
 	"haproxy": "",
+	// W3C extended (IIS, CloudFront): the columns come from the file's
+	// #Fields directive.
+	"w3c": "",
 }
 
 // PresetNames lists the presets in the order detection prefers them on a
 // tie (the richer format first).
-var PresetNames = []string{"ingress-nginx", "traefik", "vhost_combined", "combined", "common", "istio", "envoy", "alb", "json", "haproxy"}
+var PresetNames = []string{"ingress-nginx", "traefik", "vhost_combined", "combined", "common", "istio", "envoy", "alb", "json", "haproxy", "w3c"}
 
 // Format is a compiled log format.
 type Format struct {
@@ -49,6 +52,7 @@ type Format struct {
 	steps  []step   // nginx formats, compiled: one per variable
 	names  []string // raw field names, in output order
 	kind   parserKind
+	w3c    *w3cLayout // W3C extended logs, from the file's #Fields
 }
 
 type parserKind int
@@ -58,6 +62,7 @@ const (
 	kindALB
 	kindJSON
 	kindHAProxy
+	kindW3C
 )
 
 // token is one piece of an nginx format: a literal, or a variable.
@@ -151,6 +156,8 @@ func ParseFormat(spec string) (*Format, error) {
 			return &Format{Name: name, kind: kindJSON}, nil
 		case "haproxy":
 			return &Format{Name: name, names: haproxyNames, kind: kindHAProxy}, nil
+		case "w3c":
+			return &Format{Name: name, kind: kindW3C}, nil // the columns come with the file
 		}
 		if es, ok := fromEnvoy(p); ok {
 			p = es

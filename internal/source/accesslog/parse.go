@@ -39,7 +39,8 @@ type parser struct {
 
 	der  deriver
 	json *jsonState
-	cols [][]byte // reused column slices (alb, haproxy)
+	cols [][]byte // reused column slices (alb, haproxy, w3c)
+	tbuf []byte   // scratch for a W3C line's date and time
 	// end is where the last nginx parse stopped: before len(line), the
 	// line carries text after the format.
 	end int
@@ -118,6 +119,8 @@ func (p *parser) parse(line []byte) string {
 		reason = p.parseJSON(line)
 	case kindHAProxy:
 		reason = p.parseHAProxy(line)
+	case kindW3C:
+		reason = p.parseW3C(line)
 	}
 	if reason != "" {
 		return reason

@@ -460,6 +460,20 @@ func (s *inputState) setup(head []byte, opts Options, given *Format, st *Stats) 
 		// start-up): look at the whole first chunk.
 		c, raw, lines = look(head, head)
 	}
+	if fields := w3cFields(rawLines(probe)); fields != nil && (given == nil || given.kind == kindW3C) {
+		// A W3C extended log names its columns itself.
+		f, err := w3cFormat(fields)
+		if err != nil {
+			return fmt.Errorf("log %s: %w", s.path, err)
+		}
+		s.format = f
+		s.setContainer(noContainer, st)
+		st.Formats[s.source] = f.Name
+		return nil
+	}
+	if given != nil && given.kind == kindW3C {
+		return fmt.Errorf("log %s: no #Fields directive in its first lines: a W3C extended log (IIS, CloudFront) names its columns there", s.path)
+	}
 	if given != nil {
 		if c == containerTimestamps {
 			withTime, _ := parseCounts(given, raw)
@@ -493,6 +507,20 @@ func (s *inputState) setup(head []byte, opts Options, given *Format, st *Stats) 
 	st.Formats[s.source] = d.Format.Name
 	st.Detections[s.source] = d
 	return nil
+}
+
+// rawLines splits a probe into its first sniffLines lines, as they are.
+func rawLines(probe []byte) [][]byte {
+	var out [][]byte
+	for len(probe) > 0 && len(out) < sniffLines {
+		i := bytes.IndexByte(probe, '\n')
+		if i < 0 {
+			i = len(probe)
+		}
+		out = append(out, bytes.TrimRight(probe[:i], "\r"))
+		probe = probe[min(i+1, len(probe)):]
+	}
+	return out
 }
 
 // look splits the probe, a prefix of the input's first chunk head, into
@@ -654,6 +682,8 @@ func ownLog(l []byte) bool {
 		bytes.HasPrefix(l, []byte("  ")) && bytes.IndexByte(l, ':') > 2 && bytes.IndexByte(l, ':') < 18 &&
 			bytes.IndexByte([]byte("RBn"), l[2]) >= 0: // "  Release:", "  Build:", "  nginx version:"
 		return true // the controller's start-up banner
+	case w3cDirective(l):
+		return true // a W3C extended log's #Fields, #Version …
 	}
 	return false
 }

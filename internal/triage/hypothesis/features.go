@@ -34,7 +34,7 @@ var layers = map[string]string{
 	"container": layerPod, "pod_ip": layerPod, "backend_server": layerPod,
 	"node": layerNode, "kubernetes.node": layerNode, "node_name": layerNode, "host_ip": layerNode, "nodename": layerNode,
 	"region": layerZone, "zone": layerZone, "az": layerZone, "availability_zone": layerZone, "datacenter": layerZone,
-	"dc": layerZone, "cluster": layerZone, "pop": layerZone, "edge_location": layerZone, "edge": layerZone, "location": layerZone,
+	"dc": layerZone, "cluster": layerZone, "pop": layerZone, "edge_location": layerZone, "x_edge_location": layerZone, "edge": layerZone, "location": layerZone,
 	"elb": layerLB, "source": layerLB, "lb": layerLB, "load_balancer": layerLB, "frontend": layerLB, "backend": layerLB,
 	"upstream_name": layerLB, "target_group_arn": layerLB, "ingress": layerLB, "chosen_cert_arn": layerLB,
 	"ssl_cipher": layerClient, "ssl_protocol": layerClient, "protocol": layerClient,
