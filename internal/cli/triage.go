@@ -39,8 +39,9 @@ func newTriageCmd(a *App) *cobra.Command {
 		Short: "Triage an incident from access logs: impact, onset, what the failing requests share",
 		Long: `Triage reads access logs (nginx log_format strings, combined and what a
 team appended to it, ingress-nginx, Apache vhost_combined, Envoy/Istio,
-Traefik, alb, json, haproxy and W3C — IIS, CloudFront; plain or .gz; - for
-stdin) and answers the first questions of an incident:
+Traefik, alb, json, logfmt — Heroku's router —, haproxy and W3C — IIS,
+CloudFront; plain or .gz; - for stdin) and answers the first questions of
+an incident:
 
   - scope: requests, errors and error rate in the incident vs the baseline,
     since when (onset, found by change-point detection on the error rate, or

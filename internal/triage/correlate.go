@@ -29,6 +29,8 @@ var outcomeFields = map[string]bool{
 	"responseflags": true, "responsecodedetails": true, "connectionterminationdetails": true,
 	"upstreamtransportfailurereason": true, "statusdetails": true, "errorreason": true,
 	"terminationstate": true, "classification": true, "classificationreason": true,
+	"errorcode": true, "errordesc": true, // Heroku's router: code=H12 desc="Request timeout"
+	"level": true, "severity": true, // a log level: error because the request failed
 }
 
 // Outcome reports whether a dimension says how the requests failed (the

@@ -92,6 +92,8 @@ func TestGolden(t *testing.T) {
 		{"json", "json"},
 		{"haproxy", "haproxy"},
 		{"w3c-iis", ""},
+		{"logfmt-heroku", ""},
+		{"logfmt-slog", "logfmt"},
 		{"w3c-cloudfront", "w3c"},
 		{"custom-ltsv", "@custom-ltsv.format"},
 		{"custom-upstreamlog", "@custom-upstreamlog.format"},

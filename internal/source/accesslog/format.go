@@ -35,11 +35,13 @@ var Presets = map[string]string{
 	// W3C extended (IIS, CloudFront): the columns come from the file's
 	// #Fields directive.
 	"w3c": "",
+	// key=value pairs (Heroku's router, Go services' text logs).
+	"logfmt": "",
 }
 
 // PresetNames lists the presets in the order detection prefers them on a
 // tie (the richer format first).
-var PresetNames = []string{"ingress-nginx", "traefik", "vhost_combined", "combined", "common", "istio", "envoy", "alb", "json", "haproxy", "w3c"}
+var PresetNames = []string{"ingress-nginx", "traefik", "vhost_combined", "combined", "common", "istio", "envoy", "alb", "json", "logfmt", "haproxy", "w3c"}
 
 // Format is a compiled log format.
 type Format struct {
@@ -63,6 +65,7 @@ const (
 	kindJSON
 	kindHAProxy
 	kindW3C
+	kindLogfmt
 )
 
 // token is one piece of an nginx format: a literal, or a variable.
@@ -158,6 +161,8 @@ func ParseFormat(spec string) (*Format, error) {
 			return &Format{Name: name, names: haproxyNames, kind: kindHAProxy}, nil
 		case "w3c":
 			return &Format{Name: name, kind: kindW3C}, nil // the columns come with the file
+		case "logfmt":
+			return &Format{Name: name, kind: kindLogfmt}, nil
 		}
 		if es, ok := fromEnvoy(p); ok {
 			p = es

@@ -126,6 +126,9 @@ func FuzzIstio(f *testing.F)   { fuzzPreset(f, "istio", "istio.log", "envoy.log"
 func FuzzEnvoy(f *testing.F)   { fuzzPreset(f, "envoy", "envoy.log", "istio.log") }
 func FuzzTraefik(f *testing.F) { fuzzPreset(f, "traefik", "traefik.log", "combined.log") }
 func FuzzHAProxy(f *testing.F) { fuzzPreset(f, "haproxy", "haproxy.log") }
+func FuzzLogfmt(f *testing.F) {
+	fuzzPreset(f, "logfmt", "logfmt-heroku.log", "logfmt-slog.log", "combined.log")
+}
 
 // FuzzDetect: detection never panics and names a candidate it chose.
 func FuzzDetect(f *testing.F) {

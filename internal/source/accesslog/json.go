@@ -124,6 +124,8 @@ type jsonState struct {
 	unit []float64
 	// The dialect, from the keys seen: the unit of a bare "duration".
 	envoy, traefik bool
+	// logfmt: the keys are logfmt's (logfmtAliases first).
+	logfmt bool
 }
 
 // jsonSlot is a key's raw field slot and its duration unit.
@@ -170,7 +172,9 @@ func (p *parser) jsonSlot(key []byte) jsonSlot {
 	js.envoy = js.envoy || envoyKeys[norm]
 	js.traefik = js.traefik || traefikKeys[name]
 	unit := 1.0
-	if a, ok := jsonAliases[norm]; ok {
+	if a, ok := logfmtAliases[norm]; ok && js.logfmt {
+		name, unit = a.name, a.unit
+	} else if a, ok := jsonAliases[norm]; ok {
 		name, unit = a.name, a.unit
 	}
 	if name == "" {
@@ -225,7 +229,13 @@ func (p *parser) parseJSON(line []byte) string {
 	if skipWS(line, i) != len(line) {
 		return "text after the JSON object"
 	}
-	// Interpret the well-known fields.
+	return p.interpretKeyed()
+}
+
+// interpretKeyed reads the well-known fields of a line whose values were
+// stored by key (JSON, logfmt) into the Request.
+func (p *parser) interpretKeyed() string {
+	js := p.json
 	haveStatus := false
 	for k, f := range p.req.Fields[nDerived:] {
 		v := p.raw[k]

@@ -62,8 +62,9 @@ func newParser(f *Format, source string) *parser {
 	p.req.Fields[dSource].Value = []byte(source)
 	p.indexWellKnown()
 	p.der.init()
-	if f.kind == kindJSON {
+	if f.kind == kindJSON || f.kind == kindLogfmt {
 		p.json = newJSONState()
+		p.json.logfmt = f.kind == kindLogfmt
 	}
 	return p
 }
@@ -121,6 +122,8 @@ func (p *parser) parse(line []byte) string {
 		reason = p.parseHAProxy(line)
 	case kindW3C:
 		reason = p.parseW3C(line)
+	case kindLogfmt:
+		reason = p.parseLogfmt(line)
 	}
 	if reason != "" {
 		return reason

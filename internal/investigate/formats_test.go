@@ -164,3 +164,46 @@ func TestCloudFrontOrigin(t *testing.T) {
 		t.Fatalf("hypotheses %+v: want cdn-origin first", res.Hypotheses)
 	}
 }
+
+// TestHerokuRouter: Heroku's router log (logfmt, as `heroku logs` prints
+// it) where one dyno of six starts failing at 10:30 — H13, the connection
+// closed without a response. The log is detected, the dyno is the
+// upstream, and it is found: the top finding names it and the leading
+// cause is one bad instance.
+func TestHerokuRouter(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	start := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	failAt := time.Date(2026, 11, 20, 10, 30, 0, 0, time.UTC)
+	var b strings.Builder
+	const n = 30000
+	for i := range n {
+		ts := start.Add(time.Duration(i) * 4 * time.Hour / n)
+		dyno := fmt.Sprintf("web.%d", 1+rng.IntN(6))
+		at, extra, status, service := "info", "", 200, 10+rng.IntN(80)
+		if dyno == "web.4" && !ts.Before(failAt) && rng.Float64() < 0.8 {
+			at, extra, status, service = "error", `code=H13 desc="Connection closed without response" `, 503, 0
+		}
+		fmt.Fprintf(&b, `%s heroku[router]: at=%s %smethod=GET path="/api/items/%d" host=shop.herokuapp.com request_id=%08x fwd="198.51.%d.%d" dyno=%s connect=0ms service=%dms status=%d bytes=%d protocol=https`+"\n",
+			ts.Format("2006-01-02T15:04:05.000000-07:00"), at, extra, rng.IntN(5000), i, rng.IntN(100), 1+rng.IntN(250), dyno, service, status, 100+rng.IntN(4000))
+	}
+	path := filepath.Join(t.TempDir(), "router.log")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), Options{Logs: []string{path}, SinglePass: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Inputs.Formats["router.log"] != "logfmt" || res.Inputs.Malformed != 0 {
+		t.Fatalf("inputs %+v", res.Inputs)
+	}
+	if res.Impact.Onset == nil || res.Impact.Onset.Sub(failAt).Abs() > 5*time.Minute {
+		t.Fatalf("onset %v, truth %v", res.Impact.Onset, failAt)
+	}
+	if len(res.Findings) == 0 || res.Findings[0].Scope["upstream"] != "web.4" {
+		t.Fatalf("findings %+v: want upstream=web.4 first", res.Findings)
+	}
+	if len(res.Hypotheses) == 0 || res.Hypotheses[0].Cause != "bad-pod" {
+		t.Errorf("hypotheses %+v: want bad-pod first", res.Hypotheses)
+	}
+}
