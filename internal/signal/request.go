@@ -42,9 +42,13 @@ type Field struct {
 	// Unwanted is set by a sink that will not read this field again (a
 	// dimension it skips or has dropped for its cardinality). A producer may
 	// then leave Value nil instead of computing it — the derived dimensions
-	// cost more than the raw ones. Producers set Name and Value only, so
-	// the flag persists across the reused Request.
+	// cost more than the raw ones. Producers set Name, Value and Key only,
+	// so the flag persists across the reused Request.
 	Unwanted bool
+	// Key is keyindex.Of(Value) when the producer has it at hand (a value
+	// it derived once per distinct raw value and cached with its key), so
+	// that the sink need not hash the value again; 0 when not given.
+	Key uint64
 }
 
 // Lookup returns the value of the named field and whether it is present.

@@ -3,7 +3,6 @@ package triage
 import (
 	"cmp"
 	"encoding/binary"
-	"hash/maphash"
 	"math"
 	"slices"
 	"strconv"
@@ -141,7 +140,7 @@ func (o *AggOptions) defaults() {
 
 type dimension struct {
 	name  string
-	ids   keyindex.Index // every value by its valueKey
+	ids   keyindex.Index // every value by its keyindex.Of
 	overN uint64         // requests counted as "(other)"
 	vals  []string       // by id; vals[0] is the absent value
 	// counts holds, per time slot, [id*2 + failed]. A slot's slice grows
@@ -151,38 +150,6 @@ type dimension struct {
 	seen     uint64
 	dropped  bool
 	overflow uint32
-}
-
-// valueSeed seeds the hash of dimension values; one per process, so that
-// every Aggregator of a run hashes alike and merges by hash.
-var valueSeed = maphash.MakeSeed()
-
-// valueKey identifies a dimension value by 64 bits. A value of up to 7
-// bytes is its bytes and its length, exactly (top bit clear); a longer one
-// is a 63-bit seeded hash (top bit set). Two distinct long values share a
-// key with probability about n²/2⁶⁴ — 1.4·10⁻¹² for the 5,000 values a
-// dimension may hold — so the bytes are not compared again: the comparison
-// would cost a cache miss per request on a large dimension, and a call
-// per request on a small one.
-func valueKey(v []byte) uint64 {
-	n := len(v)
-	switch {
-	case n >= 8:
-		return maphash.Bytes(valueSeed, v) | 1<<63
-	case n >= 4:
-		// Two overlapping loads: the bytes in order, whatever n.
-		lo := uint64(binary.LittleEndian.Uint32(v))
-		hi := uint64(binary.LittleEndian.Uint32(v[n-4:]))
-		return lo | hi<<(8*(n-4)) | uint64(n)<<56
-	case n > 0:
-		return uint64(v[0]) | uint64(v[n/2])<<8 | uint64(v[n-1])<<16 | uint64(n)<<56
-	}
-	return 0
-}
-
-// valueKeyString is valueKey of a string.
-func valueKeyString(s string) uint64 {
-	return valueKey(unsafe.Slice(unsafe.StringData(s), len(s)))
 }
 
 // liveDim is a field of the current layout that feeds a dimension.
@@ -621,11 +588,11 @@ func (a *Aggregator) Add(r *signal.Request) {
 	for i := range a.live {
 		x := &a.live[i]
 		d := x.d
-		v := r.Fields[x.field].Value
+		f := &r.Fields[x.field]
 		if a.retryView && r.Retries > 0 && x.field == a.upField && a.failedField >= 0 {
-			v = r.Fields[a.failedField].Value
+			f = &r.Fields[a.failedField]
 		}
-		id := a.intern(d, v)
+		id := a.intern(d, f.Value, f.Key)
 		if d.dropped {
 			r.Fields[x.field].Unwanted = true
 			dropped = true
@@ -731,10 +698,15 @@ func (a *Aggregator) statusIndex(code int) int {
 	return len(a.statusCodes) - 1
 }
 
-// intern returns the id of value v in d, adding it when new. It may drop d.
-func (a *Aggregator) intern(d *dimension, v []byte) uint32 {
+// intern returns the id of value v in d, adding it when new; k is v's
+// keyindex.Of when the reader gave it (signal.Field.Key), else 0. It may
+// drop d.
+func (a *Aggregator) intern(d *dimension, v []byte, k uint64) uint32 {
 	d.seen++
-	if id := d.ids.Get(valueKey(v)); id != 0 {
+	if k == 0 {
+		k = keyindex.Of(v)
+	}
+	if id := d.ids.Get(k); id != 0 {
 		return id
 	}
 	if d.overflow != 0 {
@@ -768,7 +740,7 @@ func (a *Aggregator) add(d *dimension, s string) uint32 {
 	a.totalVals++
 	id := uint32(len(d.vals))
 	d.vals = append(d.vals, s)
-	d.ids.Put(valueKeyString(s), id)
+	d.ids.Put(keyindex.OfString(s), id)
 	if s == otherValue {
 		d.overflow = id
 	}
@@ -777,7 +749,7 @@ func (a *Aggregator) add(d *dimension, s string) uint32 {
 
 // lookup returns the id of v in d, or 0.
 func (d *dimension) lookup(v string) uint32 {
-	return d.ids.Get(valueKeyString(v))
+	return d.ids.Get(keyindex.OfString(v))
 }
 
 // dropDim drops d while counting and returns its values to the budget.

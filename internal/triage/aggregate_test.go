@@ -145,54 +145,6 @@ func TestManyEvenValuesStayADimension(t *testing.T) {
 	}
 }
 
-// TestValueKey: values of up to 7 bytes get distinct keys — every value of
-// lengths 0–3 over a small alphabet and random values of lengths 4–7, so
-// that values differing in one byte or in length only are told apart —
-// long values' keys never equal a short value's, and a value's key is the
-// same from bytes and from a string, wherever the bytes sit in a buffer.
-func TestValueKey(t *testing.T) {
-	seen := map[uint64]string{}
-	check := func(v string) {
-		t.Helper()
-		k := valueKeyString(v)
-		if prev, ok := seen[k]; ok && prev != v {
-			t.Fatalf("valueKey(%q) = valueKey(%q) = %x", v, prev, k)
-		}
-		seen[k] = v
-		buf := []byte("xx" + v + "yyyyyyyy") // bytes after the value, within its capacity
-		if got := valueKey(buf[2 : 2+len(v)]); got != k {
-			t.Fatalf("valueKey of %q in a buffer = %x, of the string %x", v, got, k)
-		}
-		if long := len(v) >= 8; long != (k>>63 == 1) {
-			t.Fatalf("valueKey(%q) = %x: the top bit must say whether the value is longer than 7 bytes", v, k)
-		}
-	}
-	alphabet := []byte{0, 'a', 'b', '.', 0xff}
-	var gen func(prefix []byte, n int)
-	gen = func(prefix []byte, n int) {
-		check(string(prefix))
-		if n == 0 {
-			return
-		}
-		for _, c := range alphabet {
-			gen(append(prefix, c), n-1)
-		}
-	}
-	gen(nil, 3)
-	rng := rand.New(rand.NewPCG(3, 4))
-	for i := 0; i < 20000; i++ {
-		b := make([]byte, 4+rng.IntN(4))
-		for j := range b {
-			b[j] = alphabet[rng.IntN(len(alphabet))]
-		}
-		check(string(b))
-		check(string(b[:len(b)-1])) // the same bytes, one shorter
-	}
-	for _, v := range []string{"HTTP/1.1", "HTTP/1.0", "Mozilla/5.0 (X11)", "10.0.0.1:8080", "10.0.0.2:8080"} {
-		check(v)
-	}
-}
-
 // TestCountsOnly: an aggregate for a second pass keeps no latency sketches
 // and no client counts, yet correlates to the same findings as a full one.
 func TestCountsOnly(t *testing.T) {

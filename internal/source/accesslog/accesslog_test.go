@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sitrep-dev/sitrep/internal/keyindex"
 	"github.com/sitrep-dev/sitrep/internal/signal"
 )
 
@@ -45,6 +46,9 @@ func (c collect) Add(r *signal.Request) {
 	for _, f := range r.Fields {
 		if f.Value != nil {
 			rec.Fields[f.Name] = string(f.Value)
+		}
+		if f.Key != 0 && f.Key != keyindex.Of(f.Value) {
+			rec.Fields["(bad key) "+f.Name] = fmt.Sprintf("%x", f.Key) // fails the golden comparison
 		}
 	}
 	c.mu.Lock()

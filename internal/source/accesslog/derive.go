@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"net/netip"
 	"strings"
+
+	"github.com/sitrep-dev/sitrep/internal/keyindex"
 )
 
 // cacheMax bounds each derived-value cache; a full cache is cleared, which
@@ -235,17 +237,23 @@ var (
 	uaOther       = []byte("other")
 )
 
-// uaInfo is what a user agent says of the client: its family and its
-// product.
-type uaInfo struct{ family, product []byte }
+// uaInfo is what a user agent says of the client — its family and its
+// product — with their keyindex.Of, and the user agent's own (h).
+type uaInfo struct {
+	family, product       []byte
+	familyKey, productKey uint64
+	h                     uint64
+}
 
 func (d *deriver) ua(ua []byte) uaInfo {
 	v, h, ok := d.uas.get(ua)
 	if !ok {
 		s := string(ua)
-		v = uaInfo{UAFamily(s), []byte(UAProduct(s))}
+		v = uaInfo{family: UAFamily(s), product: []byte(UAProduct(s))}
+		v.familyKey, v.productKey = keyindex.Of(v.family), keyindex.Of(v.product)
 		d.uas.put(h, v)
 	}
+	v.h = h
 	return v
 }
 

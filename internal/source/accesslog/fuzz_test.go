@@ -10,6 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/sitrep-dev/sitrep/internal/keyindex"
 	"github.com/sitrep-dev/sitrep/internal/signal"
 )
 
@@ -67,6 +68,9 @@ func checkRequest(t *testing.T, p *parser) {
 	for _, fl := range p.req.Fields {
 		if fl.Name == "" {
 			t.Fatal("field without a name")
+		}
+		if fl.Key != 0 && fl.Key != keyindex.Of(fl.Value) {
+			t.Fatalf("field %s = %q has key %x, not its keyindex.Of", fl.Name, fl.Value, fl.Key)
 		}
 	}
 	// A retried request says where it first failed; no other does.

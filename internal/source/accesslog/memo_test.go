@@ -3,6 +3,8 @@ package accesslog
 import (
 	"strconv"
 	"testing"
+
+	"github.com/sitrep-dev/sitrep/internal/keyindex"
 )
 
 // TestMemo: every key put comes back with its own value across the
@@ -51,8 +53,12 @@ func TestMemoDerived(t *testing.T) {
 	uas := []string{"curl/8.5.0", "Googlebot/2.1 (+http://www.google.com/bot.html)", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148", "-", ""}
 	for round := 0; round < 2; round++ {
 		for _, ua := range uas {
-			if got, want := d.ua([]byte(ua)), (uaInfo{UAFamily(ua), []byte(UAProduct(ua))}); string(got.family) != string(want.family) || string(got.product) != string(want.product) {
-				t.Errorf("round %d: ua(%q) = %q %q, want %q %q", round, ua, got.family, got.product, want.family, want.product)
+			got := d.ua([]byte(ua))
+			if fam, prod := UAFamily(ua), UAProduct(ua); string(got.family) != string(fam) || string(got.product) != prod {
+				t.Errorf("round %d: ua(%q) = %q %q, want %q %q", round, ua, got.family, got.product, fam, prod)
+			}
+			if got.familyKey != keyindex.Of(got.family) || got.productKey != keyindex.Of(got.product) || got.h != keyindex.Of([]byte(ua)) {
+				t.Errorf("round %d: ua(%q) keys %x %x %x are not their values' keyindex.Of", round, ua, got.familyKey, got.productKey, got.h)
 			}
 		}
 		for _, c := range []struct{ addr, n48, n32 string }{

@@ -163,10 +163,16 @@ func (p *parser) finish() {
 		f[dClientNet].Value, f[dClientNet16].Value = nil, nil
 	}
 	if p.iUA >= 0 && p.raw[p.iUA] != nil && (!f[dUAFamily].Unwanted || !f[dUAProduct].Unwanted) {
+		// The user agent is hashed once, for the cache and the sink.
 		u := p.der.ua(p.raw[p.iUA])
 		f[dUAFamily].Value, f[dUAProduct].Value = u.family, u.product
+		f[dUAFamily].Key, f[dUAProduct].Key, f[nDerived+p.iUA].Key = u.familyKey, u.productKey, u.h
 	} else {
 		f[dUAFamily].Value, f[dUAProduct].Value = nil, nil
+		f[dUAFamily].Key, f[dUAProduct].Key = 0, 0
+		if p.iUA >= 0 {
+			f[nDerived+p.iUA].Key = 0
+		}
 	}
 	if p.iUpstreamAddr >= 0 && p.raw[p.iUpstreamAddr] != nil && (!f[dUpstream].Unwanted || !f[dNoUpstream].Unwanted) {
 		var name []byte
