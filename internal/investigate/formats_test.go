@@ -9,7 +9,32 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sitrep-dev/sitrep/internal/triage"
 )
+
+// runLog writes text as the log file name and triages it, read once.
+func runLog(t *testing.T, name, text string) *triage.Result {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), Options{Logs: []string{path}, SinglePass: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// onsetNear fails the test unless the result found an onset within five
+// minutes of the truth.
+func onsetNear(t *testing.T, res *triage.Result, truth time.Time) {
+	t.Helper()
+	if res.Impact.Onset == nil || res.Impact.Onset.Sub(truth).Abs() > 5*time.Minute {
+		t.Fatalf("onset %v, truth %v", res.Impact.Onset, truth)
+	}
+}
 
 // TestExtendedCombined: nginx's combined format with the request time and
 // the upstream appended, as many teams log, read without --log-format.
@@ -33,14 +58,7 @@ func TestExtendedCombined(t *testing.T) {
 		fmt.Fprintf(&b, `198.51.%d.%d - - [%s] "GET /api/cart/%d HTTP/1.1" %d 512 "-" "Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0" %.3f %s %d`+"\n",
 			rng.IntN(100), 1+rng.IntN(250), ts.Format("02/Jan/2006:15:04:05 -0700"), rng.IntN(5000), status, rt, up, status)
 	}
-	path := filepath.Join(t.TempDir(), "access.log")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(context.Background(), Options{Logs: []string{path}, SinglePass: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := runLog(t, "access.log", b.String())
 	if res.Inputs.Formats["access.log"] != "combined" || res.Inputs.Malformed != 0 {
 		t.Fatalf("inputs %+v", res.Inputs)
 	}
@@ -95,17 +113,8 @@ func TestClientRelease(t *testing.T) {
 		fmt.Fprintf(&b, `198.51.%d.%d - - [%s] "POST %s HTTP/1.1" %d 512 "-" "%s" 0.%03d 10.8.0.%d:8080 %d`+"\n",
 			rng.IntN(100), 1+rng.IntN(250), ts.Format("02/Jan/2006:15:04:05 -0700"), p, status, ua, 10+rng.IntN(90), 10+rng.IntN(6), status)
 	}
-	path := filepath.Join(t.TempDir(), "access.log")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(context.Background(), Options{Logs: []string{path}, SinglePass: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Impact.Onset == nil || res.Impact.Onset.Sub(failAt).Abs() > 5*time.Minute {
-		t.Fatalf("onset %v, truth %v", res.Impact.Onset, failAt)
-	}
+	res := runLog(t, "access.log", b.String())
+	onsetNear(t, res, failAt)
 	if len(res.Findings) == 0 {
 		t.Fatal("no finding")
 	}
@@ -143,20 +152,11 @@ func TestCloudFrontOrigin(t *testing.T) {
 			ts.Format("2006-01-02"), ts.Format("15:04:05"), pops[rng.IntN(4)], 200+rng.IntN(9000), rng.IntN(256), 1+rng.IntN(254),
 			p, status, res, i, taken, res, 1024+rng.IntN(60000), taken, detail)
 	}
-	path := filepath.Join(t.TempDir(), "E2ABCDEF.2026-11-20-10.log")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(context.Background(), Options{Logs: []string{path}, SinglePass: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := runLog(t, "E2ABCDEF.2026-11-20-10.log", b.String())
 	if f := res.Inputs.Formats[res.Inputs.Sources[0]]; f != "w3c" || res.Inputs.Malformed != 0 || res.Inputs.Skipped != 2 {
 		t.Fatalf("inputs %+v", res.Inputs)
 	}
-	if res.Impact.Onset == nil || res.Impact.Onset.Sub(failAt).Abs() > 5*time.Minute {
-		t.Fatalf("onset %v, truth %v", res.Impact.Onset, failAt)
-	}
+	onsetNear(t, res, failAt)
 	if l := res.Impact.Latency; l == nil || l.BaselineP50 == nil || *l.BaselineP50 < 0.005 || *l.BaselineP50 > 0.2 {
 		t.Errorf("latency %+v: time-taken is seconds in CloudFront", l)
 	}
@@ -186,20 +186,11 @@ func TestHerokuRouter(t *testing.T) {
 		fmt.Fprintf(&b, `%s heroku[router]: at=%s %smethod=GET path="/api/items/%d" host=shop.herokuapp.com request_id=%08x fwd="198.51.%d.%d" dyno=%s connect=0ms service=%dms status=%d bytes=%d protocol=https`+"\n",
 			ts.Format("2006-01-02T15:04:05.000000-07:00"), at, extra, rng.IntN(5000), i, rng.IntN(100), 1+rng.IntN(250), dyno, service, status, 100+rng.IntN(4000))
 	}
-	path := filepath.Join(t.TempDir(), "router.log")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(context.Background(), Options{Logs: []string{path}, SinglePass: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := runLog(t, "router.log", b.String())
 	if res.Inputs.Formats["router.log"] != "logfmt" || res.Inputs.Malformed != 0 {
 		t.Fatalf("inputs %+v", res.Inputs)
 	}
-	if res.Impact.Onset == nil || res.Impact.Onset.Sub(failAt).Abs() > 5*time.Minute {
-		t.Fatalf("onset %v, truth %v", res.Impact.Onset, failAt)
-	}
+	onsetNear(t, res, failAt)
 	if len(res.Findings) == 0 || res.Findings[0].Scope["upstream"] != "web.4" {
 		t.Fatalf("findings %+v: want upstream=web.4 first", res.Findings)
 	}

@@ -789,18 +789,22 @@ func TestContainerLogs(t *testing.T) {
 	}
 }
 
+// writeFile writes text to dir/name and returns the path.
+func writeFile(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // TestContainerEdges: a log_format that opens with the time is not a
 // kubectl --timestamps wrapper; a line with no time of its own takes the
 // runtime's; a piece of a line the runtime split is malformed and says why.
 func TestContainerEdges(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, text string) string { return writeFile(t, dir, name, text) }
 	const isoFirst = `$time_iso8601 $remote_addr "$request" $status $body_bytes_sent $request_time`
 	var own, wrapped strings.Builder
 	for i := 0; i < 10; i++ {

@@ -3,6 +3,7 @@ package accesslog
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -143,8 +144,11 @@ const (
 // columnShape is the most specific shape every non-empty value of a column
 // has (shapeAny when they share none, or all are "-").
 func columnShape(vals []string) shape {
-	var n, hostPort, secs, secsL, status, ips, hosts int
+	var n, dashes, hostPort, secs, secsL, status, ips, hosts int
 	for _, v := range vals {
+		if v == "-" {
+			dashes++
+		}
 		if v == "" || v == "-" {
 			continue
 		}
@@ -183,7 +187,7 @@ func columnShape(vals []string) shape {
 	case hostPort == n:
 		return shapeHostPort
 	case secs == n:
-		if secsL > 0 || n < countNonEmpty(vals, true) {
+		if secsL > 0 || dashes > 0 {
 			return shapeSecondsL
 		}
 		return shapeSeconds
@@ -195,18 +199,6 @@ func columnShape(vals []string) shape {
 		return shapeHostName
 	}
 	return shapeAny
-}
-
-// countNonEmpty counts the values that are not empty (and, with dash, the
-// values that are "-" too).
-func countNonEmpty(vals []string, dash bool) int {
-	n := 0
-	for _, v := range vals {
-		if v != "" && (dash || v != "-") {
-			n++
-		}
-	}
-	return n
 }
 
 // listItems splits one of nginx's upstream lists ("a, b : c").
@@ -320,7 +312,7 @@ func extend(base *Format, lines [][]byte) (extension, bool) {
 		}
 		if sig == nil {
 			sig, colVals = cols, make([][]string, len(cols))
-		} else if !sameColumns(sig, cols) {
+		} else if !slices.Equal(sig, cols) {
 			return extension{}, false
 		}
 		for i, v := range vals {
@@ -422,16 +414,4 @@ func extend(base *Format, lines [][]byte) (extension, bool) {
 		return extension{}, false
 	}
 	return extension{f: f, names: names}, true
-}
-
-func sameColumns(a, b []extraCol) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -11,13 +11,7 @@ import (
 // or the line.
 func TestW3CErrors(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, text string) string { return writeFile(t, dir, name, text) }
 	// Given as w3c, but no #Fields directive.
 	p := write("a.log", "2026-11-20 12:00:00 GET / 200\n")
 	if _, _, err := scanAll(t, Options{Paths: []string{p}, Format: "w3c"}); err == nil || !strings.Contains(err.Error(), "no #Fields directive") || !strings.Contains(err.Error(), "a.log") {
