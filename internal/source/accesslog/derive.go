@@ -279,8 +279,7 @@ func UAProduct(ua string) string {
 		return "-"
 	}
 	if !strings.Contains(ua, " ") {
-		// W3C logs write the spaces as '+' (IIS) or %20 (CloudFront).
-		ua = strings.NewReplacer("+", " ", "%20", " ").Replace(ua)
+		ua = w3cSpaces.Replace(ua)
 	}
 	if !strings.HasPrefix(ua, "Mozilla/") && !strings.HasPrefix(ua, "Opera/") {
 		// An app, library or tool: its first product token.
@@ -320,6 +319,10 @@ func UAProduct(ua string) string {
 	}
 	return "other"
 }
+
+// w3cSpaces reads the spaces W3C logs write as '+' (IIS) or %20
+// (CloudFront).
+var w3cSpaces = strings.NewReplacer("+", " ", "%20", " ")
 
 // capLen bounds a derived value's length: a product token is a name and a
 // version, not a sentence.

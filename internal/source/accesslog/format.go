@@ -136,16 +136,13 @@ func ParseFormat(spec string) (*Format, error) {
 	if strings.ContainsAny(s, "\r\n") {
 		// No line holds a newline: one in the format is a line break of
 		// the config file or of a terminal that wrapped a copied format.
-		var b strings.Builder
-		for i, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		var parts []string
+		for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
 			if l = strings.TrimSpace(l); l != "" {
-				if i > 0 && b.Len() > 0 {
-					b.WriteByte(' ')
-				}
-				b.WriteString(l)
+				parts = append(parts, l)
 			}
 		}
-		s = b.String()
+		s = strings.Join(parts, " ")
 	}
 	if s == "" {
 		return nil, fmt.Errorf("empty log format: give a preset (%s) or an nginx log_format string", strings.Join(PresetNames, ", "))

@@ -7,12 +7,13 @@ import (
 // memo caches a value derived from a raw field — a user agent's family, an
 // upstream's display name, an IPv6 client's networks — so that the work
 // is done once per distinct raw value rather than once per line. Keys are
-// known by their keyindex.Of alone (a long key by a seeded 63-bit hash), as
-// the aggregator knows its dimension values: two of at most cacheMax keys
-// share a hash with probability about 6·10⁻¹¹, and a lookup neither compares the bytes
-// of a stored key nor chases a pointer to them, which a map[string] does
-// on every hit (a user agent is 100 bytes or more). A full memo is
-// cleared, which keeps memory bounded on high-cardinality inputs.
+// known by their keyindex.Of alone (a long key by a seeded 63-bit hash),
+// as the aggregator knows its dimension values: two of at most cacheMax
+// keys share a hash with probability about 6·10⁻¹¹, and a lookup neither
+// compares the bytes of a stored key nor chases a pointer to them, which a
+// map[string] does on every hit (a user agent is 100 bytes or more). A
+// full memo is cleared, which keeps memory bounded on high-cardinality
+// inputs.
 type memo[V any] struct {
 	idx  keyindex.Index // key → index into vals + 1
 	vals []V

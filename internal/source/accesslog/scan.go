@@ -460,7 +460,7 @@ func (s *inputState) setup(head []byte, opts Options, given *Format, st *Stats) 
 		// start-up): look at the whole first chunk.
 		c, raw, lines = look(head, head)
 	}
-	if fields := w3cFields(rawLines(probe)); fields != nil && (given == nil || given.kind == kindW3C) {
+	if fields := w3cFields(probe); fields != nil && (given == nil || given.kind == kindW3C) {
 		// A W3C extended log names its columns itself.
 		f, err := w3cFormat(fields)
 		if err != nil {
@@ -507,20 +507,6 @@ func (s *inputState) setup(head []byte, opts Options, given *Format, st *Stats) 
 	st.Formats[s.source] = d.Format.Name
 	st.Detections[s.source] = d
 	return nil
-}
-
-// rawLines splits a probe into its first sniffLines lines, as they are.
-func rawLines(probe []byte) [][]byte {
-	var out [][]byte
-	for len(probe) > 0 && len(out) < sniffLines {
-		i := bytes.IndexByte(probe, '\n')
-		if i < 0 {
-			i = len(probe)
-		}
-		out = append(out, bytes.TrimRight(probe[:i], "\r"))
-		probe = probe[min(i+1, len(probe)):]
-	}
-	return out
 }
 
 // look splits the probe, a prefix of the input's first chunk head, into

@@ -49,11 +49,14 @@ func w3cDirective(line []byte) bool {
 	return false
 }
 
-// w3cFields returns the first #Fields directive among the lines, or nil.
-func w3cFields(lines [][]byte) []byte {
-	for _, l := range lines {
+// w3cFields returns the first line of text that is a #Fields directive,
+// or nil.
+func w3cFields(text []byte) []byte {
+	for len(text) > 0 {
+		var l []byte
+		l, text, _ = bytes.Cut(text, []byte{'\n'})
 		if bytes.HasPrefix(l, []byte("#Fields:")) {
-			return l
+			return bytes.TrimRight(l, "\r")
 		}
 	}
 	return nil
