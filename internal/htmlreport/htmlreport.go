@@ -258,6 +258,9 @@ func build(res *triage.Result, changes []signal.Change, opts Options) *view {
 		}
 		v.Stats = append(v.Stats, stat{Label: "Latency p99", Value: dur(l.P99), Sub: sub + " · p50 " + dur(l.P50)})
 	}
+	if t := im.Timeout; t != nil {
+		v.Stats = append(v.Stats, stat{Label: "Timeout", Value: t.About(), Sub: fmt.Sprintf("%s of failing requests ended there", pct(t.Share))})
+	}
 	codes := make([]string, 0, len(im.StatusCodes))
 	for k := range im.StatusCodes {
 		codes = append(codes, k)
@@ -507,16 +510,12 @@ func headline(r *triage.Result) (string, string) {
 		fmt.Fprintf(&b, "No incident found: error rate %s, no significant change", pct(im.ErrorRate))
 		verdict = "none"
 	}
-	if len(r.Findings) > 0 {
-		f := r.Findings[0]
-		fmt.Fprintf(&b, "; %s holds %s of %s", trunc(scopeText(f.Dimension, f.Value), 80).Short, pct(f.ErrorShare), r.Failures())
-	} else if r.Slow != nil && len(r.Slow.Findings) > 0 {
-		f := r.Slow.Findings[0]
-		fmt.Fprintf(&b, "; %s holds %s of the slow requests", trunc(scopeText(f.Dimension, f.Value), 80).Short, pct(f.ErrorShare))
-	} else if r.ClientErrors != nil && len(r.ClientErrors.Findings) > 0 {
-		f := r.ClientErrors.Findings[0]
-		fmt.Fprintf(&b, "; %s holds %s of them", trunc(scopeText(f.Dimension, f.Value), 80).Short, pct(f.ErrorShare))
-	} else if im.Errors > 0 && im.Significant && verdict == "incident" {
+	switch f, of, spread := r.Lead(); {
+	case f != nil && spread:
+		fmt.Fprintf(&b, "; %s are spread: the largest group, %s, holds %s", of, trunc(scopeText(f.Dimension, f.Value), 80).Short, pct(f.ErrorShare))
+	case f != nil:
+		fmt.Fprintf(&b, "; %s holds %s of %s", trunc(scopeText(f.Dimension, f.Value), 80).Short, pct(f.ErrorShare), of)
+	case spread && verdict == "incident":
 		b.WriteString("; errors are spread, no dimension concentrates them")
 	}
 	return b.String(), verdict

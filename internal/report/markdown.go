@@ -27,6 +27,9 @@ func Markdown(w io.Writer, r *triage.Result) error {
 	}
 	ew.printf("| Clients affected | %s of %s | |\n", humanize.Comma(im.ClientsAffected), humanize.Comma(im.Clients))
 	ew.printf("| Failing statuses | %s | |\n", mdEscape(statusText(im.StatusCodes)))
+	if t := im.Timeout; t != nil {
+		ew.printf("| Timeout | %s | |\n", t.Summary())
+	}
 	if im.Onset != nil {
 		ew.printf("\n**Onset:** %s", clock(*im.Onset))
 		if r.Onset != nil {

@@ -46,16 +46,12 @@ func headline(r *triage.Result) string {
 	default:
 		fmt.Fprintf(&b, "No incident found: error rate %s, no significant change", pct(im.ErrorRate))
 	}
-	if len(r.Findings) > 0 {
-		f := r.Findings[0]
-		fmt.Fprintf(&b, "; %s holds %s of %s", scopeText(f.Dimension, f.Value), pct(f.ErrorShare), r.Failures())
-	} else if r.Slow != nil && len(r.Slow.Findings) > 0 {
-		f := r.Slow.Findings[0]
-		fmt.Fprintf(&b, "; %s holds %s of the slow requests", scopeText(f.Dimension, f.Value), pct(f.ErrorShare))
-	} else if r.ClientErrors != nil && len(r.ClientErrors.Findings) > 0 {
-		f := r.ClientErrors.Findings[0]
-		fmt.Fprintf(&b, "; %s holds %s of them", scopeText(f.Dimension, f.Value), pct(f.ErrorShare))
-	} else if im.Errors > 0 && im.Significant {
+	switch f, of, spread := r.Lead(); {
+	case f != nil && spread:
+		fmt.Fprintf(&b, "; %s are spread: the largest group, %s, holds %s", of, scopeText(f.Dimension, f.Value), pct(f.ErrorShare))
+	case f != nil:
+		fmt.Fprintf(&b, "; %s holds %s of %s", scopeText(f.Dimension, f.Value), pct(f.ErrorShare), of)
+	case spread:
 		b.WriteString("; errors are spread, no dimension concentrates them")
 	}
 	return b.String()

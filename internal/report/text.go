@@ -74,6 +74,9 @@ func Text(w io.Writer, r *triage.Result, opt TextOptions) error {
 		return err
 	}
 	ew.printf("failing statuses     %s\n", statusText(im.StatusCodes))
+	if t := im.Timeout; t != nil {
+		ew.printf("timeout              %s\n", t.Summary())
+	}
 	if len(im.TopPaths) > 0 {
 		var ps []string
 		for i, tp := range im.TopPaths {

@@ -159,10 +159,13 @@ type liveDim struct {
 }
 
 type bucket struct {
-	req, err  uint32
-	durN      uint32
-	durSum    float64
-	sk        *ddsketch.DDSketch
+	req, err uint32
+	durN     uint32
+	durSum   float64
+	sk       *ddsketch.DDSketch
+	// esk holds the durations of the failing requests alone: a timeout
+	// shows as a wall there (scope's timeoutWall).
+	esk       *ddsketch.DDSketch
 	errStatus []uint32 // by status index, failing requests only
 	// cli counts the client errors (4xx) that did not fail, by code-400:
 	// with the default predicate, a storm of 401s or 429s is no incident
@@ -514,7 +517,8 @@ func (a *Aggregator) Add(r *signal.Request) {
 	}
 	b := &a.buckets[bp]
 	b.req++
-	if r.Duration >= 0 && !a.opt.CountsOnly && !math.IsInf(r.Duration, 0) && !math.IsNaN(r.Duration) {
+	timed := r.Duration >= 0 && !a.opt.CountsOnly && !math.IsInf(r.Duration, 0) && !math.IsNaN(r.Duration)
+	if timed {
 		b.durN++
 		b.durSum += r.Duration
 		if b.sk == nil {
@@ -524,6 +528,12 @@ func (a *Aggregator) Add(r *signal.Request) {
 	}
 	if failed {
 		b.err++
+		if timed {
+			if b.esk == nil {
+				b.esk = newSketch()
+			}
+			_ = b.esk.Add(r.Duration)
+		}
 		si := a.statusIndex(r.Status)
 		if b.errStatus == nil {
 			b.errStatus = make([]uint32, maxStatusCodes)
@@ -799,6 +809,13 @@ func mergeBucket(dst, src *bucket) {
 			dst.sk = src.sk
 		} else {
 			_ = dst.sk.MergeWith(src.sk)
+		}
+	}
+	if src.esk != nil {
+		if dst.esk == nil {
+			dst.esk = src.esk
+		} else {
+			_ = dst.esk.MergeWith(src.esk)
 		}
 	}
 	if src.cli != nil {

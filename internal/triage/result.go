@@ -118,6 +118,10 @@ type Impact struct {
 	BaselineErrors   int64 `json:"baseline_errors"`
 	// Latency holds request-time quantiles in seconds (nil without durations).
 	Latency *Latency `json:"latency"`
+	// Timeout is the duration most of the incident's failing requests
+	// ended at — the wall a timeout makes in their latency (nil when they
+	// do not pile up at one duration).
+	Timeout *Timeout `json:"timeout,omitempty"`
 	// TopPaths are the paths with the most failing requests in the incident.
 	TopPaths []PathImpact `json:"top_paths"`
 	// Significant is true when the incident window differs from the
@@ -133,6 +137,17 @@ type Latency struct {
 	BaselineP50 *float64 `json:"baseline_p50"`
 	BaselineP95 *float64 `json:"baseline_p95"`
 	BaselineP99 *float64 `json:"baseline_p99"`
+}
+
+// Timeout is a wall in the failing requests' latency: most of them ended
+// at one duration, as they do when something waits until a timeout.
+type Timeout struct {
+	// Seconds is the duration they ended at.
+	Seconds float64 `json:"seconds"`
+	// Share is the fraction of the failing requests with a duration that
+	// ended within a few percent of Seconds; Failures counts them.
+	Share    float64 `json:"share"`
+	Failures int64   `json:"failures"`
 }
 
 // PathImpact is one path's share of the incident's failures.
@@ -369,4 +384,28 @@ func (r *Result) Failures() string {
 		return "failures"
 	}
 	return "errors"
+}
+
+// minorShare is the share of the failures below which the best finding
+// does not say where they are: when the largest group holds a fifth of
+// them, they are spread, and the headline says so rather than naming it.
+const minorShare = 0.2
+
+// Lead is what a headline says about where the failures are: the best
+// finding of the errors, else of the slow requests, else of the client
+// errors, and what its share is of ("errors", "the slow requests", "the
+// client errors"). spread is true when the best finding holds less than a
+// fifth of the failures: they are spread, and f is only the largest group.
+func (r *Result) Lead() (f *Finding, of string, spread bool) {
+	switch {
+	case len(r.Findings) > 0:
+		f, of = &r.Findings[0], r.Failures()
+	case r.Slow != nil && len(r.Slow.Findings) > 0:
+		f, of = &r.Slow.Findings[0], "the slow requests"
+	case r.ClientErrors != nil && len(r.ClientErrors.Findings) > 0:
+		f, of = &r.ClientErrors.Findings[0], "the client errors"
+	default:
+		return nil, "", r.Impact.Errors > 0 && r.Impact.Significant
+	}
+	return f, of, f.ErrorShare < minorShare
 }

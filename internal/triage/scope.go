@@ -528,7 +528,7 @@ func (a *Aggregator) scope(opt *Options, res *Result) (windows, series) {
 	im := &res.Impact
 	im.Onset = w.onset
 	im.StatusCodes = map[string]int64{}
-	var incSk, baseSk *ddsketch.DDSketch
+	var incSk, baseSk, errSk *ddsketch.DDSketch
 	status := make([]int64, maxStatusCodes)
 	for i := 0; i < L; i++ {
 		t, b := s.start[i], s.b[i]
@@ -537,6 +537,7 @@ func (a *Aggregator) scope(opt *Options, res *Result) (windows, series) {
 			im.Requests += int64(b.req)
 			im.Errors += int64(b.err)
 			incSk = mergeSketch(incSk, b.sk)
+			errSk = mergeSketch(errSk, b.esk)
 			for j, c := range b.errStatus {
 				status[j] += int64(c)
 			}
@@ -564,6 +565,7 @@ func (a *Aggregator) scope(opt *Options, res *Result) (windows, series) {
 			bq := quantiles(baseSk, 0.5, 0.95, 0.99)
 			im.Latency.BaselineP50, im.Latency.BaselineP95, im.Latency.BaselineP99 = &bq[0], &bq[1], &bq[2]
 		}
+		im.Timeout = timeoutWall(errSk, im.Latency)
 	}
 	if w.hasBase {
 		z := twoPropZ(float64(im.Errors), float64(im.Requests), float64(im.BaselineErrors), float64(im.BaselineRequests))
