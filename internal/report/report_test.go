@@ -216,3 +216,35 @@ func TestProxyErrorTable(t *testing.T) {
 		t.Errorf("Markdown report lacks the row:\n%s", md.String())
 	}
 }
+
+// TestSpreadHeadline: a best finding holding under a fifth of the errors
+// is named as the largest group of errors that are spread, not as where
+// they are; the wall of the failures' latency has its line in the text
+// and Markdown reports.
+func TestSpreadHeadline(t *testing.T) {
+	r := load(t, "stale-endpoint")
+	if len(r.Findings) == 0 {
+		t.Fatal("the stale-endpoint result has no finding")
+	}
+	if h := headline(r); strings.Contains(h, "spread") || !strings.Contains(h, " holds ") {
+		t.Errorf("a finding holding %.0f%% of the errors: headline %q", r.Findings[0].ErrorShare*100, h)
+	}
+	r.Findings[0].ErrorShare = 0.064
+	if h, want := headline(r), "; errors are spread: the largest group, "+scopeText(r.Findings[0].Dimension, r.Findings[0].Value)+", holds 6.40%"; !strings.HasSuffix(h, want) {
+		t.Errorf("headline %q, want it to end %q", h, want)
+	}
+	r.Impact.Timeout = &triage.Timeout{Seconds: 15, Share: 0.9959, Failures: 964}
+	var text, md bytes.Buffer
+	if err := Text(&text, r, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Markdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "timeout              964 failing requests (99%) ended at ~15s\n") {
+		t.Errorf("text report lacks the timeout line:\n%s", text.String())
+	}
+	if !strings.Contains(md.String(), "| Timeout | 964 failing requests (99%) ended at ~15s | |") {
+		t.Errorf("Markdown lacks the timeout row:\n%s", md.String())
+	}
+}

@@ -23,19 +23,31 @@ func (a *Aggregator) Values(dim string, res *Result) []ValueStat {
 	if d.dropped {
 		return nil
 	}
-	var w windows
-	switch {
-	case a.passWindows != nil:
-		w = *a.passWindows
-	case res == nil || res.Window.Incident.Start == nil || res.Window.Incident.End == nil:
+	w, ok := a.windowsOf(res)
+	if !ok {
 		return nil
-	default:
-		w = windows{incStart: res.Window.Incident.Start.UnixNano(), incEnd: res.Window.Incident.End.UnixNano()}
-		if b := res.Window.Baseline; b.Start != nil && b.End != nil {
-			w.hasBase, w.baseStart, w.baseEnd = true, b.Start.UnixNano(), b.End.UnixNano()
-		}
 	}
 	win := a.slotWindows(w)
+	return valueStats(d, win)
+}
+
+// windowsOf returns the windows Values counts over: a second pass's own,
+// else res's (false when res has no incident window).
+func (a *Aggregator) windowsOf(res *Result) (windows, bool) {
+	switch {
+	case a.passWindows != nil:
+		return *a.passWindows, true
+	case res == nil || res.Window.Incident.Start == nil || res.Window.Incident.End == nil:
+		return windows{}, false
+	}
+	w := windows{incStart: res.Window.Incident.Start.UnixNano(), incEnd: res.Window.Incident.End.UnixNano()}
+	if b := res.Window.Baseline; b.Start != nil && b.End != nil {
+		w.hasBase, w.baseStart, w.baseEnd = true, b.Start.UnixNano(), b.End.UnixNano()
+	}
+	return w, true
+}
+
+func valueStats(d *dimension, win []uint8) []ValueStat {
 	var out []ValueStat
 	for id := 1; id < len(d.vals); id++ {
 		st := ValueStat{Value: d.vals[id]}
@@ -67,4 +79,44 @@ func (a *Aggregator) PassFailures() int64 {
 	}
 	_, e, _, _ := a.windowTotals(*a.passWindows)
 	return int64(e)
+}
+
+// IncidentErrors returns, for every value of the named dimension that
+// failed in the incident window of res, its failures per time slot of
+// that window (the per-value counts' slots, oldest first; a slot that
+// straddles the window's edges counts). The slots say when each value
+// failed: instances failing one after another, rather than together.
+// It returns nil for an unknown or dropped dimension.
+func (a *Aggregator) IncidentErrors(dim string, res *Result) map[string][]uint32 {
+	i, ok := a.dimByName[dim]
+	if !ok || a.dims[i].dropped {
+		return nil
+	}
+	d := a.dims[i]
+	w, ok := a.windowsOf(res)
+	if !ok {
+		return nil
+	}
+	var slots []int
+	for p, k := range a.slotWindows(w) {
+		if k == 1 {
+			slots = append(slots, p)
+		}
+	}
+	out := map[string][]uint32{}
+	for id := 1; id < len(d.vals); id++ {
+		var errs []uint32
+		for j, p := range slots {
+			if _, failed := d.count(id, p); failed > 0 {
+				if errs == nil {
+					errs = make([]uint32, len(slots))
+				}
+				errs[j] = failed
+			}
+		}
+		if errs != nil {
+			out[d.vals[id]] = errs
+		}
+	}
+	return out
 }

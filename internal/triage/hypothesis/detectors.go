@@ -175,6 +175,9 @@ func dnsStale(f *features) *scored {
 	// does not serve them: failures that follow the endpoints and were
 	// answered by the application are something else.
 	eps, share := f.endpointFindings()
+	// The failures follow the endpoints when the best finding is one and
+	// holds a real part of them: one path among many holding 6% of a
+	// failure spread over all of them says nothing of a dependency.
 	onEndpoints := len(eps) > 0 && same(f.top[0], eps[0]) && share >= 0.5
 	if onEndpoints {
 		score -= 0.2
@@ -321,6 +324,22 @@ func dbPool(f *features) *scored {
 		score -= 0.15
 		h.against = append(h.against, "the failures concentrate on one instance, while a shared pool limit hits all")
 	}
+	// Without connection data, the logs can still show the waiting: the
+	// failing requests end at one duration, the pool's acquire timeout (or
+	// a proxy's timeout in front of it), and every instance fails in
+	// proportion to its traffic, as a limit they all hit makes them.
+	// Instances failing in turn (restarts) or together (a node, a zone)
+	// are no shared limit.
+	waited := false
+	if to := f.res.Impact.Timeout; !u.has && to != nil && !f.concentrated {
+		if _, turns := f.inTurn(); turns {
+			h.against = append(h.against, "the instances fail one after another, not together as a shared limit fails them")
+		} else if n, even := f.spreadOverInstances(); even && f.failingTraffic() >= 0.8 {
+			waited = true
+			score += 0.1
+			h.evidence = append(h.evidence, fmt.Sprintf("%s, spread over %d instances in proportion to their traffic: requests waited for something they all share (a connection pool, a lock) until a timeout", to.Summary(), n))
+		}
+	}
 	if r, b, a := f.stepRatio(prom.RoleDBWait); r >= 3 {
 		score += 0.05
 		if r > 100 || math.IsInf(r, 0) {
@@ -335,7 +354,7 @@ func dbPool(f *features) *scored {
 	// A leak fills the pool over tens of minutes after the rollout; more
 	// instances (a scale-out) or a bigger pool fill it at once.
 	c, cfit, why := f.bestChange([]string{signal.KindDeploy, signal.KindConfig, signal.KindScale, signal.KindFeatureFlag, signal.KindRollback}, 90*time.Minute, 0.4)
-	if c != nil && (u.has && u.peak >= 0.9) {
+	if c != nil && (u.has && u.peak >= 0.9 || waited) {
 		h.change = c
 		score += 0.15 * cfit
 		h.evidence = append(h.evidence, why...)
@@ -344,7 +363,14 @@ func dbPool(f *features) *scored {
 		h.against = append(h.against, "no connection metrics or db check to confirm: run `sitrep db check --dsn …` or give postgres_exporter/mysqld_exporter metrics")
 	}
 	h.score = clamp01(score)
-	if !u.has {
+	switch {
+	case !u.has && waited && h.change != nil:
+		h.summary = fmt.Sprintf("Requests on every instance wait %s for something they all share, most likely database connections (no connection data to confirm); %s %s (%s) may leak or multiply them.", f.res.Impact.Timeout.About(), h.change.Kind, h.change.ID, f.when(h.change))
+		return h
+	case !u.has && waited:
+		h.summary = fmt.Sprintf("Requests on every instance wait %s for something they all share, most likely database connections (no connection data to confirm).", f.res.Impact.Timeout.About())
+		return h
+	case !u.has:
 		h.summary = "Requests may be waiting for database connections, but there is no connection data to tell."
 		return h
 	}
@@ -431,15 +457,18 @@ func slowQueries(f *features) *scored {
 // limit, OOM kills and restarts during the incident, a deploy at the start
 // of the ramp.
 func memoryLeak(f *features) *scored {
-	if f.m == nil || !f.hasOnset {
+	if !f.hasOnset {
 		return nil
 	}
-	series := f.m.Role(prom.RoleMemoryUsage)
-	if len(series) == 0 {
-		series = f.m.Role(prom.RoleMemory)
+	var series []prom.Series
+	if f.m != nil {
+		series = f.m.Role(prom.RoleMemoryUsage)
+		if len(series) == 0 {
+			series = f.m.Role(prom.RoleMemory)
+		}
 	}
 	if len(series) == 0 {
-		return nil
+		return restartsInTurn(f)
 	}
 	h := &scored{}
 	score := 0.0
@@ -491,6 +520,40 @@ func memoryLeak(f *features) *scored {
 	h.summary = "Memory grows until instances are OOM-killed and restart; requests fail while they are down."
 	if h.change != nil {
 		h.summary = fmt.Sprintf("A memory leak: memory ramps until instances are OOM-killed and restart. It started after %s %s (%s).", h.change.Kind, h.change.ID, f.when(h.change))
+	}
+	return h
+}
+
+// restartsInTurn is the memory leak as the logs alone show it, without
+// memory series: instances failing one after another, each for a few
+// minutes (slow while the heap fills, refusing connections while it
+// restarts), long after a release of the service. A crash on some
+// requests fails instances in turn too, but from the release on; a leak
+// needs time to fill the memory, so the onset comes well after it.
+func restartsInTurn(f *features) *scored {
+	n, ok := f.inTurn()
+	if !ok {
+		return nil
+	}
+	h := &scored{}
+	score := 0.3
+	h.evidence = append(h.evidence, fmt.Sprintf("%d instances fail in turn, each for a short part of the incident, rather than together: instances dying and restarting one after another, as they do when each runs out of memory", n))
+	if c, cfit, why := f.bestChange([]string{signal.KindDeploy, signal.KindConfig, signal.KindFeatureFlag}, 2*time.Hour, 0.4); c != nil {
+		if gap := f.onset.Sub(c.Time); gap >= 10*time.Minute {
+			h.change = c
+			score += 0.15 * cfit
+			h.evidence = append(h.evidence, why...)
+			h.evidence = append(h.evidence, fmt.Sprintf("the failures began %s after %s, not at it: something built up until the instances gave way", round(gap), c.ID))
+		} else {
+			score -= 0.1
+			h.against = append(h.against, fmt.Sprintf("%s %s landed %s before the onset: instances failing in turn right after a release crash on what it changed, they do not leak", c.Kind, c.ID, round(gap)))
+		}
+	}
+	h.against = append(h.against, "no memory series to confirm: give container_memory_working_set_bytes and kube_pod_container_status_restarts_total (--prometheus or --metrics)")
+	h.score = clamp01(score)
+	h.summary = "Instances fail one after another and recover, as when each runs out of memory and is restarted; there are no memory series to confirm a leak."
+	if h.change != nil {
+		h.summary = fmt.Sprintf("Instances fail one after another and recover, as when each runs out of memory and is restarted: a leak since %s %s (%s)? No memory series to confirm.", h.change.Kind, h.change.ID, f.when(h.change))
 	}
 	return h
 }
@@ -1230,7 +1293,10 @@ func capacity(f *features) *scored {
 func dependency(f *features) *scored {
 	deps := f.failingDependencies()
 	eps, share := f.endpointFindings()
-	onEndpoints := len(eps) > 0 && same(f.top[0], eps[0])
+	// The failures follow the endpoints when the best finding is one and
+	// holds a real part of them: one path among many holding 6% of a
+	// failure spread over all of them says nothing of a dependency.
+	onEndpoints := len(eps) > 0 && same(f.top[0], eps[0]) && eps[0].ErrorShare >= 0.2
 	if len(deps) == 0 && !onEndpoints {
 		return nil
 	}

@@ -1061,6 +1061,24 @@ func (f *features) spreadOverInstances() (int, bool) {
 	return n, true
 }
 
+// failingTraffic is the share of the instances' incident traffic served
+// by instances failing at a third of the incident's error rate or more:
+// near 1 when every instance fails (a limit they share), small when a few
+// do among many healthy ones (whose background errors do not count).
+func (f *features) failingTraffic() float64 {
+	var all, failing int64
+	for _, g := range f.pods {
+		all += g.req
+		if g.err > 0 && g.errRate >= f.errRate/3 {
+			failing += g.req
+		}
+	}
+	if all == 0 {
+		return 0
+	}
+	return float64(failing) / float64(all)
+}
+
 // reachedShare is the share of the incident's failing requests that
 // reached an upstream (no_upstream=false), and whether the logs say.
 func (f *features) reachedShare() (float64, bool) {
@@ -1075,4 +1093,90 @@ func (f *features) reachedShare() (float64, bool) {
 		return 0, false
 	}
 	return float64(reached) / float64(all), true
+}
+
+// Limits of instances failing in turn.
+const (
+	turnMinSlots = 6   // an incident shorter than this many slots cannot show turns
+	turnMinErrs  = 3   // an instance takes a turn with at least this many failures
+	turnSpan     = 0.4 // of the incident, the median instance's failures span at most
+	turnCover    = 0.5 // of the incident, the instances' turns cover at least
+	turnHold     = 0.5 // of the failures, the instances taking turns hold at least
+)
+
+// inTurn says whether the instances fail one after another rather than
+// together: three or more instances whose failures each fill a short
+// part of the incident (the median instance's first to last failure spans
+// at most turnSpan of it) while their turns together cover most of it,
+// and hold most of the failures. Instances crash-looping or killed for
+// memory one at a time and restarted fail like this; a limit they all hit
+// (a pool, a database) or a node or zone under them fails them together,
+// each for the whole incident. It returns the instances taking turns.
+func (f *features) inTurn() (int, bool) {
+	if f.agg == nil || f.onSlow || f.onClient {
+		return 0, false
+	}
+	var per map[string][]uint32
+	for _, dim := range []string{"upstream", "target", "upstream_addr", "pod"} {
+		if per = f.agg.IncidentErrors(dim, f.res); len(per) > 0 {
+			break
+		}
+	}
+	byHost := map[string][]uint32{}
+	for v, errs := range per {
+		h := hostOf(v)
+		if h == "" || h == "-" {
+			continue
+		}
+		sum := byHost[h]
+		if sum == nil {
+			sum = make([]uint32, len(errs))
+			byHost[h] = sum
+		}
+		for i, e := range errs {
+			sum[i] += e
+		}
+	}
+	var spans []float64
+	var held int64
+	var cover []bool
+	for _, errs := range byHost {
+		S := len(errs)
+		if S < turnMinSlots {
+			return 0, false
+		}
+		if cover == nil {
+			cover = make([]bool, S)
+		}
+		first, last, n := -1, -1, int64(0)
+		for i, e := range errs {
+			if e > 0 {
+				if first < 0 {
+					first = i
+				}
+				last = i
+				n += int64(e)
+			}
+		}
+		if n < turnMinErrs {
+			continue
+		}
+		held += n
+		spans = append(spans, float64(last-first+1)/float64(S))
+		for i := first; i <= last; i++ {
+			cover[i] = true
+		}
+	}
+	if len(spans) < 3 || f.failures == 0 || float64(held) < turnHold*float64(f.failures) {
+		return 0, false
+	}
+	covered := 0
+	for _, c := range cover {
+		if c {
+			covered++
+		}
+	}
+	sort.Float64s(spans)
+	med := spans[len(spans)/2]
+	return len(spans), med <= turnSpan && float64(covered) >= turnCover*float64(len(cover))
 }
