@@ -25,9 +25,9 @@ type detector struct {
 var detectors = []detector{
 	{"dns-stale-cache", "a dns change before the onset (its cached TTL), failures on the old endpoint or load balancer", dnsStale},
 	{"bad-deploy", "a deploy, rollback, config or flag change just before a step in errors", badDeploy},
-	{"db-pool-exhaustion", "database connections near their limit (metrics or db check), latency up everywhere", dbPool},
+	{"db-pool-exhaustion", "database connections near their limit (metrics or db check), latency up everywhere; without them, failures on every instance ending at one timeout", dbPool},
 	{"slow-queries", "query latency up at the onset, or a db-migration just before it", slowQueries},
-	{"memory-leak", "memory ramping to the limit with restarts or OOM kills", memoryLeak},
+	{"memory-leak", "memory ramping to the limit with restarts or OOM kills; without memory series, instances failing in turn well after a release", memoryLeak},
 	{"bad-pod", "failures concentrated on one upstream instance", badPod},
 	{"bad-node", "failures on the instances of one node, or node network errors", badNode},
 	{"zone-outage", "failures concentrated in one zone or region, without a DNS change there", zoneOutage},
