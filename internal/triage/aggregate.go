@@ -470,6 +470,16 @@ func (a *Aggregator) dimIndex(name string) int {
 	return len(a.dims) - 1
 }
 
+// liveDimension returns the named dimension, or nil when the requests
+// had no such field or it was dropped (near-unique values).
+func (a *Aggregator) liveDimension(name string) *dimension {
+	i, ok := a.dimByName[name]
+	if !ok || a.dims[i].dropped {
+		return nil
+	}
+	return a.dims[i]
+}
+
 func (a *Aggregator) sameLayout(fs []signal.Field) bool {
 	if len(fs) != len(a.layNames) {
 		return false
@@ -804,20 +814,8 @@ func mergeBucket(dst, src *bucket) {
 	dst.err += src.err
 	dst.durN += src.durN
 	dst.durSum += src.durSum
-	if src.sk != nil {
-		if dst.sk == nil {
-			dst.sk = src.sk
-		} else {
-			_ = dst.sk.MergeWith(src.sk)
-		}
-	}
-	if src.esk != nil {
-		if dst.esk == nil {
-			dst.esk = src.esk
-		} else {
-			_ = dst.esk.MergeWith(src.esk)
-		}
-	}
+	dst.sk = takeSketch(dst.sk, src.sk)
+	dst.esk = takeSketch(dst.esk, src.esk)
 	if src.cli != nil {
 		if dst.cli == nil {
 			dst.cli = src.cli
@@ -838,6 +836,19 @@ func mergeBucket(dst, src *bucket) {
 			}
 		}
 	}
+}
+
+// takeSketch merges src into dst, or hands src over when dst has none (src
+// belongs to a bucket being emptied into dst, so it is not copied).
+func takeSketch(dst, src *ddsketch.DDSketch) *ddsketch.DDSketch {
+	switch {
+	case src == nil:
+		return dst
+	case dst == nil:
+		return src
+	}
+	_ = dst.MergeWith(src)
+	return dst
 }
 
 func (a *Aggregator) relayoutSlots(mv layout) {

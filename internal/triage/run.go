@@ -290,11 +290,10 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 // topPaths returns the paths with the most failing requests in the incident.
 func (a *Aggregator) topPaths(w windows, n int) []PathImpact {
 	out := []PathImpact{}
-	di, ok := a.dimByName["path"]
-	if !ok || a.dims[di].dropped {
+	d := a.liveDimension("path")
+	if d == nil {
 		return out
 	}
-	d := a.dims[di]
 	win := a.slotWindows(w)
 	for id := 1; id < len(d.vals); id++ {
 		if uint32(id) == d.overflow {

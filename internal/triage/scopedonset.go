@@ -15,11 +15,10 @@ func (a *Aggregator) scopedOnset(f Finding) (onset int64, sp split, ok bool) {
 	if len(f.Scope) != 1 || f.Estimated {
 		return 0, sp, false // pairs are counted on samples, not per slot
 	}
-	di, found := a.dimByName[f.Dimension]
-	if !found || a.dims[di].dropped {
+	d := a.liveDimension(f.Dimension)
+	if d == nil {
 		return 0, sp, false
 	}
-	d := a.dims[di]
 	id := d.lookup(f.Value)
 	if id == 0 || id == d.overflow {
 		return 0, sp, false

@@ -15,12 +15,8 @@ type ValueStat struct {
 // (Analysis.ClientAggregate) counts over that pass's own windows. It
 // returns nil for an unknown or dropped dimension.
 func (a *Aggregator) Values(dim string, res *Result) []ValueStat {
-	i, ok := a.dimByName[dim]
-	if !ok {
-		return nil
-	}
-	d := a.dims[i]
-	if d.dropped {
+	d := a.liveDimension(dim)
+	if d == nil {
 		return nil
 	}
 	w, ok := a.windowsOf(res)
@@ -28,26 +24,6 @@ func (a *Aggregator) Values(dim string, res *Result) []ValueStat {
 		return nil
 	}
 	win := a.slotWindows(w)
-	return valueStats(d, win)
-}
-
-// windowsOf returns the windows Values counts over: a second pass's own,
-// else res's (false when res has no incident window).
-func (a *Aggregator) windowsOf(res *Result) (windows, bool) {
-	switch {
-	case a.passWindows != nil:
-		return *a.passWindows, true
-	case res == nil || res.Window.Incident.Start == nil || res.Window.Incident.End == nil:
-		return windows{}, false
-	}
-	w := windows{incStart: res.Window.Incident.Start.UnixNano(), incEnd: res.Window.Incident.End.UnixNano()}
-	if b := res.Window.Baseline; b.Start != nil && b.End != nil {
-		w.hasBase, w.baseStart, w.baseEnd = true, b.Start.UnixNano(), b.End.UnixNano()
-	}
-	return w, true
-}
-
-func valueStats(d *dimension, win []uint8) []ValueStat {
 	var out []ValueStat
 	for id := 1; id < len(d.vals); id++ {
 		st := ValueStat{Value: d.vals[id]}
@@ -70,6 +46,22 @@ func valueStats(d *dimension, win []uint8) []ValueStat {
 	return out
 }
 
+// windowsOf returns the windows Values counts over: a second pass's own,
+// else res's (false when res has no incident window).
+func (a *Aggregator) windowsOf(res *Result) (windows, bool) {
+	switch {
+	case a.passWindows != nil:
+		return *a.passWindows, true
+	case res == nil || res.Window.Incident.Start == nil || res.Window.Incident.End == nil:
+		return windows{}, false
+	}
+	w := windows{incStart: res.Window.Incident.Start.UnixNano(), incEnd: res.Window.Incident.End.UnixNano()}
+	if b := res.Window.Baseline; b.Start != nil && b.End != nil {
+		w.hasBase, w.baseStart, w.baseEnd = true, b.Start.UnixNano(), b.End.UnixNano()
+	}
+	return w, true
+}
+
 // PassFailures is the number of failures in the incident window of a
 // second pass's aggregate (the client errors of Analysis.ClientAggregate),
 // 0 for the first pass's.
@@ -88,11 +80,10 @@ func (a *Aggregator) PassFailures() int64 {
 // failed: instances failing one after another, rather than together.
 // It returns nil for an unknown or dropped dimension.
 func (a *Aggregator) IncidentErrors(dim string, res *Result) map[string][]uint32 {
-	i, ok := a.dimByName[dim]
-	if !ok || a.dims[i].dropped {
+	d := a.liveDimension(dim)
+	if d == nil {
 		return nil
 	}
-	d := a.dims[i]
 	w, ok := a.windowsOf(res)
 	if !ok {
 		return nil

@@ -175,9 +175,6 @@ func dnsStale(f *features) *scored {
 	// does not serve them: failures that follow the endpoints and were
 	// answered by the application are something else.
 	eps, share := f.endpointFindings()
-	// The failures follow the endpoints when the best finding is one and
-	// holds a real part of them: one path among many holding 6% of a
-	// failure spread over all of them says nothing of a dependency.
 	onEndpoints := len(eps) > 0 && same(f.top[0], eps[0]) && share >= 0.5
 	if onEndpoints {
 		score -= 0.2
@@ -332,7 +329,7 @@ func dbPool(f *features) *scored {
 	// are no shared limit.
 	waited := false
 	if to := f.res.Impact.Timeout; !u.has && to != nil && !f.concentrated {
-		if _, turns := f.inTurn(); turns {
+		if f.turns > 0 {
 			h.against = append(h.against, "the instances fail one after another, not together as a shared limit fails them")
 		} else if n, even := f.spreadOverInstances(); even && f.failingTraffic() >= 0.8 {
 			waited = true
@@ -531,13 +528,12 @@ func memoryLeak(f *features) *scored {
 // requests fails instances in turn too, but from the release on; a leak
 // needs time to fill the memory, so the onset comes well after it.
 func restartsInTurn(f *features) *scored {
-	n, ok := f.inTurn()
-	if !ok {
+	if f.turns == 0 {
 		return nil
 	}
 	h := &scored{}
 	score := 0.3
-	h.evidence = append(h.evidence, fmt.Sprintf("%d instances fail in turn, each for a short part of the incident, rather than together: instances dying and restarting one after another, as they do when each runs out of memory", n))
+	h.evidence = append(h.evidence, fmt.Sprintf("%d instances fail in turn, each for a short part of the incident, rather than together: instances dying and restarting one after another, as they do when each runs out of memory", f.turns))
 	if c, cfit, why := f.bestChange([]string{signal.KindDeploy, signal.KindConfig, signal.KindFeatureFlag}, 2*time.Hour, 0.4); c != nil {
 		if gap := f.onset.Sub(c.Time); gap >= 10*time.Minute {
 			h.change = c

@@ -121,6 +121,9 @@ type features struct {
 
 	// Failures rolled up from instances to nodes and zones (rollup).
 	pods, nodes, zones []group
+	// turns counts the instances failing one after another (rollup's
+	// inTurn), 0 when they do not.
+	turns int
 	// svcWords are the words naming the failing traffic's service (from
 	// upstream and service names), with the share of errors they cover.
 	svcWords map[string]float64
@@ -529,7 +532,7 @@ func nodeZones(raw []signal.Series) map[string]string {
 // rollup counts the incident's requests per instance (the upstream
 // dimension), then per node and per zone the instances run on, so that a
 // node or zone failing across many instances is seen even when no single
-// instance stands out.
+// instance stands out; and whether the instances fail in turn (f.turns).
 func (f *features) rollup(agg *triage.Aggregator) {
 	if agg == nil {
 		return
@@ -544,13 +547,17 @@ func (f *features) rollup(agg *triage.Aggregator) {
 	f.agg = agg
 	f.serviceWords()
 	var stats []triage.ValueStat
-	for _, dim := range []string{"upstream", "target", "upstream_addr", "pod"} {
+	var dim string
+	for _, dim = range []string{"upstream", "target", "upstream_addr", "pod"} {
 		if stats = f.valuesOf(dim); len(stats) > 0 {
 			break
 		}
 	}
 	if len(stats) == 0 {
 		return
+	}
+	if !f.onSlow && !f.onClient {
+		f.turns = f.inTurn(dim)
 	}
 	E := float64(f.failures)
 	byHost := map[string]*group{}
@@ -1104,26 +1111,18 @@ const (
 	turnHold     = 0.5 // of the failures, the instances taking turns hold at least
 )
 
-// inTurn says whether the instances fail one after another rather than
+// inTurn tells instances failing one after another from instances failing
 // together: three or more instances whose failures each fill a short
 // part of the incident (the median instance's first to last failure spans
 // at most turnSpan of it) while their turns together cover most of it,
 // and hold most of the failures. Instances crash-looping or killed for
 // memory one at a time and restarted fail like this; a limit they all hit
 // (a pool, a database) or a node or zone under them fails them together,
-// each for the whole incident. It returns the instances taking turns.
-func (f *features) inTurn() (int, bool) {
-	if f.agg == nil || f.onSlow || f.onClient {
-		return 0, false
-	}
-	var per map[string][]uint32
-	for _, dim := range []string{"upstream", "target", "upstream_addr", "pod"} {
-		if per = f.agg.IncidentErrors(dim, f.res); len(per) > 0 {
-			break
-		}
-	}
+// each for the whole incident. It returns the number of instances taking
+// turns, 0 when they do not; dim is the instances' dimension.
+func (f *features) inTurn(dim string) int {
 	byHost := map[string][]uint32{}
-	for v, errs := range per {
+	for v, errs := range f.agg.IncidentErrors(dim, f.res) {
 		h := hostOf(v)
 		if h == "" || h == "-" {
 			continue
@@ -1139,11 +1138,11 @@ func (f *features) inTurn() (int, bool) {
 	}
 	var spans []float64
 	var held int64
-	var cover []bool
+	var cover []bool // the incident's slots in some instance's turn
 	for _, errs := range byHost {
-		S := len(errs)
+		S := len(errs) // every value has the incident's slots
 		if S < turnMinSlots {
-			return 0, false
+			return 0
 		}
 		if cover == nil {
 			cover = make([]bool, S)
@@ -1167,8 +1166,8 @@ func (f *features) inTurn() (int, bool) {
 			cover[i] = true
 		}
 	}
-	if len(spans) < 3 || f.failures == 0 || float64(held) < turnHold*float64(f.failures) {
-		return 0, false
+	if len(spans) < 3 || float64(held) < turnHold*float64(f.failures) {
+		return 0
 	}
 	covered := 0
 	for _, c := range cover {
@@ -1177,6 +1176,8 @@ func (f *features) inTurn() (int, bool) {
 		}
 	}
 	sort.Float64s(spans)
-	med := spans[len(spans)/2]
-	return len(spans), med <= turnSpan && float64(covered) >= turnCover*float64(len(cover))
+	if spans[len(spans)/2] > turnSpan || float64(covered) < turnCover*float64(len(cover)) {
+		return 0
+	}
+	return len(spans)
 }
