@@ -26,6 +26,9 @@ var w3cNames = map[string]string{
 	"s-computername": "hostname", "s-sitename": "site",
 }
 
+// w3cOwnName spells a W3C field sitrep has no name for as a field name.
+var w3cOwnName = strings.NewReplacer("-", "_", "(", "_", ")", "")
+
 // w3cLayout is where a W3C log's #Fields put what the Request needs.
 type w3cLayout struct {
 	cols              int
@@ -82,7 +85,7 @@ func w3cFormat(directive []byte) (*Format, error) {
 		case "time":
 			l.time = i
 		}
-		own := strings.NewReplacer("-", "_", "(", "_", ")", "").Replace(lf)
+		own := w3cOwnName.Replace(lf)
 		name, ok := w3cNames[lf]
 		if !ok || seen[name] {
 			name = own // CloudFront's x-host-header after cs(Host)
